@@ -1,0 +1,3 @@
+from redpoll.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""Wire the optional rooms (persistence, replication, pub/sub, ...) into a
+server. Each room exposes ``install(server)`` and registers its hooks; this
+is the one place that lists them, in start-up order."""
+
+from __future__ import annotations
+
+import importlib
+
+ROOMS = [
+    # module path, in the order they must be installed
+]
+
+
+def install(server) -> None:
+    for name in ROOMS:
+        mod = importlib.import_module(name)
+        mod.install(server)

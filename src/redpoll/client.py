@@ -1,0 +1,280 @@
+"""A client connection: reads requests, hands them to the server, writes replies.
+
+Each connection is an asyncio Protocol. Bytes go to a :class:`RequestReader`;
+every complete request is executed at once by :meth:`Server.execute` (the
+event loop runs one command at a time), and the replies of everything parsed
+from one read are written back in one ``transport.write``.
+
+Clients without a transport (``Client.fake``) run commands for Lua scripts,
+the AOF loader and the replication link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from redpoll.errors import ProtocolError, RedisError
+from redpoll.protocol.request import RequestReader
+from redpoll.protocol.resp import encode
+
+if TYPE_CHECKING:
+    from redpoll.server import Server
+
+# client flags (CLIENT LIST flags=...)
+F_REPLICA = 1 << 0        # S: a replica connected to us
+F_MASTER = 1 << 1         # M: our link to the primary
+F_MONITOR = 1 << 2        # O
+F_MULTI = 1 << 3          # x
+F_BLOCKED = 1 << 4        # b
+F_DIRTY_CAS = 1 << 5      # d: a watched key changed
+F_CLOSE_AFTER_REPLY = 1 << 6  # c
+F_UNBLOCKED = 1 << 7
+F_PUBSUB = 1 << 8         # P
+F_READONLY = 1 << 9
+F_NO_EVICT = 1 << 10      # e
+F_DIRTY_EXEC = 1 << 11    # queued command had an error
+F_LUA = 1 << 12
+F_NO_TOUCH = 1 << 13      # T
+F_CLOSE_ASAP = 1 << 14    # A
+
+REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
+
+
+class Client(asyncio.Protocol):
+    """One connection (or a fake client used to run commands internally)."""
+
+    next_id = 1
+
+    def __init__(self, server: "Server"):
+        self.server = server
+        self.id = Client.next_id
+        Client.next_id += 1
+        self.transport: asyncio.Transport | None = None
+        self.db = server.dbs[0]
+        self.resp = 2
+        self.flags = 0
+        self.name: bytes | None = None
+        self.lib_name: bytes | None = None
+        self.lib_ver: bytes | None = None
+        self.user = server.acl.default_user if hasattr(server, "acl") else None
+        self.authenticated = not server.auth_required()
+        self.reader = RequestReader(server.proto_max_bulk_len,
+                                    server.client_query_buffer_limit,
+                                    strict=not self.authenticated)
+        self.out: list[bytes] = []
+        self._flush_scheduled = False
+        self._in_batch = False
+        self.reply_mode = REPLY_ON
+        self.addr = ""
+        self.laddr = ""
+        self.fd = -1
+        self.ctime = time.time()
+        self.last_interaction = self.ctime
+        self.last_cmd = b"NULL"
+        self.argv: list[bytes] | None = None    # the request being executed
+        self.cmd = None                          # its Command entry
+        self.multi_queue: list | None = None     # MULTI: queued (cmd, argv)
+        self.watched: set = set()                # WATCH: (db id, key)
+        self.channels: set[bytes] = set()        # SUBSCRIBE
+        self.patterns: set[bytes] = set()        # PSUBSCRIBE
+        self.blocked = None                      # blocking state (see blocking.py)
+        self.closed = False
+        self.paused_input = False
+        self.prop_argv = None                    # argv to propagate instead of argv
+        self.replica_state = None                # replication room's per-replica state
+        self.tot_net_in = 0
+        self.tot_net_out = 0
+        self.tot_cmds = 0
+
+    # -- construction helpers ---------------------------------------------
+    @classmethod
+    def fake(cls, server: "Server", flags: int = 0) -> "Client":
+        c = cls(server)
+        c.authenticated = True
+        c.flags |= flags
+        c.reply_mode = REPLY_ON
+        c.fd = -1
+        return c
+
+    @property
+    def is_fake(self) -> bool:
+        return self.transport is None
+
+    # -- asyncio.Protocol ---------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        srv = self.server
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        self.addr = _fmt_addr(peer)
+        self.laddr = _fmt_addr(local)
+        if sock is not None:
+            self.fd = sock.fileno()
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                ka = srv.config["tcp-keepalive"]
+                if ka > 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                    if hasattr(socket, "TCP_KEEPIDLE"):
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, ka)
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL,
+                                        max(1, ka // 3))
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+            except OSError:
+                pass
+        srv.client_connected(self, peer)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_interaction = self.server.unixtime
+        self.tot_net_in += len(data)
+        self.server.stats.net_input_bytes += len(data)
+        if self.closed:
+            return
+        self.reader.feed(data)
+        if self.blocked is None and not self.paused_input:
+            self.process_input()
+
+    def connection_lost(self, exc) -> None:
+        if not self.closed:
+            self.closed = True
+            self.server.client_disconnected(self)
+
+    # -- input ---------------------------------------------------------------
+    def process_input(self) -> None:
+        """Run every complete request in the input buffer, then flush."""
+        reader = self.reader
+        execute = self.server.execute
+        self._in_batch = True
+        try:
+            while True:
+                argv = reader.get()
+                if argv is None:
+                    break
+                execute(self, argv)
+                if self.blocked is not None or self.paused_input or self.flags & (
+                        F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
+                    break
+        except ProtocolError as e:
+            self.protocol_error(str(e))
+        finally:
+            self._in_batch = False
+        self.flush()
+
+    def protocol_error(self, msg: str) -> None:
+        self.server.log.verbose(f"Protocol error ({msg}) from client: {self.describe()}")
+        self.add_reply(RedisError(f"ERR Protocol error: {msg}"))
+        self.flags |= F_CLOSE_AFTER_REPLY
+
+    # -- output --------------------------------------------------------------
+    def add_reply(self, value) -> None:
+        """Queue a reply value (encoded for this client's protocol)."""
+        if self.reply_mode:
+            if self.reply_mode == REPLY_SKIP:
+                self.reply_mode = REPLY_ON
+            return
+        self.out.append(encode(value, self.resp))
+        if not self._in_batch:
+            self._schedule_flush()
+
+    def add_raw(self, data: bytes) -> None:
+        """Queue bytes already encoded (pub/sub messages, monitor lines)."""
+        self.out.append(data)
+        if not self._in_batch:
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled and self.transport is not None:
+            self._flush_scheduled = True
+            self.server.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        out = self.out
+        t = self.transport
+        if out and t is not None and not self.closed:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            self.out = []
+            self.tot_net_out += len(data)
+            self.server.stats.net_output_bytes += len(data)
+            t.write(data)
+            if t.get_write_buffer_size() > 1 << 20:
+                self.server.check_output_limits(self)
+        if self.flags & (F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP) and t is not None:
+            self.close()
+
+    def take_output(self) -> list[bytes]:
+        """For fake clients: the encoded replies produced so far."""
+        out, self.out = self.out, []
+        return out
+
+    def output_buffer_size(self) -> int:
+        n = sum(len(x) for x in self.out)
+        if self.transport is not None and not self.closed:
+            n += self.transport.get_write_buffer_size()
+        return n
+
+    def close(self) -> None:
+        """Close the connection (pending output is still sent)."""
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+            self.closed = True
+            self.server.client_disconnected(self)
+
+    def resume_input(self) -> None:
+        """Continue with buffered requests (after unblocking or unpausing)."""
+        if self.closed or self.transport is None:
+            return
+        if self.blocked is None and not self.paused_input:
+            self.server.loop.call_soon(self.process_input)
+
+    # -- introspection -----------------------------------------------------
+    def flag_string(self) -> str:
+        f = self.flags
+        s = ""
+        if f & F_REPLICA:
+            s += "S"
+        if f & F_MASTER:
+            s += "M"
+        if self.channels or self.patterns:
+            s += "P"
+        if f & F_MULTI:
+            s += "x"
+        if self.blocked is not None:
+            s += "b"
+        if f & F_DIRTY_CAS:
+            s += "d"
+        if f & F_CLOSE_AFTER_REPLY:
+            s += "c"
+        if f & F_UNBLOCKED:
+            s += "u"
+        if f & F_CLOSE_ASAP:
+            s += "A"
+        if f & F_READONLY:
+            s += "r"
+        if f & F_NO_EVICT:
+            s += "e"
+        if f & F_NO_TOUCH:
+            s += "T"
+        if f & F_MONITOR:
+            s += "O"
+        return s or "N"
+
+    def describe(self) -> str:
+        """One CLIENT LIST line."""
+        from redpoll.commands.connection import client_info_line
+        return client_info_line(self)
+
+
+def _fmt_addr(a) -> str:
+    if not a:
+        return ""
+    if isinstance(a, tuple):
+        host, port = a[0], a[1]
+        if ":" in host:
+            return f"{host}:{port}"  # Redis prints IPv6 without brackets
+        return f"{host}:{port}"
+    return str(a)

@@ -1,0 +1,206 @@
+"""RESP2/RESP3 reply values and their encoding.
+
+Command handlers return plain Python values and the client encodes them for
+the protocol version it negotiated (``HELLO 2|3``):
+
+=====================  ======================  =========================
+value                  RESP2                   RESP3
+=====================  ======================  =========================
+``bytes`` / ``str``    bulk string             bulk string
+``int``                integer                 integer
+``None``               null bulk ``$-1``       null ``_``
+``NULL_ARRAY``         null array ``*-1``      null ``_``
+``list`` / ``tuple``   array                   array
+``Status``             ``+OK``                 ``+OK``
+``RedisError``         ``-ERR ...``            ``-ERR ...``
+``Map``                flat array              map ``%``
+``Set``                array                   set ``~``
+``Double``             bulk string (%.17g)     double ``,``
+``Bool``               integer 0/1             boolean ``#t``/``#f``
+``Verbatim``           bulk string             verbatim ``=``
+``Push``               array                   push ``>``
+``Raw``                the bytes as they are   the bytes as they are
+=====================  ======================  =========================
+"""
+
+from __future__ import annotations
+
+import math
+
+from redpoll.errors import RedisError
+
+
+class Status(str):
+    """A simple string reply (``+OK``)."""
+
+    __slots__ = ()
+
+
+class Map(list):
+    """A map reply: a list of (key, value) pairs, in order."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, d: dict) -> "Map":
+        return cls(d.items())
+
+
+class Set(list):
+    """A set reply (RESP3 ``~``); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """An out-of-band push message (RESP3 ``>``); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Double(float):
+    """A double reply: RESP3 ``,``; a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class Bool(int):
+    """A boolean reply: RESP3 ``#t``/``#f``; integer 1/0 in RESP2."""
+
+    __slots__ = ()
+
+
+class Verbatim(bytes):
+    """A verbatim string (RESP3 ``=len\\r\\ntxt:...``); a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class Raw(bytes):
+    """Bytes already encoded as RESP, written unchanged."""
+
+    __slots__ = ()
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+OK = Status("OK")
+QUEUED = Status("QUEUED")
+PONG = Status("PONG")
+
+_OK_BYTES = b"+OK\r\n"
+
+
+def format_double(d: float) -> bytes:
+    """Redis 7.0's %.17g formatting of a double (``inf``, ``-inf``, ``nan``)."""
+    if math.isinf(d):
+        return b"inf" if d > 0 else b"-inf"
+    if d != d:
+        return b"nan"
+    return b"%.17g" % d
+
+
+def encode(v, proto: int) -> bytes:
+    """Encode one reply value for protocol version ``proto`` (2 or 3)."""
+    t = type(v)
+    if t is bytes:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
+    if t is Status:
+        if v == "OK":
+            return _OK_BYTES
+        return b"+" + v.encode() + b"\r\n"
+    if t is int:
+        return b":%d\r\n" % v
+    if v is None:
+        return b"$-1\r\n" if proto == 2 else b"_\r\n"
+    out: list[bytes] = []
+    _encode_into(v, proto, out)
+    return b"".join(out)
+
+
+def _encode_into(v, proto: int, out: list) -> None:
+    t = type(v)
+    if t is bytes or t is bytearray:
+        out.append(b"$%d\r\n%b\r\n" % (len(v), v))
+    elif t is int:
+        out.append(b":%d\r\n" % v)
+    elif t is list or t is tuple:
+        out.append(b"*%d\r\n" % len(v))
+        for x in v:
+            _encode_into(x, proto, out)
+    elif v is None:
+        out.append(b"$-1\r\n" if proto == 2 else b"_\r\n")
+    elif t is str:
+        b = v.encode()
+        out.append(b"$%d\r\n%b\r\n" % (len(b), b))
+    elif t is Status:
+        out.append(b"+" + v.encode() + b"\r\n")
+    elif isinstance(v, RedisError):
+        out.append(b"-" + v.msg.encode("utf-8", "replace").replace(b"\r\n", b"  ") + b"\r\n")
+    elif t is Map:
+        if proto == 2:
+            out.append(b"*%d\r\n" % (2 * len(v)))
+        else:
+            out.append(b"%%%d\r\n" % len(v))
+        for k, x in v:
+            _encode_into(k, proto, out)
+            _encode_into(x, proto, out)
+    elif t is Set:
+        out.append((b"*%d\r\n" if proto == 2 else b"~%d\r\n") % len(v))
+        for x in v:
+            _encode_into(x, proto, out)
+    elif t is Double:
+        s = format_double(v)
+        if proto == 2:
+            out.append(b"$%d\r\n%b\r\n" % (len(s), s))
+        else:
+            out.append(b",%b\r\n" % s)
+    elif t is Bool:
+        if proto == 2:
+            out.append(b":1\r\n" if v else b":0\r\n")
+        else:
+            out.append(b"#t\r\n" if v else b"#f\r\n")
+    elif v is NULL_ARRAY:
+        out.append(b"*-1\r\n" if proto == 2 else b"_\r\n")
+    elif t is Verbatim:
+        if proto == 2:
+            out.append(b"$%d\r\n%b\r\n" % (len(v), v))
+        else:
+            out.append(b"=%d\r\ntxt:%b\r\n" % (len(v) + 4, v))
+    elif t is Push:
+        out.append((b"*%d\r\n" if proto == 2 else b">%d\r\n") % len(v))
+        for x in v:
+            _encode_into(x, proto, out)
+    elif t is Raw:
+        out.append(v)
+    elif t is float:
+        _encode_into(Double(v), proto, out)
+    elif t is bool:
+        out.append(b":1\r\n" if v else b":0\r\n")
+    elif isinstance(v, int):
+        out.append(b":%d\r\n" % v)
+    elif isinstance(v, (bytes, bytearray, memoryview)):
+        b = bytes(v)
+        out.append(b"$%d\r\n%b\r\n" % (len(b), b))
+    elif isinstance(v, dict):
+        _encode_into(Map(v.items()), proto, out)
+    elif isinstance(v, (list, tuple)):
+        _encode_into(list(v), proto, out)
+    else:
+        raise TypeError(f"cannot encode reply of type {t.__name__}")
+
+
+def encode_command(argv) -> bytes:
+    """Encode a request (array of bulk strings), as replication and the AOF write it."""
+    out = [b"*%d\r\n" % len(argv)]
+    for a in argv:
+        if type(a) is not bytes:
+            a = a.encode() if isinstance(a, str) else str(a).encode()
+        out.append(b"$%d\r\n%b\r\n" % (len(a), a))
+    return b"".join(out)

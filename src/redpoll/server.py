@@ -1,0 +1,570 @@
+"""The server: owns the event loop, the keyspace and every client.
+
+As in Redis, one event loop owns all data and commands run one at a time, so
+replication and the AOF see one total order. :meth:`Server.execute` is
+``processCommand`` (lookup, arity, auth, ACL, MULTI queueing, OOM, read-only
+replica, ...) and :meth:`Server.call` runs the handler, keeps statistics,
+then propagates writes to the registered sinks (AOF, replicas) and wakes
+blocked clients and WATCHers of the keys the write touched.
+
+Other rooms plug in through small hooks rather than edits here:
+``propagation_sinks`` (AOF, replication), ``cron_jobs`` (called every
+``1000/hz`` ms), ``shutdown_hooks``, ``info_sections`` and the blocking,
+pub/sub and notification state below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Callable
+
+from redpoll import REDIS_COMPAT_VERSION, __version__
+from redpoll.acl import ACL
+from redpoll.client import (
+    F_CLOSE_ASAP, F_DIRTY_CAS, F_MASTER, F_MONITOR, F_MULTI, F_REPLICA, Client)
+from redpoll.commands import table as T
+from redpoll.config import Config
+from redpoll.errors import (
+    NOAUTH, OOM, READONLY, RedisError, unknown_command, unknown_subcommand,
+    wrong_arity)
+from redpoll.keyspace import Database
+from redpoll.log import log
+from redpoll.protocol.resp import QUEUED
+
+PROTECTED_MODE_DENIED = (
+    "DENIED Redis is running in protected mode because protected mode is enabled "
+    "and no password is set for the default user. In this mode connections are "
+    "only accepted from the loopback interface. If you want to connect from "
+    "external computers to Redis you may adopt one of the following solutions: "
+    "1) Just disable protected mode sending the command 'CONFIG SET protected-mode "
+    "no' from the loopback interface by connecting to Redis from the same host the "
+    "server is running, however MAKE SURE Redis is not publicly accessible from "
+    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis "
+    "configuration file, and setting the protected mode option to 'no', and then "
+    "restarting the server. 3) If you started the server manually just for "
+    "testing, restart it with the '--protected-mode no' option. 4) Set up an "
+    "authentication password for the default user. NOTE: You only need to do one "
+    "of the above things in order for the server to start accepting connections "
+    "from the outside.")
+
+# Commands allowed while a client is in MULTI without being queued.
+_MULTI_DIRECT = {"exec", "discard", "multi", "watch", "quit", "reset"}
+# Commands allowed in a RESP2 subscribed context.
+_PUBSUB_ALLOWED = {"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                   "psubscribe", "punsubscribe", "ping", "quit", "reset"}
+
+
+class Stats:
+    """Counters shown by INFO stats (reset by CONFIG RESETSTAT)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.total_connections_received = 0
+        self.total_commands_processed = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.rejected_connections = 0
+        self.expired_keys = 0
+        self.expired_stale_perc = 0.0
+        self.expired_time_cap_reached_count = 0
+        self.evicted_keys = 0
+        self.evicted_clients = 0
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.pubsub_channels = 0
+        self.total_error_replies = 0
+        self.unexpected_error_replies = 0
+        self.dump_payload_sanitizations = 0
+        self.total_reads_processed = 0
+        self.total_writes_processed = 0
+        self.errors: dict[str, int] = {}        # errorstats: prefix -> count
+        self.sync_full = 0
+        self.sync_partial_ok = 0
+        self.sync_partial_err = 0
+        self.ops_samples: list[tuple[float, int]] = []
+
+
+class Server:
+    """A redpoll server instance (one per process)."""
+
+    def __init__(self, config: Config, sentinel_mode: bool = False):
+        self.config = config
+        self.sentinel_mode = sentinel_mode
+        self.log = log
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.start_time = time.time()
+        self.unixtime = self.start_time
+        self.run_id = os.urandom(20).hex()
+        self.pid = os.getpid()
+        self.executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        self.stats = Stats()
+        self.acl = ACL()
+        self.dbs = [Database(self, i) for i in range(config["databases"])]
+        self.clients: dict[int, Client] = {}
+        self.listeners: list[asyncio.base_events.Server] = []
+        self.port = config["port"]
+        self.dirty = 0                    # changes since the last save (and call() marker)
+        self.lastsave = int(self.start_time)
+        self.loading = False
+        self.shutdown_asap = False
+        self.monitors: list[Client] = []
+        self.frozen_ms: int | None = None # time frozen during scripts/MULTI
+        self.track_access = False
+        self.clients_paused_until = 0.0
+        self.pause_write_only = False
+        self.paused_clients: list[Client] = []
+        # hooks filled by other rooms
+        self.propagation_sinks: list[Callable[[int, list], None]] = []
+        self.cron_jobs: list[Callable[[], None]] = []
+        self.shutdown_hooks: list[Callable[[bool | None], None]] = []
+        self.info_sections: dict[str, Callable[[], list[str]]] = {}
+        # blocking operations: (db id, key) -> list of blocked clients
+        self.blocking_keys: dict[tuple[int, bytes], list[Client]] = {}
+        self.ready_keys: list[tuple[int, bytes]] = []
+        self.serve_blocked_hook: Callable[[], None] | None = None
+        # WATCH: (db id, key) -> set of clients
+        self.watched_keys: dict[tuple[int, bytes], set[Client]] = {}
+        # keyspace notifications: parsed flag set (see notify.py)
+        self.notify_flags = 0
+        # replication state (the replication room fills it in)
+        self.repl = None
+        self.masterhost: str | None = None
+        self.startup_hooks: list[Callable] = []
+        self.disconnect_hooks: list[Callable[[Client], None]] = []
+        self.precall_checks: list[Callable] = []   # (client, cmd, argv) -> RedisError | None
+        self._apply_config()
+
+    # -- configuration -----------------------------------------------------
+    def _apply_config(self) -> None:
+        cfg = self.config
+        self.proto_max_bulk_len = cfg["proto-max-bulk-len"]
+        self.client_query_buffer_limit = cfg["client-query-buffer-limit"]
+        self.acl.set_requirepass(cfg["requirepass"])
+        log.configure(cfg["loglevel"], cfg["logfile"])
+        cfg.watch("requirepass", lambda old, new: self.acl.set_requirepass(new))
+        cfg.watch("loglevel", lambda old, new: log.configure(new, cfg["logfile"]))
+        cfg.watch("proto-max-bulk-len", lambda o, n: setattr(self, "proto_max_bulk_len", n))
+        cfg.watch("client-query-buffer-limit",
+                  lambda o, n: setattr(self, "client_query_buffer_limit", n))
+
+    def auth_required(self) -> bool:
+        return self.acl.auth_required()
+
+    # -- time ------------------------------------------------------------------
+    def now_ms(self) -> int:
+        if self.frozen_ms is not None:
+            return self.frozen_ms
+        return int(time.time() * 1000)
+
+    # -- replication view ----------------------------------------------------
+    def is_replica_readonly_view(self) -> bool:
+        """True on a replica: keys are not deleted on expiry, the primary does it."""
+        return self.masterhost is not None
+
+    def on_key_expired(self, db: Database, key: bytes) -> None:
+        """A key was deleted because it expired: tell replicas/AOF and watchers."""
+        self.propagate(db.id, [b"DEL", key])
+        self.touch_watched(db.id, key)
+        if self.notify_flags:
+            from redpoll.notify import notify_keyspace_event, EXPIRED
+            notify_keyspace_event(self, EXPIRED, "expired", key, db.id)
+
+    # -- clients -------------------------------------------------------------
+    def client_connected(self, c: Client, peer) -> None:
+        self.stats.total_connections_received += 1
+        if len(self.clients) >= self.config["maxclients"]:
+            self.stats.rejected_connections += 1
+            c.transport.write(b"-ERR max number of clients reached\r\n")
+            c.closed = True
+            c.transport.close()
+            return
+        if (self.config["protected-mode"] and not self.auth_required()
+                and not _is_loopback(peer) and not self._bound_explicitly()):
+            self.stats.rejected_connections += 1
+            c.transport.write(b"-" + PROTECTED_MODE_DENIED.encode() + b"\r\n")
+            c.closed = True
+            c.transport.close()
+            return
+        self.clients[c.id] = c
+
+    def _bound_explicitly(self) -> bool:
+        # Redis applies protected mode only when no bind address was configured
+        # (the default "* -::*") and no password is set.
+        return self.config["bind"] != ["*", "-::*"]
+
+    def client_disconnected(self, c: Client) -> None:
+        self.clients.pop(c.id, None)
+        self.free_client_state(c)
+
+    def free_client_state(self, c: Client) -> None:
+        """Drop everything the server keeps about ``c`` (WATCH, blocking, ...)."""
+        if c.watched:
+            self.unwatch_all(c)
+        if c.blocked is not None and self.unblock_hook:
+            self.unblock_hook(c, None)
+        if c.flags & F_MONITOR and c in self.monitors:
+            self.monitors.remove(c)
+        for fn in self.disconnect_hooks:
+            fn(c)
+
+    unblock_hook: Callable | None = None
+
+    def check_output_limits(self, c: Client) -> None:
+        """client-output-buffer-limit: disconnect clients whose output piles up."""
+        limits = self.config["client-output-buffer-limit"]
+        if c.flags & F_REPLICA:
+            cls = "replica"
+        elif c.channels or c.patterns:
+            cls = "pubsub"
+        else:
+            cls = "normal"
+        hard, soft, secs = limits.get(cls, (0, 0, 0))
+        size = c.output_buffer_size()
+        now = time.time()
+        if hard and size >= hard:
+            over = True
+        elif soft and size >= soft:
+            start = getattr(c, "_soft_limit_since", None)
+            if start is None:
+                c._soft_limit_since = now
+                over = False
+            else:
+                over = now - start >= secs
+        else:
+            c._soft_limit_since = None
+            over = False
+        if over:
+            log.warning(f"Client {c.describe()} scheduled to be closed ASAP for "
+                        f"overcoming of output buffer limits.")
+            c.flags |= F_CLOSE_ASAP
+            c.transport.abort()
+
+    # -- command execution -------------------------------------------------
+    def execute(self, c: Client, argv: list[bytes]) -> None:
+        """processCommand: every check Redis makes before running a command."""
+        cmd = T.TABLE.get(argv[0].lower())
+        if cmd is None:
+            return self.reject(c, None, unknown_command(argv))
+        if cmd.subcommands:
+            if len(argv) < 2:
+                return self.reject(c, cmd, wrong_arity(cmd.name))
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                return self.reject(c, cmd, unknown_subcommand(argv[1], cmd.name))
+            cmd = sub
+        n = len(argv)
+        if (cmd.arity > 0 and cmd.arity != n) or n < -cmd.arity:
+            return self.reject(c, cmd, wrong_arity(cmd.name))
+        flags = cmd.flags
+        if not c.authenticated and not flags & T.NO_AUTH:
+            return self.reject(c, cmd, RedisError(NOAUTH))
+        user = c.user
+        if user is not None and not user.unrestricted and self.acl_check:
+            err = self.acl_check(c, cmd, argv)
+            if err is not None:
+                return self.reject(c, cmd, err)
+        if c.flags & F_MULTI and cmd.name not in _MULTI_DIRECT:
+            return self.queue_multi(c, cmd, argv)
+        if self.masterhost is not None and flags & T.WRITE and not c.flags & F_MASTER:
+            if self.config["replica-read-only"]:
+                return self.reject(c, cmd, RedisError(READONLY))
+        if flags & T.DENYOOM and self.config["maxmemory"] and self.oom_check:
+            err = self.oom_check()
+            if err:
+                return self.reject(c, cmd, RedisError(OOM))
+        if c.resp == 2 and (c.channels or c.patterns) and cmd.name not in _PUBSUB_ALLOWED:
+            return self.reject(c, cmd, RedisError(
+                f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / "
+                f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+        if self.precall_checks:
+            for check in self.precall_checks:
+                err = check(c, cmd, argv)
+                if err is not None:
+                    return self.reject(c, cmd, err)
+        self.call(c, cmd, argv)
+
+    acl_check: Callable | None = None
+    oom_check: Callable | None = None
+
+    def reject(self, c: Client, cmd, err: RedisError) -> None:
+        """Reply with an error for a command that was not executed."""
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        if c.flags & F_MULTI:
+            from redpoll.client import F_DIRTY_EXEC
+            c.flags |= F_DIRTY_EXEC
+        self.count_error(err)
+        c.add_reply(err)
+
+    def count_error(self, err: RedisError) -> None:
+        self.stats.total_error_replies += 1
+        prefix = err.prefix
+        errs = self.stats.errors
+        if prefix in errs or len(errs) < 128:
+            errs[prefix] = errs.get(prefix, 0) + 1
+
+    def queue_multi(self, c: Client, cmd, argv) -> None:
+        if cmd.flags & T.NO_MULTI:
+            return self.reject(c, cmd, RedisError(
+                "ERR Command not allowed inside a transaction"))
+        c.multi_queue.append((cmd, argv))
+        c.add_reply(QUEUED)
+
+    def call(self, c: Client, cmd, argv: list[bytes]) -> None:
+        """Run one command and reply; propagate it if it changed the dataset."""
+        dirty = self.dirty
+        c.argv = argv
+        c.cmd = cmd
+        t0 = time.perf_counter_ns()
+        try:
+            r = cmd.handler(c, argv)
+        except RedisError as e:
+            r = e
+        except Exception as e:  # a bug: report, do not crash the server
+            log.warning(f"Error executing '{cmd.name}': {type(e).__name__}: {e}")
+            import traceback
+            log.debug(traceback.format_exc())
+            r = RedisError(f"ERR internal error executing '{cmd.name}': {type(e).__name__}")
+        dur = time.perf_counter_ns() - t0
+        cmd.calls += 1
+        cmd.usec += dur
+        self.stats.total_commands_processed += 1
+        c.tot_cmds += 1
+        c.last_cmd = cmd.name
+        if type(r) is RedisError or isinstance(r, RedisError):
+            cmd.failed_calls += 1
+            self.count_error(r)
+        if r is not NO_REPLY:
+            c.add_reply(r)
+        if self.dirty != dirty:
+            self.after_write(c, cmd, argv)
+        if self.slowlog_hook is not None and dur >= self.slowlog_threshold_ns:
+            self.slowlog_hook(c, cmd, argv, dur)
+        if self.monitors and not cmd.flags & (T.SKIP_MONITOR | T.ADMIN):
+            self.feed_monitors(c, argv)
+        c.argv = None
+
+    slowlog_hook: Callable | None = None
+    slowlog_threshold_ns = 10 ** 18
+
+    def after_write(self, c: Client, cmd, argv) -> None:
+        """The command changed data: propagate it, wake blocked clients and
+        invalidate WATCHes on its keys."""
+        pargv = c.prop_argv
+        if pargv is not None:
+            c.prop_argv = None
+            if pargv:   # [] means "already propagated by the handler"
+                self.propagate(c.db.id, pargv)
+        elif cmd.flags & (T.WRITE | T.MAY_REPLICATE):
+            self.propagate(c.db.id, argv)
+        if self.watched_keys or self.blocking_keys:
+            dbid = c.db.id
+            for k in cmd.keys(argv):
+                if self.watched_keys:
+                    self.touch_watched(dbid, k)
+                if (dbid, k) in self.blocking_keys:
+                    self.ready_keys.append((dbid, k))
+            if self.ready_keys and self.serve_blocked_hook is not None:
+                self.serve_blocked_hook()
+
+    def propagate(self, dbid: int, argv: list) -> None:
+        """Send a write to the AOF and the replicas, in execution order."""
+        for sink in self.propagation_sinks:
+            sink(dbid, argv)
+
+    def feed_monitors(self, c: Client, argv) -> None:
+        from redpoll.commands.server import monitor_line
+        line = monitor_line(c, argv)
+        for m in list(self.monitors):
+            m.add_raw(line)
+
+    # -- WATCH -----------------------------------------------------------------
+    def touch_watched(self, dbid: int, key: bytes) -> None:
+        clients = self.watched_keys.get((dbid, key))
+        if clients:
+            for cl in clients:
+                cl.flags |= F_DIRTY_CAS
+
+    def touch_all_watched(self, dbid: int | None = None) -> None:
+        """FLUSHDB/FLUSHALL/SWAPDB: every watched key of the db(s) is touched."""
+        for (d, key), clients in self.watched_keys.items():
+            if dbid is None or d == dbid:
+                if dbid is None or key in self.dbs[d].data or True:
+                    for cl in clients:
+                        cl.flags |= F_DIRTY_CAS
+
+    def unwatch_all(self, c: Client) -> None:
+        for wk in c.watched:
+            s = self.watched_keys.get(wk)
+            if s is not None:
+                s.discard(c)
+                if not s:
+                    del self.watched_keys[wk]
+        c.watched = set()
+        c.flags &= ~F_DIRTY_CAS
+
+    # -- cron ----------------------------------------------------------------
+    def cron(self) -> None:
+        """serverCron: runs ``hz`` times per second."""
+        self.unixtime = time.time()
+        try:
+            self._active_expire()
+            self._client_timeouts()
+            for job in self.cron_jobs:
+                try:
+                    job()
+                except Exception as e:  # keep the cron alive
+                    log.warning(f"cron job {getattr(job, '__name__', job)} failed: {e!r}")
+            self._sample_ops()
+        finally:
+            hz = max(1, min(500, self.config["hz"]))
+            self.loop.call_later(1.0 / hz, self.cron)
+        if self.shutdown_asap:
+            self.shutdown_asap = False
+            self.loop.create_task(self.shutdown())
+
+    def _active_expire(self) -> None:
+        if self.masterhost is not None:
+            return
+        now = self.now_ms()
+        effort = self.config["active-expire-effort"]
+        budget = 200 * effort
+        deadline = time.perf_counter() + 0.025 * effort / self.config["hz"] * 10
+        for db in self.dbs:
+            if db.expires:
+                while db.active_expire(now, budget) == budget:
+                    if time.perf_counter() > deadline:
+                        self.stats.expired_time_cap_reached_count += 1
+                        break
+
+    def _client_timeouts(self) -> None:
+        timeout = self.config["timeout"]
+        if not timeout:
+            return
+        now = self.unixtime
+        for c in list(self.clients.values()):
+            if c.flags & (F_REPLICA | F_MASTER) or c.blocked is not None:
+                continue
+            if c.channels or c.patterns:
+                continue
+            if now - c.last_interaction > timeout:
+                log.verbose("Closing idle client")
+                c.close()
+
+    def _sample_ops(self) -> None:
+        s = self.stats.ops_samples
+        s.append((time.monotonic(), self.stats.total_commands_processed,
+                  self.stats.net_input_bytes, self.stats.net_output_bytes))
+        if len(s) > 16:
+            del s[0]
+
+    def instantaneous(self, idx: int) -> float:
+        s = self.stats.ops_samples
+        if len(s) < 2:
+            return 0.0
+        (t0, *a), (t1, *b) = s[0], s[-1]
+        if t1 <= t0:
+            return 0.0
+        return (b[idx - 1] - a[idx - 1]) / (t1 - t0)
+
+    # -- lifecycle -------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind the listeners and start the cron (the loop must be running)."""
+        self.loop = asyncio.get_running_loop()
+        T.load_all()
+        cfg = self.config
+        port = cfg["port"]
+        self.port = port
+        if port:
+            await self._listen(cfg["bind"], port, cfg["tcp-backlog"])
+        for hook in self.startup_hooks:
+            r = hook()
+            if asyncio.iscoroutine(r):
+                await r
+        self.loop.call_later(1.0 / max(1, cfg["hz"]), self.cron)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+
+    async def _listen(self, binds: list[str], port: int, backlog: int) -> None:
+        made = 0
+        for addr in binds:
+            optional = addr.startswith("-")
+            host = addr[1:] if optional else addr
+            if host == "*":
+                host = "0.0.0.0"
+            elif host == "::*":
+                host = "::"
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((host, port))
+                sock.listen(backlog)
+                sock.setblocking(False)
+            except OSError as e:
+                sock.close()
+                if optional or (e.errno in (97, 99) and not made and host in ("::",)):
+                    log.warning(f"Could not create server TCP listening socket "
+                                f"{host}:{port}: {e.strerror}")
+                    continue
+                raise OSError(e.errno, f"Could not create server TCP listening socket "
+                              f"{host}:{port}: {e.strerror}")
+            srv = await self.loop.create_server(lambda: Client(self), sock=sock)
+            self.listeners.append(srv)
+            made += 1
+        if not made:
+            raise OSError(0, "Failed listening on port %d (tcp), aborting." % port)
+
+    def _on_signal(self, sig) -> None:
+        name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
+        log.warning(f"Received {name} scheduling shutdown...")
+        self.loop.create_task(self.shutdown())
+
+    async def shutdown(self, save: bool | None = None, exit_code: int = 0) -> None:
+        """Stop: run shutdown hooks (final save, AOF fsync), close, exit."""
+        log.warning("User requested shutdown...")
+        for hook in self.shutdown_hooks:
+            try:
+                hook(save)
+            except Exception as e:
+                log.warning(f"Error during shutdown: {e!r}")
+                if exit_code == 0 and isinstance(e, RedisError):
+                    raise
+        pidfile = self.config["pidfile"]
+        if pidfile:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+        for srv in self.listeners:
+            srv.close()
+        for c in list(self.clients.values()):
+            c.flush()
+        log.warning("Redis is now ready to exit, bye bye...")
+        self.exit_code = exit_code
+        self.loop.stop()
+
+    exit_code = 0
+
+
+NO_REPLY = object()      # returned by handlers that reply later (blocking ops)
+
+
+def _is_loopback(peer) -> bool:
+    if not peer or not isinstance(peer, tuple):
+        return True   # unix socket
+    host = peer[0]
+    return host.startswith("127.") or host == "::1" or host.startswith("::ffff:127.")

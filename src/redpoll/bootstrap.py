@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 
 ROOMS = [
+    "redpoll.datatypes",
     # module path, in the order they must be installed
 ]
 
@@ -14,4 +15,5 @@ ROOMS = [
 def install(server) -> None:
     for name in ROOMS:
         mod = importlib.import_module(name)
-        mod.install(server)
+        if hasattr(mod, "install"):
+            mod.install(server)

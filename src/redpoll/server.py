@@ -174,8 +174,8 @@ class Server:
         self.propagate(db.id, [b"DEL", key])
         self.touch_watched(db.id, key)
         if self.notify_flags:
-            from redpoll.notify import notify_keyspace_event, EXPIRED
-            notify_keyspace_event(self, EXPIRED, "expired", key, db.id)
+            from redpoll.notify import EXPIRED, notify
+            notify(self, EXPIRED, "expired", key, db.id)
 
     # -- clients -------------------------------------------------------------
     def client_connected(self, c: Client, peer) -> None:

@@ -1,0 +1,80 @@
+"""Throughput of redpoll against real Redis, side by side, in one run.
+
+Runs redis-benchmark (``-t set,get,incr,mset,ping -n N -c 50``) at ``-P 1``
+and ``-P 16`` against a redpoll-server and a real redis-server started on free
+ports, and prints requests/s for each and the ratio redpoll/redis. The targets
+(issue 2) are a ratio >= 0.70 at -P 1 and >= 0.75 at -P 16 on every test.
+
+    python bench/throughput.py [-n 200000] [--write docs/benchmarks.md]
+
+The two servers are measured alternately test by test, so that a busy
+machine affects both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import subprocess
+import sys
+import time
+
+from common import Proc, machine
+
+TESTS = ["ping", "set", "get", "incr", "mset"]
+TARGET = {1: 0.70, 16: 0.75}
+
+
+def bench(port: int, test: str, n: int, pipeline: int, clients: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(n), "-c", str(clients),
+         "-P", str(pipeline), "--csv"],
+        capture_output=True, text=True, timeout=600).stdout
+    res = {}
+    for row in csv.reader(io.StringIO(out)):
+        if row and row[0] != "test":
+            res[row[0]] = float(row[1])
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", type=int, default=200000)
+    ap.add_argument("-c", type=int, default=50)
+    ap.add_argument("--write", help="write the table as Markdown to this file")
+    args = ap.parse_args()
+    rows = []
+    with Proc("redpoll") as rp, Proc("redis") as rd:
+        for p in (1, 16):
+            for t in TESTS:
+                a = bench(rp.port, t, args.n, p, args.c)
+                b = bench(rd.port, t, args.n, p, args.c)
+                for name in a:
+                    ratio = a[name] / b[name] if b.get(name) else 0.0
+                    rows.append((name, p, a[name], b.get(name, 0.0), ratio))
+                    print(f"{name:<16} -P {p:<3} redpoll {a[name]:>11,.0f} rps   "
+                          f"redis {b.get(name, 0):>11,.0f} rps   ratio {ratio:5.2f}"
+                          f"{'' if ratio >= TARGET[p] else '  (below target %.2f)' % TARGET[p]}",
+                          flush=True)
+    if args.write:
+        lines = [
+            "# Throughput: redpoll vs Redis",
+            "",
+            f"`python bench/throughput.py -n {args.n}` on {time.strftime('%Y-%m-%d')}, "
+            f"redis-benchmark with {args.c} clients.",
+            "",
+            f"Machine: {machine()}",
+            "",
+            "| test | pipeline | redpoll rps | redis rps | ratio | target |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, p, a, b, r in rows:
+            lines.append(f"| {name} | {p} | {a:,.0f} | {b:,.0f} | {r:.2f} | {TARGET[p]:.2f} |")
+        with open(args.write, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support import ServerProcess, require_redis_server
+from diff import pair  # noqa: F401  (redpoll/redis pair for differential tests)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import time
+from time import perf_counter_ns
 from typing import Callable
 
 from redpoll import REDIS_COMPAT_VERSION, __version__
@@ -34,7 +35,7 @@ from redpoll.errors import (
     wrong_arity)
 from redpoll.keyspace import Database
 from redpoll.log import log
-from redpoll.protocol.resp import QUEUED
+from redpoll.protocol.resp import OK, QUEUED
 
 PROTECTED_MODE_DENIED = (
     "DENIED Redis is running in protected mode because protected mode is enabled "
@@ -56,6 +57,8 @@ PROTECTED_MODE_DENIED = (
 # Commands allowed while a client is in MULTI without being queued.
 _MULTI_DIRECT = {"exec", "discard", "multi", "watch", "quit", "reset"}
 # Commands allowed in a RESP2 subscribed context.
+# Flags whose commands may be refused by server state (see Server._guard).
+_GUARDED = T.WRITE | T.DENYOOM
 _PUBSUB_ALLOWED = {"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
                    "psubscribe", "punsubscribe", "ping", "quit", "reset"}
 
@@ -147,6 +150,8 @@ class Server:
         cfg = self.config
         self.proto_max_bulk_len = cfg["proto-max-bulk-len"]
         self.client_query_buffer_limit = cfg["client-query-buffer-limit"]
+        self.maxmemory = cfg["maxmemory"]
+        cfg.watch("maxmemory", lambda o, n: setattr(self, "maxmemory", n))
         self.acl.set_requirepass(cfg["requirepass"])
         log.configure(cfg["loglevel"], cfg["logfile"])
         cfg.watch("requirepass", lambda old, new: self.acl.set_requirepass(new))
@@ -249,10 +254,17 @@ class Server:
 
     # -- command execution -------------------------------------------------
     def execute(self, c: Client, argv: list[bytes]) -> None:
-        """processCommand: every check Redis makes before running a command."""
-        cmd = T.TABLE.get(argv[0].lower())
+        """processCommand: every check Redis makes before running a command.
+
+        The common case (authenticated unrestricted client, no MULTI, no
+        pub/sub context, a primary without maxmemory) costs a lookup, the
+        arity test and a handful of attribute tests before call().
+        """
+        cmd = T.DISPATCH.get(argv[0])
         if cmd is None:
-            return self.reject(c, None, unknown_command(argv))
+            cmd = T.TABLE.get(argv[0].lower())
+            if cmd is None:
+                return self.reject(c, None, unknown_command(argv))
         if cmd.subcommands:
             if len(argv) < 2:
                 return self.reject(c, cmd, wrong_arity(cmd.name))
@@ -261,25 +273,22 @@ class Server:
                 return self.reject(c, cmd, unknown_subcommand(argv[1], cmd.name))
             cmd = sub
         n = len(argv)
-        if (cmd.arity > 0 and cmd.arity != n) or n < -cmd.arity:
+        arity = cmd.arity
+        if arity != n and (arity > 0 or n < -arity):
             return self.reject(c, cmd, wrong_arity(cmd.name))
         flags = cmd.flags
         if not c.authenticated and not flags & T.NO_AUTH:
             return self.reject(c, cmd, RedisError(NOAUTH))
-        user = c.user
-        if user is not None and not user.unrestricted and self.acl_check:
+        if self.acl_check is not None and not c.user.unrestricted:
             err = self.acl_check(c, cmd, argv)
             if err is not None:
                 return self.reject(c, cmd, err)
         if c.flags & F_MULTI and cmd.name not in _MULTI_DIRECT:
             return self.queue_multi(c, cmd, argv)
-        if self.masterhost is not None and flags & T.WRITE and not c.flags & F_MASTER:
-            if self.config["replica-read-only"]:
-                return self.reject(c, cmd, RedisError(READONLY))
-        if flags & T.DENYOOM and self.config["maxmemory"] and self.oom_check:
-            err = self.oom_check()
-            if err:
-                return self.reject(c, cmd, RedisError(OOM))
+        if flags & _GUARDED and (self.masterhost is not None or self.maxmemory):
+            err = self._guard(c, cmd, flags)
+            if err is not None:
+                return self.reject(c, cmd, err)
         if c.resp == 2 and (c.channels or c.patterns) and cmd.name not in _PUBSUB_ALLOWED:
             return self.reject(c, cmd, RedisError(
                 f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / "
@@ -290,6 +299,16 @@ class Server:
                 if err is not None:
                     return self.reject(c, cmd, err)
         self.call(c, cmd, argv)
+
+    def _guard(self, c: Client, cmd, flags: int) -> RedisError | None:
+        """The state-dependent refusals: READONLY replica, OOM."""
+        if self.masterhost is not None and flags & T.WRITE and not c.flags & F_MASTER:
+            if self.config["replica-read-only"]:
+                return RedisError(READONLY)
+        if flags & T.DENYOOM and self.maxmemory and self.oom_check:
+            if self.oom_check():
+                return RedisError(OOM)
+        return None
 
     acl_check: Callable | None = None
     oom_check: Callable | None = None
@@ -323,34 +342,47 @@ class Server:
         dirty = self.dirty
         c.argv = argv
         c.cmd = cmd
-        t0 = time.perf_counter_ns()
+        t0 = perf_counter_ns()
         try:
             r = cmd.handler(c, argv)
         except RedisError as e:
             r = e
         except Exception as e:  # a bug: report, do not crash the server
-            log.warning(f"Error executing '{cmd.name}': {type(e).__name__}: {e}")
-            import traceback
-            log.debug(traceback.format_exc())
-            r = RedisError(f"ERR internal error executing '{cmd.name}': {type(e).__name__}")
-        dur = time.perf_counter_ns() - t0
+            r = self._internal_error(cmd, e)
+        dur = perf_counter_ns() - t0
         cmd.calls += 1
         cmd.usec += dur
         self.stats.total_commands_processed += 1
-        c.tot_cmds += 1
         c.last_cmd = cmd.name
-        if type(r) is RedisError or isinstance(r, RedisError):
-            cmd.failed_calls += 1
-            self.count_error(r)
-        if r is not NO_REPLY:
+        t = type(r)
+        if c.reply_mode:
+            if r is not NO_REPLY:
+                c.add_reply(r)
+        elif t is bytes:
+            c.out.append(b"$%d\r\n%b\r\n" % (len(r), r))
+        elif r is OK:
+            c.out.append(b"+OK\r\n")
+        elif t is int:
+            c.out.append(b":%d\r\n" % r)
+        elif r is not NO_REPLY:
+            if t is RedisError:
+                cmd.failed_calls += 1
+                self.count_error(r)
             c.add_reply(r)
+        if not c._in_batch:
+            c._schedule_flush()
         if self.dirty != dirty:
             self.after_write(c, cmd, argv)
-        if self.slowlog_hook is not None and dur >= self.slowlog_threshold_ns:
+        if dur >= self.slowlog_threshold_ns and self.slowlog_hook is not None:
             self.slowlog_hook(c, cmd, argv, dur)
         if self.monitors and not cmd.flags & (T.SKIP_MONITOR | T.ADMIN):
             self.feed_monitors(c, argv)
-        c.argv = None
+
+    def _internal_error(self, cmd, e: Exception) -> RedisError:
+        import traceback
+        log.warning(f"Error executing '{cmd.name}': {type(e).__name__}: {e}")
+        log.verbose(traceback.format_exc())
+        return RedisError(f"ERR internal error executing '{cmd.name}': {type(e).__name__}")
 
     slowlog_hook: Callable | None = None
     slowlog_threshold_ns = 10 ** 18

@@ -134,6 +134,9 @@ class Command:
 
 # name (bytes, lower case) -> Command
 TABLE: dict[bytes, Command] = {}
+# Dispatch shortcut: the lower- and upper-case spellings of every name (most
+# clients send one of the two), so the hot path skips bytes.lower().
+DISPATCH: dict[bytes, Command] = {}
 
 
 def _parse_flags(flags: str) -> int:
@@ -257,3 +260,7 @@ def load_all() -> None:
             importlib.import_module(f"redpoll.commands.{mod.name}")
     for i, cmd in enumerate(all_commands()):
         cmd.id = i
+    DISPATCH.clear()
+    for name, cmd in TABLE.items():
+        DISPATCH[name] = cmd
+        DISPATCH[name.upper()] = cmd

@@ -8,6 +8,7 @@ import importlib
 
 ROOMS = [
     "redpoll.datatypes",
+    "redpoll.pubsub",
     "redpoll.notify",
     # module path, in the order they must be installed
 ]

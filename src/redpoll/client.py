@@ -77,9 +77,10 @@ class Client(asyncio.Protocol):
         self.argv: list[bytes] | None = None    # the request being executed
         self.cmd = None                          # its Command entry
         self.multi_queue: list | None = None     # MULTI: queued (cmd, argv)
-        self.watched: set = set()                # WATCH: (db id, key)
+        self.watched: dict = {}                  # WATCH: (db id, key) -> was stale
         self.channels: set[bytes] = set()        # SUBSCRIBE
         self.patterns: set[bytes] = set()        # PSUBSCRIBE
+        self.shard_channels: set[bytes] = set()  # SSUBSCRIBE
         self.blocked = None                      # blocking state (see blocking.py)
         self.closed = False
         self.paused_input = False
@@ -239,7 +240,7 @@ class Client(asyncio.Protocol):
             s += "S"
         if f & F_MASTER:
             s += "M"
-        if self.channels or self.patterns:
+        if f & F_PUBSUB:
             s += "P"
         if f & F_MULTI:
             s += "x"

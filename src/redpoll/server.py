@@ -27,7 +27,8 @@ from typing import Callable
 from redpoll import REDIS_COMPAT_VERSION, __version__
 from redpoll.acl import ACL
 from redpoll.client import (
-    F_CLOSE_ASAP, F_DIRTY_CAS, F_MASTER, F_MONITOR, F_MULTI, F_REPLICA, Client)
+    F_CLOSE_ASAP, F_DIRTY_CAS, F_MASTER, F_MONITOR, F_MULTI, F_PUBSUB, F_REPLICA,
+    Client)
 from redpoll.commands import table as T
 from redpoll.config import Config
 from redpoll.errors import (
@@ -56,9 +57,11 @@ PROTECTED_MODE_DENIED = (
 
 # Commands allowed while a client is in MULTI without being queued.
 _MULTI_DIRECT = {"exec", "discard", "multi", "watch", "quit", "reset"}
-# Commands allowed in a RESP2 subscribed context.
 # Flags whose commands may be refused by server state (see Server._guard).
 _GUARDED = T.WRITE | T.DENYOOM
+# Commands never refused for OOM while in MULTI (others are, even reads).
+_MULTI_OOM_EXEMPT = {"exec", "discard", "quit", "reset"}
+# Commands allowed in a RESP2 subscribed context.
 _PUBSUB_ALLOWED = {"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
                    "psubscribe", "punsubscribe", "ping", "quit", "reset"}
 
@@ -142,6 +145,11 @@ class Server:
         self.masterhost: str | None = None
         self.startup_hooks: list[Callable] = []
         self.disconnect_hooks: list[Callable[[Client], None]] = []
+        self.reset_hooks: list[Callable[[Client], None]] = []   # RESET command
+        # pub/sub: name -> {client: None} (see pubsub.py)
+        self.pubsub_channels: dict = {}
+        self.pubsub_patterns: dict = {}
+        self.pubsubshard_channels: dict = {}
         self.precall_checks: list[Callable] = []   # (client, cmd, argv) -> RedisError | None
         self._apply_config()
 
@@ -227,7 +235,7 @@ class Server:
         limits = self.config["client-output-buffer-limit"]
         if c.flags & F_REPLICA:
             cls = "replica"
-        elif c.channels or c.patterns:
+        elif c.flags & F_PUBSUB:
             cls = "pubsub"
         else:
             cls = "normal"
@@ -283,13 +291,44 @@ class Server:
             err = self.acl_check(c, cmd, argv)
             if err is not None:
                 return self.reject(c, cmd, err)
-        if c.flags & F_MULTI and cmd.name not in _MULTI_DIRECT:
-            return self.queue_multi(c, cmd, argv)
+        if c.flags & (F_MULTI | F_PUBSUB):
+            return self._execute_in_context(c, cmd, argv, flags)
         if flags & _GUARDED and (self.masterhost is not None or self.maxmemory):
             err = self._guard(c, cmd, flags)
             if err is not None:
                 return self.reject(c, cmd, err)
-        if c.resp == 2 and (c.channels or c.patterns) and cmd.name not in _PUBSUB_ALLOWED:
+        if self.precall_checks:
+            for check in self.precall_checks:
+                err = check(c, cmd, argv)
+                if err is not None:
+                    return self.reject(c, cmd, err)
+        self.call(c, cmd, argv)
+
+    def _execute_in_context(self, c: Client, cmd, argv, flags: int) -> None:
+        """The rest of execute() for a client in MULTI or subscribed (RESP2).
+
+        In MULTI: ``no_multi`` commands are refused, every queued command is
+        refused when over maxmemory, and EXEC is checked with the flags of
+        the commands it would run (READONLY, OOM); a command that passes is
+        queued. Subscribed RESP2 clients may only run (un)subscribe commands,
+        PING, QUIT and RESET.
+        """
+        in_multi = c.flags & F_MULTI
+        if in_multi:
+            if flags & T.NO_MULTI:
+                return self.reject(c, cmd, RedisError(
+                    "ERR Command not allowed inside a transaction"))
+            name = cmd.name
+            if name == "exec":
+                for qcmd, _ in c.multi_queue:
+                    flags |= qcmd.flags
+            elif name not in _MULTI_OOM_EXEMPT:
+                flags |= T.DENYOOM
+        if flags & _GUARDED and (self.masterhost is not None or self.maxmemory):
+            err = self._guard(c, cmd, flags)
+            if err is not None:
+                return self.reject(c, cmd, err)
+        if c.flags & F_PUBSUB and c.resp == 2 and cmd.name not in _PUBSUB_ALLOWED:
             return self.reject(c, cmd, RedisError(
                 f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / "
                 f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
@@ -298,6 +337,9 @@ class Server:
                 err = check(c, cmd, argv)
                 if err is not None:
                     return self.reject(c, cmd, err)
+        if in_multi and cmd.name not in _MULTI_DIRECT:
+            c.multi_queue.append((cmd, argv))
+            return c.add_reply(QUEUED)
         self.call(c, cmd, argv)
 
     def _guard(self, c: Client, cmd, flags: int) -> RedisError | None:
@@ -318,8 +360,12 @@ class Server:
         if cmd is not None:
             cmd.rejected_calls += 1
         if c.flags & F_MULTI:
-            from redpoll.client import F_DIRTY_EXEC
-            c.flags |= F_DIRTY_EXEC
+            if cmd is not None and cmd.name == "exec":
+                from redpoll.commands.transactions import exec_abort
+                err = exec_abort(c, err)
+            else:
+                from redpoll.client import F_DIRTY_EXEC
+                c.flags |= F_DIRTY_EXEC
         self.count_error(err)
         c.add_reply(err)
 
@@ -329,13 +375,6 @@ class Server:
         errs = self.stats.errors
         if prefix in errs or len(errs) < 128:
             errs[prefix] = errs.get(prefix, 0) + 1
-
-    def queue_multi(self, c: Client, cmd, argv) -> None:
-        if cmd.flags & T.NO_MULTI:
-            return self.reject(c, cmd, RedisError(
-                "ERR Command not allowed inside a transaction"))
-        c.multi_queue.append((cmd, argv))
-        c.add_reply(QUEUED)
 
     def call(self, c: Client, cmd, argv: list[bytes]) -> None:
         """Run one command and reply; propagate it if it changed the dataset."""
@@ -404,13 +443,46 @@ class Server:
                     self.touch_watched(dbid, k)
                 if (dbid, k) in self.blocking_keys:
                     self.ready_keys.append((dbid, k))
-            if self.ready_keys and self.serve_blocked_hook is not None:
+            if (self.ready_keys and self.serve_blocked_hook is not None
+                    and not self.atomic_depth):
                 self.serve_blocked_hook()
 
     def propagate(self, dbid: int, argv: list) -> None:
         """Send a write to the AOF and the replicas, in execution order."""
+        if self.atomic_depth:
+            if self.propagation_sinks:
+                self.atomic_ops.append((dbid, argv))
+            return
         for sink in self.propagation_sinks:
             sink(dbid, argv)
+
+    # -- atomic units (EXEC, scripts) ------------------------------------------
+    atomic_depth = 0          # > 0 while an EXEC or a script runs
+    atomic_ops: list = []     # writes propagated meanwhile: (db id, argv)
+
+    def begin_atomic(self) -> None:
+        """Start a unit whose writes must reach replicas and the AOF as one
+        transaction (EXEC, EVAL/FCALL). Nestable; see end_atomic()."""
+        if not self.atomic_depth:
+            self.atomic_ops = []
+        self.atomic_depth += 1
+
+    def end_atomic(self) -> None:
+        """End the unit: propagate its writes, wrapped in MULTI ... EXEC when
+        there are two or more (a single write goes alone, as in Redis 7.0),
+        then serve the clients blocked on keys it touched."""
+        self.atomic_depth -= 1
+        if self.atomic_depth:
+            return
+        ops, self.atomic_ops = self.atomic_ops, []
+        if len(ops) > 1:
+            ops.insert(0, (ops[0][0], [b"MULTI"]))
+            ops.append((ops[-1][0], [b"EXEC"]))
+        for dbid, argv in ops:
+            for sink in self.propagation_sinks:
+                sink(dbid, argv)
+        if self.ready_keys and self.serve_blocked_hook is not None:
+            self.serve_blocked_hook()
 
     def feed_monitors(self, c: Client, argv) -> None:
         from redpoll.commands.server import monitor_line
@@ -419,19 +491,45 @@ class Server:
             m.add_raw(line)
 
     # -- WATCH -----------------------------------------------------------------
+    # c.watched maps (db id, key) -> True if the key was already expired (a
+    # stale key) when WATCHed: deleting such a key is no logical change.
     def touch_watched(self, dbid: int, key: bytes) -> None:
-        clients = self.watched_keys.get((dbid, key))
+        """A write (or expiry) touched ``key``: its watchers' EXEC will fail."""
+        wk = (dbid, key)
+        clients = self.watched_keys.get(wk)
         if clients:
             for cl in clients:
+                if cl.watched.get(wk) and key not in self.dbs[dbid].data:
+                    cl.watched[wk] = False     # stale key deleted: no change
+                    continue
                 cl.flags |= F_DIRTY_CAS
 
-    def touch_all_watched(self, dbid: int | None = None) -> None:
-        """FLUSHDB/FLUSHALL/SWAPDB: every watched key of the db(s) is touched."""
-        for (d, key), clients in self.watched_keys.items():
-            if dbid is None or d == dbid:
-                if dbid is None or key in self.dbs[d].data or True:
-                    for cl in clients:
-                        cl.flags |= F_DIRTY_CAS
+    def touch_all_watched(self, dbid: int | None = None,
+                          replaced_with: int | None = None) -> None:
+        """Call BEFORE emptying db ``dbid`` (every db if None: FLUSHALL) or
+        swapping it with db ``replaced_with`` (SWAPDB calls this for both
+        directions). Watchers of keys that exist before or after are touched,
+        except where a stale key only goes away or stays stale."""
+        other = self.dbs[replaced_with] if replaced_with is not None else None
+        for wk, clients in list(self.watched_keys.items()):
+            d, key = wk
+            if dbid is not None and d != dbid:
+                continue
+            exists = key in self.dbs[d].data
+            in_other = other is not None and key in other.data
+            if not (exists or in_other):
+                continue
+            for cl in clients:
+                if cl.watched.get(wk):
+                    if not in_other:
+                        cl.watched[wk] = False
+                        continue
+                    if other.is_expired(key):
+                        continue
+                elif not exists and other.is_expired(key):
+                    cl.watched[wk] = True
+                    continue
+                cl.flags |= F_DIRTY_CAS
 
     def unwatch_all(self, c: Client) -> None:
         for wk in c.watched:
@@ -440,7 +538,7 @@ class Server:
                 s.discard(c)
                 if not s:
                     del self.watched_keys[wk]
-        c.watched = set()
+        c.watched = {}
         c.flags &= ~F_DIRTY_CAS
 
     # -- cron ----------------------------------------------------------------
@@ -485,7 +583,7 @@ class Server:
         for c in list(self.clients.values()):
             if c.flags & (F_REPLICA | F_MASTER) or c.blocked is not None:
                 continue
-            if c.channels or c.patterns:
+            if c.flags & F_PUBSUB:
                 continue
             if now - c.last_interaction > timeout:
                 log.verbose("Closing idle client")

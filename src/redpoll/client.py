@@ -17,7 +17,8 @@ import time
 from typing import TYPE_CHECKING
 
 from redpoll.errors import ProtocolError, RedisError
-from redpoll.protocol.request import RequestReader
+from redpoll.protocol.quoting import repr_arg
+from redpoll.protocol.request import QueryBufferLimit, RequestReader
 from redpoll.protocol.resp import encode
 
 if TYPE_CHECKING:
@@ -135,7 +136,14 @@ class Client(asyncio.Protocol):
         self.server.stats.net_input_bytes += len(data)
         if self.closed:
             return
-        self.reader.feed(data)
+        try:
+            self.reader.feed(data)
+        except QueryBufferLimit:
+            self.server.log.warning(
+                f"Closing client that reached max query buffer length: {self.describe()} "
+                f"(qbuf initial bytes: {repr_arg(self.reader.query_head(64))})")
+            self.abort()
+            return
         if self.blocked is None and not self.paused_input:
             self.process_input()
 
@@ -160,13 +168,20 @@ class Client(asyncio.Protocol):
                         F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
                     break
         except ProtocolError as e:
-            self.protocol_error(str(e))
+            self.protocol_error(*e.args)
         finally:
             self._in_batch = False
         self.flush()
 
-    def protocol_error(self, msg: str) -> None:
-        self.server.log.verbose(f"Protocol error ({msg}) from client: {self.describe()}")
+    def protocol_error(self, msg: str, why: str | None = None) -> None:
+        """Reply Redis's protocol error and close after the reply (``why`` is
+        the reason Redis logs, when it differs from the reply text)."""
+        log = self.server.log
+        if log.level <= 1:    # verbose
+            head = self.reader.query_head(128)
+            log.verbose(f"Protocol error ({why or msg}) from client: {self.describe()}. "
+                        f"Query buffer during protocol error: "
+                        f"'{''.join(chr(b) if 32 <= b < 127 else '.' for b in head)}'")
         self.add_reply(RedisError(f"ERR Protocol error: {msg}"))
         self.flags |= F_CLOSE_AFTER_REPLY
 
@@ -222,6 +237,14 @@ class Client(asyncio.Protocol):
         """Close the connection (pending output is still sent)."""
         if self.transport is not None and not self.closed:
             self.transport.close()
+            self.closed = True
+            self.server.client_disconnected(self)
+
+    def abort(self) -> None:
+        """Close at once, dropping pending output (Redis's freeClient)."""
+        if self.transport is not None and not self.closed:
+            self.out = []
+            self.transport.abort()
             self.closed = True
             self.server.client_disconnected(self)
 

@@ -1,115 +1,127 @@
 """Request parsing: RESP multibulk requests and inline commands.
 
-The hot path hands bytes to hiredis's C reader, which returns each complete
-array of bulk strings. Everything hiredis does not do the Redis way is done
-here in Python, off the hot path:
+Two parsers, one behaviour (Redis 7.0's ``processMultibulkBuffer`` and
+``processInlineBuffer``):
 
-* inline commands (``PING\\r\\n``, as HAProxy and telnet send them), detected
-  like Redis does, by a first byte other than ``*``;
-* Redis's exact protocol error messages: when hiredis rejects input, the bytes
-  fed since the last request boundary are parsed again by :func:`parse_multibulk`,
-  which knows Redis's messages;
-* limits hiredis does not know: ``proto-max-bulk-len`` and the query buffer
-  limit (checked as pending data grows), and the small limits Redis applies to
-  clients that still have to authenticate (``strict`` mode, pure Python).
+* the fast path hands bytes to hiredis's C reader, which returns each complete
+  array of bulk strings;
+* a Python state machine (:meth:`RequestReader._get_python`) follows Redis's
+  rules byte for byte: inline commands with ``sdssplitargs`` quoting, the
+  exact protocol error messages, the limits for clients that still have to
+  authenticate (``strict`` mode) and ``proto-max-bulk-len``.
+
+hiredis is a *client* reader and differs from Redis's request parser in a few
+ways, so a chunk goes to the Python parser whenever hiredis could get it
+wrong:
+
+* a simple string inside an array (``*1\\r\\n+PING\\r\\n``) comes back from
+  hiredis as ``[b"PING"]``, Redis says ``expected '$', got '+'`` (same for
+  RESP3 verbatim strings ``=``, big numbers ``(`` and attributes ``|``): chunks
+  with a newline followed by one of ``+=(|`` are suspect;
+* hiredis allocates a list of the declared size as soon as it reads ``*N``
+  (``*2147483647`` would allocate 16 GB) and does not know
+  ``proto-max-bulk-len``: chunks with a ``*`` or ``$`` followed by 7 or more
+  digits are suspect (Redis's minimum proto-max-bulk-len is 1 MB);
+* anything hiredis rejects (``*-5``, ``*01``, junk) is parsed again by the
+  Python parser, from the last request boundary, for Redis's reply.
+
+False alarms (the patterns inside a value) only cost speed. The Python mode
+lasts until its buffer is consumed at a request boundary, then hiredis takes
+over again.
+
+The query buffer limit (``client-query-buffer-limit``) is not a protocol
+error: :class:`QueryBufferLimit` is raised from :meth:`RequestReader.feed`
+and the client is closed without a reply, as Redis does.
 """
 
 from __future__ import annotations
+
+import re
 
 import hiredis
 
 from redpoll.errors import ProtocolError
 
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
-MBULK_MAX_UNAUTH = 10
-BULK_MAX_UNAUTH = 16384
+MBULK_MAX_UNAUTH = 10           # multibulk count allowed before AUTH
+BULK_MAX_UNAUTH = 16384         # bulk length allowed before AUTH
 INT_MAX = 2**31 - 1
 
+# Chunks hiredis could parse differently from Redis (see the module docstring).
+_SUSPECT = re.compile(rb"\n[+=(|]|[*$][0-9]{7}")
 
-def _to_int(b: bytes):
-    """string2ll: a strict decimal integer, or None."""
-    if not b or len(b) > 20:
+
+class QueryBufferLimit(Exception):
+    """The client's pending input exceeds ``client-query-buffer-limit``."""
+
+
+def _to_int(b) -> int | None:
+    """Redis's string2ll: a strict decimal integer (no '+', spaces, leading
+    zeros or "-0"), or None."""
+    n = len(b)
+    if n == 0 or n > 20:
         return None
-    if b[0] == 43 or b[0] == 32 or b[-1] == 32:  # '+' or spaces are not allowed
+    c = b[0]
+    if c == 45:                        # '-'
+        if n == 1 or b[1] == 48:       # "-" or "-0..."
+            return None
+    elif c == 48:
+        return 0 if n == 1 else None
+    elif not 49 <= c <= 57:
         return None
-    try:
-        v = int(b)
-    except ValueError:
-        return None
-    if len(b) > 1 and (b[0] == 48 or (b[0] == 45 and b[1] == 48)):  # leading zero
+    for i in range(1, n):
+        if not 48 <= b[i] <= 57:
+            return None
+    v = int(b)
+    if not -2**63 <= v < 2**63:
         return None
     return v
 
 
-def parse_multibulk(buf, pos: int, max_bulk: int, unauth: bool = False):
-    """Parse one ``*N`` request at ``buf[pos]``.
+def _find_cr(buf, pos: int) -> int:
+    """``strchr(buf + pos, '\\r')`` on Redis's NUL-terminated query buffer:
+    a NUL byte before the CR hides it."""
+    cr = buf.find(b"\r", pos)
+    if cr >= 0 and buf.find(b"\x00", pos, cr) >= 0:
+        return -1
+    return cr
 
-    Returns ``(argv, newpos)``, ``None`` when more bytes are needed, or raises
-    :class:`ProtocolError` with Redis's message. ``argv`` is ``[]`` for ``*0``
-    and ``*-1`` (which Redis ignores).
-    """
-    nl = buf.find(b"\r\n", pos)
-    if nl < 0:
-        if len(buf) - pos > INLINE_MAX:
-            raise ProtocolError("too big mbulk count string")
-        return None
-    n = _to_int(bytes(buf[pos + 1:nl]))
-    if n is None or n > INT_MAX:
-        raise ProtocolError("invalid multibulk length")
-    if n > MBULK_MAX_UNAUTH and unauth:
-        raise ProtocolError("unauthenticated multibulk length")
-    p = nl + 2
-    argv: list[bytes] = []
-    if n <= 0:
-        return argv, p
-    end = len(buf)
-    for _ in range(n):
-        if p >= end:
-            return None
-        if buf[p] != 36:  # '$'
-            raise ProtocolError(f"expected '$', got '{chr(buf[p])}'")
-        nl = buf.find(b"\r\n", p)
-        if nl < 0:
-            if end - p > INLINE_MAX:
-                raise ProtocolError("too big bulk count string")
-            return None
-        ln = _to_int(bytes(buf[p + 1:nl]))
-        if ln is None or ln < 0 or ln > max_bulk:
-            raise ProtocolError("invalid bulk length")
-        if ln > BULK_MAX_UNAUTH and unauth:
-            raise ProtocolError("unauthenticated bulk length")
-        p = nl + 2
-        if end < p + ln + 2:
-            return None
-        argv.append(bytes(buf[p:p + ln]))
-        p += ln + 2
-    return argv, p
 
+# Bytes of a bulk header ("$<len>\r\n") plus its trailing CRLF, by length.
+_BULK_OVERHEAD = [5 + len(str(i)) for i in range(10000)]
+
+
+# -- inline commands: sdssplitargs ---------------------------------------------
 
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
-_HEX = b"0123456789abcdefABCDEF"
-_SPACE = b" \n\r\t\x0b\x0c\x00"
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_ISSPACE = frozenset(b" \t\n\v\f\r")          # C isspace()
+_ENDS_WORD = frozenset(b" \n\r\t\x00")        # what ends an unquoted argument
+_AFTER_QUOTE = _ISSPACE | {0}                # what may follow a closing quote
 
 
 def split_args(line: bytes):
     """Redis's sdssplitargs: split a line into arguments with its quoting rules.
 
-    Returns a list of bytes, or None for unbalanced quotes.
+    Double quotes know ``\\xHH`` and ``\\n \\r \\t \\b \\a`` escapes (any other
+    escaped character stands for itself); single quotes only ``\\'``. A closing
+    quote must be followed by a space or the end of the line. Returns a list
+    of bytes, or None for unbalanced quotes.
     """
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
-        while i < n and line[i] in _SPACE:
+        while i < n and line[i] in _ISSPACE:
             i += 1
-        if i >= n:
+        if i >= n or line[i] == 0:
             return args
         cur = bytearray()
         inq = insq = False
         while True:
+            c = line[i] if i < n else 0
             if inq:
                 if i >= n:
-                    return None
-                c = line[i]
+                    return None                        # unterminated quotes
                 if (c == 92 and i + 3 < n and line[i + 1] == 120
                         and line[i + 2] in _HEX and line[i + 3] in _HEX):
                     cur.append(int(line[i + 2:i + 4], 16))
@@ -118,9 +130,8 @@ def split_args(line: bytes):
                     i += 1
                     cur.append(_ESCAPES.get(line[i], line[i]))
                 elif c == 34:
-                    if i + 1 < n and line[i + 1] not in _SPACE:
-                        return None
-                    inq = False
+                    if i + 1 < n and line[i + 1] not in _AFTER_QUOTE:
+                        return None                    # "foo"bar
                     i += 1
                     break
                 else:
@@ -128,23 +139,18 @@ def split_args(line: bytes):
             elif insq:
                 if i >= n:
                     return None
-                c = line[i]
                 if c == 92 and i + 1 < n and line[i + 1] == 39:
                     i += 1
                     cur.append(39)
                 elif c == 39:
-                    if i + 1 < n and line[i + 1] not in _SPACE:
+                    if i + 1 < n and line[i + 1] not in _AFTER_QUOTE:
                         return None
-                    insq = False
                     i += 1
                     break
                 else:
                     cur.append(c)
             else:
-                if i >= n:
-                    break
-                c = line[i]
-                if c in _SPACE:
+                if c in _ENDS_WORD:
                     break
                 if c == 34:
                     inq = True
@@ -154,170 +160,219 @@ def split_args(line: bytes):
                     cur.append(c)
             i += 1
         args.append(bytes(cur))
+        if i < n and line[i] == 0:
+            return args
 
+
+# -- the reader ----------------------------------------------------------------
 
 class RequestReader:
     """Turns a client's byte stream into argument vectors.
 
     ``feed(data)`` then call ``get()`` until it returns ``None``. ``get()``
-    raises :class:`ProtocolError` once the stream is beyond repair; the caller
-    replies ``-ERR Protocol error: ...`` and closes the connection.
+    raises :class:`ProtocolError` once the stream is beyond repair (the caller
+    replies ``-ERR Protocol error: ...`` and closes the connection); ``feed()``
+    raises :class:`QueryBufferLimit`.
+
+    In hiredis mode the reader keeps the bytes fed since the last request
+    boundary (``_chunks``) and counts the bytes of the requests hiredis
+    returned (``_consumed``, exact: what hiredis accepts is canonical RESP),
+    so it knows where a request starts and can hand the rest to the Python
+    parser at any point.
     """
 
-    __slots__ = ("_reader", "_chunks", "_fed", "_returned", "_check_at",
-                 "_buf", "_pos", "strict", "max_bulk", "max_query", "_error")
+    __slots__ = ("_reader", "_chunks", "_fed", "_consumed", "_tail",
+                 "_buf", "_pos", "_mbulk", "_bulklen", "_argv",
+                 "strict", "max_bulk", "max_query")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024,
                  max_query: int = 1024 * 1024 * 1024, strict: bool = False):
         self._reader = hiredis.Reader()
-        self._chunks: list = []   # bytes fed to hiredis since its last request boundary
-        self._fed = 0
-        self._returned = 0        # requests hiredis returned since that boundary
-        self._check_at = INLINE_MAX
-        self._buf = None          # Python-mode buffer (inline requests or strict mode)
+        self._chunks: list = []   # bytes fed to hiredis since the last request boundary
+        self._fed = 0             # their total size
+        self._consumed = 0        # bytes of the requests hiredis returned from them
+        self._tail = b""          # last bytes fed to hiredis (patterns across chunks)
+        self._buf: bytearray | None = None   # Python mode buffer
         self._pos = 0
-        self.strict = strict      # parse everything in Python (unauthenticated clients)
+        self._mbulk = 0           # Python mode: arguments still expected
+        self._bulklen = -1        # Python mode: length of the argument being read
+        self._argv: list | None = None
+        self.strict = strict      # before AUTH: Python parser with Redis's small limits
         self.max_bulk = max_bulk
         self.max_query = max_query
-        self._error = None
 
-    # -- feeding -----------------------------------------------------------
+    # -- feeding -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        if self._buf is not None or self.strict or (
-                data[0] != 42 and not self._reader.has_data()):
-            if self._buf is None:
-                self._buf = bytearray(data)
-                self._pos = 0
+        if self._buf is None and not self.strict:
+            if self._fed == self._consumed:          # at a request boundary
+                if data[0] != 42 or _SUSPECT.search(data):
+                    self._chunks = []
+                    self._fed = self._consumed = 0
+                    return self._to_python(data)
+                self._chunks = [data]
+                self._fed = len(data)
+                self._consumed = 0
             else:
-                self._buf += data
+                if _SUSPECT.search(data) or _SUSPECT.search(self._tail + data[:12]):
+                    return self._to_python(data)
+                self._chunks.append(data)
+                self._fed += len(data)
+                if self._fed - self._consumed > self.max_query:
+                    raise QueryBufferLimit()
+            self._reader.feed(data)
+            self._tail = data[-12:] if len(data) >= 12 else (self._tail + data)[-12:]
             return
-        self._feed_hiredis(data)
-
-    def _feed_hiredis(self, data) -> None:
-        if self._reader.has_data():
-            self._chunks.append(data)
-            self._fed += len(data)
-            if self._fed >= self._check_at:
-                self._check_pending()
+        if self._buf is None:
+            self._buf = bytearray(data)
+            self._pos = 0
         else:
-            self._chunks = [data]
-            self._fed = len(data)
-            self._returned = 0
-            self._check_at = INLINE_MAX
-        self._reader.feed(data)
+            self._buf += data
+        if len(self._buf) - self._pos > self.max_query:
+            raise QueryBufferLimit()
+
+    def _to_python(self, data: bytes = b"") -> None:
+        """Continue in Python mode from the first request hiredis has not
+        returned (plus ``data``)."""
+        if self._chunks:
+            rest = b"".join(self._chunks)[self._consumed:] + data
+            self._reader = hiredis.Reader()
+            self._chunks = []
+            self._fed = self._consumed = 0
+        else:
+            rest = data
+        self._buf = bytearray(rest)
+        self._pos = 0
+        if len(rest) > self.max_query:
+            raise QueryBufferLimit()
 
     def pending(self) -> int:
-        """Bytes received but not yet returned as requests (approximate)."""
-        n = len(self._buf) - self._pos if self._buf is not None else 0
-        return n + (self._fed if self._reader.has_data() else 0)
+        """Bytes received but not yet returned as requests (CLIENT LIST qbuf)."""
+        if self._buf is not None:
+            return len(self._buf) - self._pos
+        return self._fed - self._consumed
 
-    def _check_pending(self) -> None:
-        """Apply Redis's limits to a large request that is still arriving."""
-        self._check_at = self._fed * 2
-        if self._fed > self.max_query:
-            self._error = ProtocolError("query buffer limit")
-            return
-        buf = b"".join(self._chunks)
-        self._chunks = [buf]
-        try:
-            self._skip_and_parse(buf)
-        except ProtocolError as e:
-            self._error = e
+    def query_head(self, n: int = 64) -> bytes:
+        """The first ``n`` pending bytes (for log lines)."""
+        if self._buf is not None:
+            return bytes(self._buf[self._pos:self._pos + n])
+        c = self._consumed
+        return b"".join(self._chunks)[c:c + n]
 
-    def _skip(self, buf, n: int) -> int:
-        """Position in ``buf`` after the first ``n`` requests (hiredis returned them)."""
-        pos = 0
-        for _ in range(n):
-            r = parse_multibulk(buf, pos, self.max_bulk)
-            if r is None:
-                break
-            pos = r[1]
-        return pos
-
-    def _skip_and_parse(self, buf):
-        return parse_multibulk(buf, self._skip(buf, self._returned), self.max_bulk)
-
-    # -- reading -----------------------------------------------------------
+    # -- reading -------------------------------------------------------------
     def get(self):
-        if self._error is not None:
-            raise self._error
+        """The next complete request (list of bytes), or None."""
         if self._buf is not None:
             return self._get_python()
         try:
             r = self._reader.gets()
         except hiredis.ProtocolError:
-            return self._recover()
+            self._to_python()
+            return self._get_python()
         if r is False:
             return None
-        self._returned += 1
-        if type(r) is list:
+        if type(r) is list and r:
+            n = len(r)
+            size = _BULK_OVERHEAD[n] - 2 if n < 10000 else 3 + len(str(n))
             for a in r:
                 if type(a) is not bytes:
-                    return self._recover(True)
-            if r:
+                    break
+                la = len(a)
+                size += la + (_BULK_OVERHEAD[la] if la < 10000 else 5 + len(str(la)))
+            else:
+                self._consumed += size
                 return r
-            return self.get()      # *0: ignored, as Redis does
-        if r is None:              # *-1
-            return self.get()
-        return self._recover(True)
-
-    def _recover(self, bad_returned: bool = False):
-        """hiredis refused the input: find out what Redis would make of it.
-
-        The bytes since the last request boundary are re-parsed in Python,
-        past the good requests hiredis already returned; what follows is
-        either an inline request (Redis allows mixing) or an error.
-        """
-        buf = b"".join(self._chunks)
-        pos = self._skip(buf, self._returned - (1 if bad_returned else 0))
-        self._reader = hiredis.Reader()
-        self._chunks = []
-        self._fed = 0
-        self._returned = 0
-        self._buf = bytearray(buf[pos:])
-        self._pos = 0
+        # Anything else (*0, *-1, a nested or non-bulk element, a reply type
+        # at top level) is rare: let the Python parser decide, from the start
+        # of this request.
+        self._to_python()
         return self._get_python()
 
     def _get_python(self):
-        """Parse one request from the Python buffer (inline or multibulk)."""
+        """One request from the Python buffer (Redis's own parsing rules)."""
         buf = self._buf
         while True:
-            pos = self._pos
-            if pos >= len(buf):
-                self._buf = None
-                return None
-            if buf[pos] == 42:
-                if not self.strict:
-                    # Back to hiredis for the rest of the stream.
-                    rest = bytes(buf[pos:])
-                    self._buf = None
-                    self._feed_hiredis(rest)
-                    return self.get()
-                if len(buf) - pos > self.max_query:
-                    raise ProtocolError("query buffer limit")
-                r = parse_multibulk(buf, pos, self.max_bulk, unauth=True)
-                if r is None:
-                    self._compact()
+            if not self._mbulk:
+                pos = self._pos
+                if pos >= len(buf):
+                    self._buf = None       # drained: back to hiredis
+                    self._pos = 0
                     return None
-                argv, self._pos = r
-                if argv:
-                    return argv
-                continue
-            nl = buf.find(b"\n", pos)
-            if nl < 0:
-                if len(buf) - pos > INLINE_MAX:
-                    raise ProtocolError("too big inline request")
-                self._compact()
-                return None
-            end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
-            argv = split_args(bytes(buf[pos:end]))
-            self._pos = nl + 1
-            if argv is None:
-                raise ProtocolError("unbalanced quotes in request")
-            if argv:
-                return argv
+                if buf[pos] != 42:
+                    argv = self._inline(buf, pos)
+                    if argv is None:
+                        return None
+                    if argv:
+                        return argv
+                    continue
+                nl = _find_cr(buf, pos)
+                if nl < 0:
+                    if len(buf) - pos > INLINE_MAX:
+                        raise ProtocolError("too big mbulk count string")
+                    return self._wait()
+                if nl + 2 > len(buf):
+                    return self._wait()
+                n = _to_int(buf[pos + 1:nl])
+                if n is None or n > INT_MAX:
+                    raise ProtocolError("invalid multibulk length", "invalid mbulk count")
+                if n > MBULK_MAX_UNAUTH and self.strict:
+                    raise ProtocolError("unauthenticated multibulk length",
+                                        "unauth mbulk count")
+                self._pos = nl + 2
+                if n <= 0:
+                    continue
+                self._mbulk = n
+                self._argv = []
+            # the arguments
+            while self._mbulk:
+                pos = self._pos
+                ln = self._bulklen
+                if ln < 0:
+                    nl = _find_cr(buf, pos)
+                    if nl < 0:
+                        if len(buf) - pos > INLINE_MAX:
+                            raise ProtocolError("too big bulk count string")
+                        return self._wait()
+                    if nl + 2 > len(buf):
+                        return self._wait()
+                    if buf[pos] != 36:
+                        raise ProtocolError(f"expected '$', got '{chr(buf[pos])}'",
+                                            "expected $ but got something else")
+                    ln = _to_int(buf[pos + 1:nl])
+                    if ln is None or ln < 0 or ln > self.max_bulk:
+                        raise ProtocolError("invalid bulk length")
+                    if ln > BULK_MAX_UNAUTH and self.strict:
+                        raise ProtocolError("unauthenticated bulk length",
+                                            "unauth bulk length")
+                    pos = self._pos = nl + 2
+                    self._bulklen = ln
+                if len(buf) - pos < ln + 2:
+                    return self._wait()
+                self._argv.append(bytes(buf[pos:pos + ln]))
+                self._pos = pos + ln + 2   # the 2 bytes after it are not checked
+                self._bulklen = -1
+                self._mbulk -= 1
+            argv, self._argv = self._argv, None
+            return argv
 
-    def _compact(self) -> None:
-        if self._pos:
+    def _inline(self, buf, pos: int):
+        """An inline request at ``pos``: its argv ([] for an empty line), or
+        None when the line is not complete yet."""
+        nl = buf.find(b"\n", pos)
+        if nl < 0 or buf.find(b"\x00", pos, nl) >= 0:    # strchr stops at NUL
+            if len(buf) - pos > INLINE_MAX:
+                raise ProtocolError("too big inline request")
+            return self._wait()
+        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+        argv = split_args(bytes(buf[pos:end]))
+        if argv is None:
+            raise ProtocolError("unbalanced quotes in request",
+                                "unbalanced quotes in inline request")
+        self._pos = nl + 1
+        return argv
+
+    def _wait(self) -> None:
+        """Need more bytes: drop what was consumed and wait."""
+        if self._pos > 4096 or self._pos * 2 > len(self._buf):
             del self._buf[:self._pos]
             self._pos = 0
+        return None

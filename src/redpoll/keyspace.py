@@ -12,11 +12,22 @@ of (deadline, key) pairs finds due keys without scanning (entries whose key
 has a different deadline by then are stale and are dropped). On a replica,
 keys are never deleted by expiry: they are hidden from reads and removed when
 the primary's DEL arrives, as in Redis.
+
+Read commands look keys up with :meth:`Database.read` (counts
+``keyspace_hits``/``keyspace_misses`` and fires ``keymiss``); write commands
+use :meth:`Database.get`, which does not count, as Redis's lookupKeyWrite.
+
+Keys must be removed only through the methods here (``delete``, ``rename``,
+``clear``, ...) so that side tables (expires, raw-string marks, access
+clocks) stay consistent.
+
+SCAN cursors: see :class:`ScanCursors` below.
 """
 
 from __future__ import annotations
 
 import heapq
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +54,7 @@ def mstime() -> int:
 
 class Database:
     __slots__ = ("id", "data", "expires", "_heap", "server", "access",
-                 "expired_stale_perc", "avg_ttl")
+                 "expired_stale_perc", "avg_ttl", "raw", "_sample")
 
     def __init__(self, server: "Server", id: int):
         self.id = id
@@ -56,6 +67,10 @@ class Database:
         self.access: dict[bytes, int] = {}
         self.avg_ttl = 0
         self.expired_stale_perc = 0.0
+        # keys whose string value Redis would hold with the "raw" encoding
+        # although it is short (APPEND, SETRANGE, SETBIT... modify in place)
+        self.raw: set[bytes] = set()
+        self._sample: list[bytes] | None = None   # RANDOMKEY / sampling cache
 
     def __len__(self) -> int:
         return len(self.data)
@@ -71,6 +86,30 @@ class Database:
         if v is not None and self.server.track_access:
             self.server.record_access(self, key)
         return v
+
+    def read(self, key: bytes):
+        """Lookup for read commands: like :meth:`get`, and counts
+        ``keyspace_hits``/``keyspace_misses`` (firing ``keymiss``)."""
+        v = self.get(key)
+        srv = self.server
+        if v is None:
+            srv.stats.keyspace_misses += 1
+            if srv.notify_flags:
+                self.notify_miss(key)
+        else:
+            srv.stats.keyspace_hits += 1
+        return v
+
+    def read_typed(self, key: bytes, cls: type):
+        """:meth:`read` with a type check (WRONGTYPE)."""
+        v = self.read(key)
+        if v is not None and type(v) is not cls:
+            raise RedisError(WRONGTYPE)
+        return v
+
+    def notify_miss(self, key: bytes) -> None:
+        from redpoll.notify import KEY_MISS, notify
+        notify(self.server, KEY_MISS, "keymiss", key, self.id)
 
     def get_typed(self, key: bytes, cls: type):
         """The value of ``key`` if it is of class ``cls``; None if missing;
@@ -102,6 +141,8 @@ class Database:
         del self.data[key]
         del self.expires[key]
         self.access.pop(key, None)
+        if self.raw:
+            self.raw.discard(key)
         srv.stats.expired_keys += 1
         srv.on_key_expired(self, key)
         return True
@@ -112,6 +153,13 @@ class Database:
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
+        if self.raw:
+            self.raw.discard(key)
+
+    def mark_raw(self, key: bytes) -> None:
+        """The string at ``key`` was modified in place: OBJECT ENCODING says
+        ``raw`` until it is replaced."""
+        self.raw.add(key)
 
     def add(self, key: bytes, value) -> None:
         """Store a new key (the caller knows it does not exist)."""
@@ -124,6 +172,8 @@ class Database:
             self.expires.pop(key, None)
         if self.access:
             self.access.pop(key, None)
+        if self.raw:
+            self.raw.discard(key)
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -142,10 +192,16 @@ class Database:
     def rename(self, src: bytes, dst: bytes) -> None:
         value = self.data.pop(src)
         when = self.expires.pop(src, None)
+        raw = src in self.raw
+        if raw:
+            self.raw.discard(src)
+        self.access.pop(src, None)
         self.delete(dst)
         self.data[dst] = value
         if when is not None:
             self.set_expire(dst, when)
+        if raw:
+            self.raw.add(dst)
 
     def clear(self) -> int:
         n = len(self.data)
@@ -153,30 +209,52 @@ class Database:
         self.expires = {}
         self._heap = []
         self.access = {}
+        self.raw = set()
+        self._sample = None
         return n
 
     def swap(self, other: "Database") -> None:
-        for attr in ("data", "expires", "_heap", "access", "avg_ttl"):
+        for attr in ("data", "expires", "_heap", "access", "avg_ttl", "raw", "_sample"):
             a, b = getattr(self, attr), getattr(other, attr)
             setattr(self, attr, b)
             setattr(other, attr, a)
 
-    def random_key(self):
-        """A random live key or None (RANDOMKEY)."""
-        import random
-        if not self.data:
+    def sample_key(self):
+        """A random existing key (expired or not), or None; O(1) amortised.
+
+        A dict has no random access, so picks come from a cached list of the
+        keys, rebuilt when it drifts from the dict (size off by more than an
+        eighth, or repeated picks of deleted keys)."""
+        data = self.data
+        if not data:
             return None
-        keys = list(self.data)
-        for _ in range(100):
-            k = random.choice(keys)
-            if not self.is_expired(k):
+        cache = self._sample
+        n = len(data)
+        for attempt in range(8):
+            if cache is None or abs(len(cache) - n) > (n >> 3) + 8 or attempt >= 3:
+                cache = self._sample = list(data)
+            k = random.choice(cache)
+            if k in data:
                 return k
+        return next(iter(data))
+
+    def random_key(self):
+        """A random live key or None (RANDOMKEY): expired picks are deleted
+        and another is tried; a replica, where expired keys stay, gives up
+        after 100 tries and returns an expired key, as Redis does."""
+        tries = 0
+        while True:
+            k = self.sample_key()
+            if k is None:
+                return None
+            if not self.expires or not self.is_expired(k):
+                return k
+            if self.server.is_replica_readonly_view():
+                tries += 1
+                if tries >= 100 and len(self.expires) >= len(self.data):
+                    return k
+                continue
             self.expire_now(k)
-            if k not in self.data:
-                keys = list(self.data)
-                if not keys:
-                    return None
-        return random.choice(keys)
 
     # -- active expiry -----------------------------------------------------
     def _rebuild_heap(self) -> None:
@@ -200,3 +278,71 @@ class Database:
     def keys(self):
         """A snapshot of the key list (safe to mutate the db while iterating)."""
         return list(self.data)
+
+
+class ScanCursors:
+    """SCAN cursors over a Python dict that keep Redis's guarantee: a full
+    iteration returns every key that existed for the whole iteration (keys
+    added or removed meanwhile may or may not be returned; duplicates are
+    allowed).
+
+    A dict has no stable positions to resume from (deleting a key shifts
+    everything after it), so the first call of an iteration (cursor 0) takes
+    a snapshot of the key list (``list(dict)``, one C-level copy of pointers)
+    and the cursor encodes ``snapshot id << 32 | position``. Each call walks
+    ``COUNT`` entries of the snapshot and returns those still present. Any key
+    present throughout is in the snapshot, so it is returned when its
+    position is reached. When everything fits in one reply no snapshot is
+    kept. Snapshots are dropped when their iteration ends and evicted least
+    recently used beyond :attr:`MAX` of them (or :attr:`MAX_ENTRIES` keys in
+    total); an unknown cursor (evicted, or from another server run) restarts
+    the iteration from the beginning, which can only add duplicates, never
+    skip a key.
+    """
+
+    MAX = 512
+    MAX_ENTRIES = 20_000_000
+
+    def __init__(self):
+        self.snaps: dict[int, list] = {}     # id -> keys (insertion = LRU order)
+        self.entries = 0
+        self.next_id = 1
+
+    def scan(self, cursor: int, source, count: int):
+        """One SCAN step over ``source`` (a dict or any sized iterable).
+
+        Returns (next cursor, candidate keys); the caller filters them
+        (still present, not expired, MATCH, TYPE)."""
+        sid, pos = cursor >> 32, cursor & 0xFFFFFFFF
+        snap = self.snaps.pop(sid, None) if sid else None
+        if snap is None:
+            if cursor == 0 and len(source) <= count:
+                return 0, list(source)
+            snap = list(source)
+            self.entries += len(snap)
+            if cursor != 0:
+                pos = 0
+            sid = self.next_id
+            self.next_id = (self.next_id % 0xFFFFFFFF) + 1
+        end = pos + count
+        batch = snap[pos:end]
+        if end >= len(snap):
+            self.entries -= len(snap)
+            return 0, batch
+        self.snaps[sid] = snap                 # most recently used last
+        self._evict()
+        return (sid << 32) | end, batch
+
+    def _evict(self) -> None:
+        snaps = self.snaps
+        while len(snaps) > self.MAX or (self.entries > self.MAX_ENTRIES and len(snaps) > 1):
+            oldest = next(iter(snaps))
+            self.entries -= len(snaps.pop(oldest))
+
+
+def scan_cursors(server) -> ScanCursors:
+    """The server's SCAN cursor table (created on first use)."""
+    sc = getattr(server, "_scan_cursors", None)
+    if sc is None:
+        sc = server._scan_cursors = ScanCursors()
+    return sc

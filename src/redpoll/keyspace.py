@@ -150,6 +150,8 @@ class Database:
     # -- changes -----------------------------------------------------------
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``; the TTL is cleared unless keep_ttl."""
+        if self.server.notify_flags and key not in self.data:
+            self.notify_new(key)
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -163,7 +165,14 @@ class Database:
 
     def add(self, key: bytes, value) -> None:
         """Store a new key (the caller knows it does not exist)."""
+        if self.server.notify_flags:
+            self.notify_new(key)
         self.data[key] = value
+
+    def notify_new(self, key: bytes) -> None:
+        """The ``new`` keyspace event (class n): a key is added (dbAdd)."""
+        from redpoll.notify import NEW, notify
+        notify(self.server, NEW, "new", key, self.id)
 
     def delete(self, key: bytes) -> bool:
         if self.data.pop(key, None) is None:
@@ -197,6 +206,8 @@ class Database:
             self.raw.discard(src)
         self.access.pop(src, None)
         self.delete(dst)
+        if self.server.notify_flags:
+            self.notify_new(dst)
         self.data[dst] = value
         if when is not None:
             self.set_expire(dst, when)

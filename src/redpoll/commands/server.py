@@ -134,6 +134,7 @@ def _section_stats(srv) -> list[str]:
         f"keyspace_misses:{s.keyspace_misses}",
         f"pubsub_channels:{len(getattr(srv, 'pubsub_channels', {}))}",
         f"pubsub_patterns:{len(getattr(srv, 'pubsub_patterns', {}))}",
+        f"pubsubshard_channels:{len(getattr(srv, 'pubsubshard_channels', {}))}",
         "latest_fork_usec:%d" % getattr(srv, "latest_fork_usec", 0),
         f"total_forks:{getattr(srv, 'total_forks', 0)}",
         f"total_error_replies:{s.total_error_replies}",

@@ -250,20 +250,14 @@ def _parse_notify(args):
 
 
 def _format_notify(v: str) -> str:
-    """Redis prints the flags back in canonical order (A expands)."""
+    """Redis's canonical order: the classes (just "A" when all of g$lshzxetd
+    are set, and then n is not shown), then K, E, m."""
     flags = set(v)
-    out = ""
-    if "A" in flags or set("g$lshzxetmd") <= flags:
+    if "A" in flags or set("g$lshzxetd") <= flags:
         out = "A"
-        rest = [c for c in "n" if c in flags]
     else:
-        rest = [c for c in "g$lshzxetmdn" if c in flags]
-    out += "".join(rest)
-    if "K" in flags:
-        out += "K"
-    if "E" in flags:
-        out += "E"
-    return out
+        out = "".join(c for c in "g$lshzxetdn" if c in flags)
+    return out + "".join(c for c in "KEm" if c in flags)
 
 
 # -- the table -----------------------------------------------------------------

@@ -50,7 +50,7 @@ PROTECTED_MODE_DENIED = (
     "Alternatively you can just disable the protected mode by editing the Redis "
     "configuration file, and setting the protected mode option to 'no', and then "
     "restarting the server. 3) If you started the server manually just for "
-    "testing, restart it with the '--protected-mode no' option. 4) Set up an "
+    "testing, restart it with the '--protected-mode no' option. 4) Setup a an "
     "authentication password for the default user. NOTE: You only need to do one "
     "of the above things in order for the server to start accepting connections "
     "from the outside.")
@@ -199,19 +199,15 @@ class Server:
             c.closed = True
             c.transport.close()
             return
-        if (self.config["protected-mode"] and not self.auth_required()
-                and not _is_loopback(peer) and not self._bound_explicitly()):
+        # Redis 7.0: bind plays no part; only 127.0.0.1 and ::1 are local.
+        if (self.config["protected-mode"] and self.acl.default_user.nopass
+                and not _is_loopback(peer)):
             self.stats.rejected_connections += 1
             c.transport.write(b"-" + PROTECTED_MODE_DENIED.encode() + b"\r\n")
             c.closed = True
             c.transport.close()
             return
         self.clients[c.id] = c
-
-    def _bound_explicitly(self) -> bool:
-        # Redis applies protected mode only when no bind address was configured
-        # (the default "* -::*") and no password is set.
-        return self.config["bind"] != ["*", "-::*"]
 
     def client_disconnected(self, c: Client) -> None:
         self.clients.pop(c.id, None)
@@ -291,6 +287,8 @@ class Server:
             err = self.acl_check(c, cmd, argv)
             if err is not None:
                 return self.reject(c, cmd, err)
+        if self.clients_paused_until and self.pause_check(c, cmd, argv):
+            return      # CLIENT PAUSE: postponed (commands/connection.py)
         if c.flags & (F_MULTI | F_PUBSUB):
             return self._execute_in_context(c, cmd, argv, flags)
         if flags & _GUARDED and (self.masterhost is not None or self.maxmemory):
@@ -353,6 +351,7 @@ class Server:
         return None
 
     acl_check: Callable | None = None
+    pause_check: Callable | None = None   # set with clients_paused_until (CLIENT PAUSE)
     oom_check: Callable | None = None
 
     def reject(self, c: Client, cmd, err: RedisError) -> None:
@@ -696,5 +695,4 @@ NO_REPLY = object()      # returned by handlers that reply later (blocking ops)
 def _is_loopback(peer) -> bool:
     if not peer or not isinstance(peer, tuple):
         return True   # unix socket
-    host = peer[0]
-    return host.startswith("127.") or host == "::1" or host.startswith("::ffff:127.")
+    return peer[0] in ("127.0.0.1", "::1")     # Redis compares the strings

@@ -1,0 +1,229 @@
+"""MULTI / EXEC / DISCARD / WATCH / UNWATCH against real Redis: queued
+replies, EXECABORT, per-command errors inside EXEC, WATCH invalidation by
+writes, expiry and FLUSHDB/FLUSHALL, MULTI inside the subscribed context."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scenario import Scenario
+
+
+@pytest.fixture
+def sc(pair):
+    """Two connections (a, b) on each server; both servers flushed."""
+    pair.check([["FLUSHALL"]])
+    with Scenario(pair.redpoll.port, pair.redis.port, ["a", "b"]) as s:
+        yield s
+
+
+def test_basic_exec_and_discard(pair):
+    pair.check([
+        ["MULTI"], ["SET", "k", "1"], ["INCR", "k"], ["GET", "k"], ["PING"],
+        ["ECHO", "x"], ["EXEC"],
+        ["MULTI"], ["SET", "k", "2"], ["DISCARD"], ["GET", "k"],
+        ["MULTI"], ["EXEC"],                               # empty transaction
+        ["EXEC"], ["DISCARD"],
+        ["MULTI"], ["MULTI"], ["SET", "n", "1"], ["EXEC"],  # nested MULTI: plain error
+        ["MULTI"], ["WATCH", "k"], ["UNWATCH"], ["EXEC"],
+    ])
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_errors_inside_exec_are_per_command(pair, proto):
+    pair.check([
+        ["SET", "s", "abc"], ["MULTI"], ["INCR", "s"], ["SET", "t", "1"],
+        ["INCRBY", "t", "notanumber"], ["GET", "t"], ["SET", "x", "1", "EX", "0"],
+        ["APPEND", "t", "2"], ["EXEC"], ["GET", "t"],
+    ], proto=proto)
+
+
+@pytest.mark.parametrize("bad", [
+    ["NOSUCHCOMMAND", "a"],                 # unknown command
+    ["GET"],                                # wrong arity
+    ["SET", "k"],
+    ["CONFIG", "NOSUCHSUB"],                # unknown subcommand
+    ["SHUTDOWN"],                           # no_multi
+    ["DISCARD", "extra"],
+])
+def test_queueing_error_aborts_exec(pair, bad):
+    pair.check([["MULTI"], ["SET", "a", "1"], bad, ["SET", "b", "2"], ["EXEC"],
+                ["EXISTS", "a", "b"], ["PING"]])
+
+
+def test_exec_refused_discards_transaction(pair):
+    pair.check([["MULTI"], ["SET", "a", "1"], ["EXEC", "extra"], ["EXEC"], ["GET", "a"],
+                ["MULTI"], ["EXEC", "x", "y"], ["PING"]])
+
+
+def test_multi_state_cleared_by_reset_and_quit(pair):
+    pair.check([["MULTI"], ["SET", "a", "1"], ["RESET"], ["EXEC"], ["GET", "a"]])
+
+
+def test_watch_basics(sc):
+    sc.step("a", "SET", "x", "30")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SET", "x", "40")             # another client touches it
+    sc.step("a", "MULTI")
+    sc.step("a", "PING")
+    sc.step("a", "EXEC")                       # nil array
+    sc.step("a", "MULTI")                      # no longer watched
+    sc.step("a", "GET", "x")
+    sc.step("a", "EXEC")
+    sc.step("a", "WATCH", "x", "y", "z")
+    sc.step("a", "WATCH", "w")
+    sc.step("a", "MULTI")
+    sc.step("a", "INCR", "x")
+    sc.step("a", "EXEC")                       # untouched: runs
+    sc.step("a", "WATCH", "x")
+    sc.step("a", "SET", "x", "own write")      # our own write counts too
+    sc.step("a", "MULTI")
+    sc.step("a", "GET", "x")
+    sc.step("a", "EXEC")
+
+
+def test_watch_unwatch_discard(sc):
+    sc.step("a", "SET", "x", "1")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SET", "x", "2")
+    sc.step("a", "UNWATCH")
+    sc.step("a", "MULTI")
+    sc.step("a", "INCR", "x")
+    sc.step("a", "EXEC")
+    sc.step("a", "UNWATCH")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SET", "x", "10")
+    sc.step("a", "MULTI")
+    sc.step("a", "DISCARD")                    # clears the dirty flag and the watches
+    sc.step("a", "MULTI")
+    sc.step("a", "INCR", "x")
+    sc.step("a", "EXEC")
+
+
+def test_watch_touched_by_various_writes(sc):
+    for setup, write in [
+        (["SET", "k", "v"], ["EXPIRE", "k", "100"]),
+        (["SET", "k", "v"], ["DEL", "k"]),
+        (["SET", "k", "v"], ["APPEND", "k", "x"]),
+        (["SET", "k", "1"], ["INCR", "k"]),
+        (["SET", "k", "v"], ["RENAME", "k", "k2"]),
+        (["SET", "k2", "v"], ["MSET", "j", "1", "k", "2"]),
+        (["SET", "k", "v"], ["FLUSHDB"]),
+        (["SET", "k", "v"], ["FLUSHALL"]),
+    ]:
+        sc.step("a", "FLUSHALL")
+        sc.step("a", *setup)
+        sc.step("a", "WATCH", "k")
+        sc.step("b", *write)
+        sc.step("a", "MULTI")
+        sc.step("a", "PING")
+        sc.step("a", "EXEC")
+
+
+def test_watch_not_touched(sc):
+    for write in [["SET", "other", "v"], ["FLUSHDB"], ["FLUSHALL"],
+                  ["SET", "k", "v", "NX"], ["GET", "k"]]:
+        sc.step("a", "FLUSHALL")
+        sc.step("a", "SET", "k", "v")
+        if write[0] in ("FLUSHDB", "FLUSHALL"):
+            sc.step("a", "DEL", "k")           # a missing key is not touched by a flush
+        sc.step("a", "WATCH", "k")
+        sc.step("b", *write)
+        sc.step("a", "MULTI")
+        sc.step("a", "PING")
+        sc.step("a", "EXEC")
+
+
+def test_watch_remembers_the_db(sc):
+    sc.step("a", "SELECT", "5")
+    sc.step("a", "SET", "x", "30")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SELECT", "1")
+    sc.step("b", "SET", "x", "10")             # same name, another db
+    sc.step("a", "MULTI")
+    sc.step("a", "PING")
+    sc.step("a", "EXEC")
+    sc.step("b", "SELECT", "5")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SET", "x", "10")
+    sc.step("a", "MULTI")
+    sc.step("a", "PING")
+    sc.step("a", "EXEC")
+
+
+def test_watch_key_that_expires(sc):
+    """A watched key that expires before EXEC fails the transaction, whether
+    or not the server deleted it yet."""
+    sc.step("a", "SET", "x", "1", "PX", "30")
+    sc.step("a", "WATCH", "x")
+    deadline = time.monotonic() + 0.1          # let the TTL run out (no server state to poll)
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    sc.step("a", "MULTI")
+    sc.step("a", "INCR", "x")
+    sc.step("a", "EXEC")
+    sc.step("a", "GET", "x")
+
+
+def test_watch_inside_multi_and_errors(pair):
+    pair.check([["MULTI"], ["WATCH", "x"], ["EXEC"], ["WATCH"], ["UNWATCH"],
+                ["UNWATCH", "x"]])
+
+
+def test_multi_while_subscribed_resp2(sc):
+    sc.step("a", "SUBSCRIBE", "c")
+    sc.step("a", "MULTI")
+    sc.step("a", "PING")
+
+
+def test_exec_reply_when_queued_command_subscribes(sc):
+    sc.step("a", "MULTI")
+    sc.step("a", "SET", "k", "v")
+    sc.step("a", "SUBSCRIBE", "ch")
+    sc.step("a", "EXEC")
+    sc.step("b", "PUBLISH", "ch", "msg")
+
+
+def test_transaction_is_atomic_for_other_clients(server):
+    """Nothing runs between the commands of one EXEC: pipelined MULTI/EXEC
+    from several clients never interleave."""
+    import threading
+    r = server.client()
+    r.delete("ctr", "log")
+
+    def worker(i):
+        c = server.client()
+        for _ in range(30):
+            p = c.pipeline(transaction=True)
+            p.incr("ctr")
+            p.append("log", b"%d<" % i)
+            p.append("log", b">%d;" % i)
+            p.execute()
+        c.close()
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert int(r.get("ctr")) == 120
+    for part in r.get("log").split(b";")[:-1]:
+        a, b = part.split(b"<>")
+        assert a == b
+    r.close()
+
+
+def test_redis_py_optimistic_locking(server):
+    """redis-py's WATCH/MULTI helper (transaction with retries)."""
+    r = server.client()
+    r.set("balance", 100)
+
+    def spend(pipe):
+        v = int(pipe.get("balance"))
+        pipe.multi()
+        pipe.set("balance", v - 10)
+    for _ in range(5):
+        r.transaction(spend, "balance")
+    assert r.get("balance") == b"50"
+    r.close()

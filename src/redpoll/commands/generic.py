@@ -11,7 +11,7 @@ import re
 
 from redpoll import glob
 from redpoll.commands.string import already_expired, is_int_string, parse_int
-from redpoll.commands.table import command, subcommand
+from redpoll.commands.table import TABLE, command, container, subcommand
 from redpoll.datatypes import RHash, RList, RSet, Stream, ZSet
 from redpoll.errors import (
     DB_INDEX, INVALID_EXPIRE, NO_SUCH_KEY, NOT_INTEGER, SYNTAX, WRONGTYPE,
@@ -27,12 +27,19 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 SAME_OBJECT = "ERR source and destination objects are the same"
 
 
-def _int32(b: bytes, err: str = NOT_INTEGER) -> int:
-    """getIntFromObjectOrReply: a C int."""
-    v = parse_int(b, err)
+def _int32(b: bytes, err: str | None = None) -> int:
+    """getIntFromObjectOrReply: a C int (``err`` replaces both messages)."""
+    v = parse_int(b, err or NOT_INTEGER)
     if v < INT_MIN or v > INT_MAX:
-        raise RedisError(err)
+        raise RedisError(err or "ERR value is out of range, value must between "
+                         f"{INT_MIN} and {INT_MAX}")
     return v
+
+
+def _categories(name: str, *cats: str) -> None:
+    """Set a command's ACL categories exactly (where the group would add
+    @keyspace although Redis does not: OBJECT, SORT, SORT_RO)."""
+    TABLE[name.encode()].acl_categories = cats
 
 
 def _db_by_index(c, idx: int):
@@ -357,6 +364,9 @@ def swapdb(c, argv):
 
 # -- OBJECT --------------------------------------------------------------------------
 
+container("object", -2, group=G, summary="A container for object introspection commands.", since="2.2.3")
+_categories("object", "slow")
+
 _OBJECT_HELP = [
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
@@ -378,7 +388,7 @@ _OBJECT_HELP = [
 _LFU_NO_IDLE = ("ERR An LFU maxmemory policy is selected, idle time not tracked. "
                 "Please note that when switching between policies at runtime LRU "
                 "and LFU data will take some time to adjust.")
-_LRU_NO_FREQ = ("ERR An LRU maxmemory policy is selected, access frequency not "
+_LRU_NO_FREQ = ("ERR An LFU maxmemory policy is not selected, access frequency not "
                 "tracked. Please note that when switching between policies at "
                 "runtime LRU and LFU data will take some time to adjust.")
 
@@ -836,6 +846,10 @@ def sort(c, argv):
 @command("sort_ro", -2, "readonly", keys=(1, 1, 1), group=G, acl="set sortedset list dangerous", summary="Returns the sorted elements of a list, a set, or a sorted set.", since="7.0.0", getkeys=lambda argv: [1])
 def sort_ro(c, argv):
     return _sort(c, argv, True)
+
+
+_categories("sort", "write", "set", "sortedset", "list", "slow", "dangerous")
+_categories("sort_ro", "read", "set", "sortedset", "list", "slow", "dangerous")
 
 
 __all__ = ["copy_value", "object_encoding", "parse_scan_cursor",

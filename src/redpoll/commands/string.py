@@ -481,11 +481,12 @@ def append(c, argv):
     v = get_string(db, argv[1])
     if v is None:
         new = argv[2]
+        db.set(argv[1], new)
     else:
         _check_len(c, len(v) + len(argv[2]))
         new = v + argv[2]
-    db.set(argv[1], new, keep_ttl=True)
-    db.mark_raw(argv[1])
+        db.set(argv[1], new, keep_ttl=True)
+        db.mark_raw(argv[1])
     c.server.dirty += 1
     if c.server.notify_flags:
         notify(c.server, STRING, "append", argv[1], db.id)

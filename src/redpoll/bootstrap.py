@@ -10,6 +10,7 @@ ROOMS = [
     "redpoll.datatypes",
     "redpoll.pubsub",
     "redpoll.notify",
+    "redpoll.acl",
     "redpoll.blocking",
     # module path, in the order they must be installed
 ]

@@ -1,0 +1,592 @@
+"""The Lua engine: one Lua 5.1 state (lupa) per server, as in Redis.
+
+:class:`LuaEngine` owns the state, the script cache (sha1 -> body and
+compiled function) and the context of the running script. The sandbox, the
+``redis`` table and the error handler are Lua code in ``prelude.lua``; this
+module supplies their Python callbacks:
+
+* ``redis.call``/``redis.pcall`` run a command through ``server.call`` with a
+  fake :class:`ScriptClient` that captures reply *values* (no RESP round
+  trip), after the checks Redis makes for scripts (unknown command, arity,
+  ``noscript``, ACL, writes in read-only scripts, OOM, read-only replica);
+* conversions: a reply value becomes a Lua value following the script's RESP
+  version (``redis.setresp``), and the script's return value becomes a reply;
+* ``math.random`` uses Redis's 48-bit generator, reseeded before every run;
+* the timeout hook (every 100,000 instructions) enters busy mode after
+  ``lua-time-limit`` ms and honours SCRIPT KILL (see ``busy.py``).
+
+Writes made by a script reach replicas and the AOF as their own commands
+(effects replication), wrapped in MULTI/EXEC by ``server.begin_atomic`` /
+``end_atomic``; blocked clients are served after the script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from pathlib import Path
+
+import lupa.lua51 as lua51
+
+from redpoll import REDIS_COMPAT_VERSION
+from redpoll.client import F_LUA, F_MASTER, Client
+from redpoll.commands import table as T
+from redpoll.errors import OOM, READONLY, RedisError
+from redpoll.log import log
+from redpoll.protocol.resp import (
+    NULL_ARRAY, Bool, Double, Map, Push, Raw, Set, Status, Verbatim,
+    format_double)
+
+_PRELUDE = (Path(__file__).with_name("prelude.lua")).read_text()
+lua_type = lua51.lua_type
+
+I64_MIN = -(2 ** 63)
+_REPLY_CAPTURE = 99          # a reply_mode value that makes call() use add_reply()
+
+
+def sha1hex(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def err_text(s: str) -> str:
+    """luaPushErrorBuff: ``-CODE msg`` / ``msg`` -> ``CODE msg`` (CR/LF trimmed)."""
+    if s.startswith("-"):
+        code, sp, msg = s[1:].partition(" ")
+        if not sp:
+            code, msg = "ERR", s[1:]
+    else:
+        code, msg = "ERR", s
+    return f"{code} {msg.strip(chr(13) + chr(10))}"
+
+
+def _map_crlf(b: bytes) -> bytes:
+    return b.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def _to_str(b) -> str:
+    if isinstance(b, bytes):
+        return b.decode("utf-8", "replace")
+    return str(b)
+
+
+class ScriptError(Exception):
+    """Raised by redis.call: the Lua error becomes {err=msg}."""
+
+
+def _errinfo(e):
+    """(kind, message) of an exception raised by a Python callback."""
+    from redpoll.scripting.libs import LibError
+    if isinstance(e, ScriptError):
+        return b"script", str(e).encode()
+    if isinstance(e, LibError):
+        return b"lib", str(e).encode()
+    return None, None
+
+
+def _lua_sha1hex(*args):
+    if len(args) != 1:
+        raise ScriptError("ERR wrong number of arguments")
+    s = args[0]
+    if type(s) in (int, float):
+        s = b"%.14g" % s
+    return sha1hex(s if type(s) is bytes else b"").encode()
+
+
+class ScriptClient(Client):
+    """The fake client of redis.call: replies are captured as values."""
+
+    def __init__(self, server):
+        super().__init__(server)
+        self.authenticated = True
+        self.flags |= F_LUA
+        self.reply_mode = _REPLY_CAPTURE
+        self._in_batch = True
+        self.replies: list = []
+
+    def add_reply(self, value) -> None:
+        self.replies.append(value)
+
+    def add_raw(self, data: bytes) -> None:
+        self.replies.append(Raw(data))
+
+
+class Lrand48:
+    """Redis's redisLrand48/redisSrand48 (rand.c): a 48-bit LCG."""
+
+    __slots__ = ("x",)
+    A, C, MASK = 0x5DEECE66D, 0xB, (1 << 48) - 1
+
+    def __init__(self):
+        self.x = 0x1234ABCD330E       # the generator's static initial state
+
+    def seed(self, v: int) -> None:
+        v &= 0xFFFFFFFF
+        self.x = ((v >> 16) << 32) | ((v & 0xFFFF) << 16) | 0x330E
+
+    def next(self) -> int:
+        self.x = (self.A * self.x + self.C) & self.MASK
+        return self.x >> 17
+
+
+class RunContext:
+    """State of the script being executed (Redis's scriptRunCtx)."""
+
+    __slots__ = ("caller", "fake", "sha", "readonly", "wrote", "start",
+                 "timed_out", "killed", "repl", "oom")
+
+    def __init__(self, caller, fake, sha, readonly, oom):
+        self.caller = caller
+        self.fake = fake
+        self.sha = sha
+        self.readonly = readonly
+        self.oom = oom
+        self.wrote = False
+        self.start = time.monotonic()
+        self.timed_out = False
+        self.killed = False
+        self.repl = 3
+
+
+class Script:
+    __slots__ = ("body", "func", "flags")
+
+    def __init__(self, body, func, flags):
+        self.body = body
+        self.func = func
+        self.flags = flags          # None (no shebang) or a set of flag names
+
+
+SHEBANG_FLAGS = {"no-writes", "allow-oom", "allow-stale", "no-cluster",
+                 "allow-cross-slot-keys"}
+
+
+def parse_shebang(body: bytes):
+    """Flags of a ``#!lua flags=...`` first line, None without a shebang."""
+    if not body.startswith(b"#!"):
+        return None
+    line = body.split(b"\n", 1)[0]
+    parts = line.split(b" ")
+    engine = parts[0]
+    if engine != b"#!lua":
+        raise RedisError(f"ERR Unexpected engine in script shebang: {_to_str(engine)}")
+    flags = set()
+    for p in parts[1:]:
+        if not p:
+            continue
+        if not p.startswith(b"flags="):
+            raise RedisError(f"ERR Unknown lua shebang option: {_to_str(p)}")
+        for f in p[6:].split(b","):
+            if not f:
+                continue
+            name = _to_str(f)
+            if name not in SHEBANG_FLAGS:
+                raise RedisError(f"ERR Unexpected flag in script shebang: {name}")
+            flags.add(name)
+    return flags
+
+
+class LuaEngine:
+    """The server's Lua state, script cache and running-script context."""
+
+    def __init__(self, server):
+        self.server = server
+        self.scripts: dict[str, Script] = {}
+        self.ctx: RunContext | None = None
+        self.rand = Lrand48()
+        self.busy = None            # redpoll.scripting.busy.BusyMode while timed out
+        self.kill_requested = False
+        self._new_state()
+
+    # -- Lua state --------------------------------------------------------
+    def _new_state(self) -> None:
+        from redpoll.scripting import libs
+        rt = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True,
+                              register_eval=False, register_builtins=False)
+        self.rt = rt
+        major, minor, patch = (int(x) for x in REDIS_COMPAT_VERSION.split("."))
+        P = rt.table_from({
+            b"call": self._call, b"sha1hex": _lua_sha1hex,
+            b"log": self._log, b"setresp": self._setresp,
+            b"set_repl": self._set_repl, b"acl_check_cmd": self._acl_check_cmd,
+            b"rand": self._rand, b"srand": self._srand, b"tick": self._tick,
+            b"version": REDIS_COMPAT_VERSION.encode(),
+            b"version_num": (major << 16) | (minor << 8) | patch,
+            b"libs": rt.table_from(libs.build(rt)), b"errinfo": _errinfo,
+            b"pcall": self._pcall,
+        })
+        prelude = rt.globals().loadstring(_PRELUDE.encode(), b"=redpoll")
+        api = prelude(P)
+        self._run = api[b"run"]
+        self._compile = api[b"compile"]
+        self.table_from = rt.table_from
+        for name in (b"python", b"os", b"io", b"dofile", b"loadfile", b"require",
+                     b"package", b"module", b"print", b"debug"):
+            rt.globals()[name] = None
+
+    def memory(self) -> int:
+        return int(self.rt.eval("collectgarbage('count')") * 1024)
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script and start a new Lua state."""
+        self.scripts = {}
+        self._new_state()
+
+    # -- script cache -------------------------------------------------------
+    def create(self, body: bytes) -> str:
+        """Compile and cache ``body`` (if new); returns its sha1."""
+        sha = sha1hex(body)
+        if sha not in self.scripts:
+            flags = parse_shebang(body)
+            src = body
+            if flags is not None:
+                src = b"--" + body    # the shebang line becomes a comment
+            f, err = self._compile(src)
+            if f is None:
+                raise RedisError("ERR Error compiling script (new function): "
+                                 + _to_str(err))
+            self.scripts[sha] = Script(body, f, flags)
+        return sha
+
+    # -- running ---------------------------------------------------------------
+    def run(self, c, sha: str, keys: list, args: list, readonly: bool):
+        """Run cached script ``sha`` for client ``c``; returns the reply."""
+        script = self.scripts[sha]
+        srv = self.server
+        flags = script.flags
+        if flags is not None:
+            if "no-writes" in flags:
+                readonly = True
+            if (srv.masterhost is not None and "allow-stale" not in flags
+                    and not srv.config["replica-serve-stale-data"]
+                    and getattr(srv, "master_link_down", False)):
+                raise RedisError("MASTERDOWN Link with MASTER is down and "
+                                 "replica-serve-stale-data is set to 'no'.")
+            if not readonly and srv.masterhost is not None and not c.flags & F_MASTER \
+                    and srv.config["replica-read-only"]:
+                raise RedisError("READONLY You can't write against a read only replica.")
+        oom = False
+        if srv.config["maxmemory"] and srv.oom_check is not None and srv.masterhost is None:
+            oom = bool(srv.oom_check())
+            if oom and flags is not None and not readonly and "allow-oom" not in flags:
+                raise RedisError("OOM command not allowed when used memory > 'maxmemory'.")
+        fake = ScriptClient(srv)
+        fake.db = c.db
+        fake.user = c.user
+        fake.resp = 2
+        if c.flags & F_MASTER:
+            fake.flags |= F_MASTER
+        ctx = RunContext(c, fake, sha, readonly, oom)
+        self.ctx = ctx
+        self.kill_requested = False
+        froze = srv.frozen_ms is None
+        if froze:
+            srv.frozen_ms = int(time.time() * 1000)
+        srv.begin_atomic()
+        srv.script_running = True
+        try:
+            use_hook = srv.config["lua-time-limit"] > 0
+            ok, res = self._run(script.func, use_hook, len(keys), *keys, *args)
+        finally:
+            srv.script_running = False
+            self.ctx = None
+            if froze:
+                srv.frozen_ms = None
+            if self.busy is not None:
+                self.busy.finish()
+                self.busy = None
+            srv.end_atomic()
+        if ok:
+            return self._reply(res, c, fake.resp)
+        return self._error_reply(res, sha)
+
+    def _error_reply(self, err, funcname: str) -> RedisError:
+        if lua_type(err) == "table":
+            msg = err[b"err"]
+            msg = _to_str(msg) if msg is not None else ""
+            source, line = err[b"source"], err[b"line"]
+            text = msg
+            if source is not None and line is not None:
+                text += f" script: {funcname}, on {_to_str(source)}:{_num_str(line)}."
+        else:
+            text = f"ERR Error running script {funcname}, {_to_str(err)[:100]}"
+        return RedisError(text.replace("\r", " ").replace("\n", " "))
+
+    # -- Lua value -> reply ------------------------------------------------------
+    def _reply(self, v, c, script_resp: int):
+        t = type(v)
+        if t is bytes:
+            return v
+        if t is int:
+            return v if I64_MIN <= v < 2 ** 63 else I64_MIN
+        if t is float:
+            if v != v or math.isinf(v) or not (-2.0 ** 63 <= v < 2.0 ** 63):
+                return I64_MIN
+            return int(v)
+        if t is bool:
+            if script_resp == 2:
+                return 1 if v else None
+            return Bool(v)
+        if v is None or lua_type(v) != "table":
+            return None
+        e = v[b"err"]
+        if type(e) is bytes:
+            return RedisError(_map_crlf(e).decode("utf-8", "replace"))
+        ok = v[b"ok"]
+        if type(ok) is bytes:
+            return Raw(b"+" + _map_crlf(ok.split(b"\0", 1)[0]) + b"\r\n")
+        d = v[b"double"]
+        if type(d) in (int, float):
+            return Double(d)
+        bn = v[b"big_number"]
+        if type(bn) is bytes:
+            return _map_crlf(bn)
+        vs = v[b"verbatim_string"]
+        if vs is not None and lua_type(vs) == "table":
+            fmt, s = vs[b"format"], vs[b"string"]
+            if type(fmt) is bytes and type(s) is bytes:
+                return Verbatim(s)
+        m = v[b"map"]
+        if m is not None and lua_type(m) == "table":
+            return Map([(self._reply(k, c, script_resp), self._reply(x, c, script_resp))
+                        for k, x in m.items()])
+        s = v[b"set"]
+        if s is not None and lua_type(s) == "table":
+            return Set([self._reply(k, c, script_resp) for k in s.keys()])
+        out = []
+        i = 1
+        while True:
+            x = v[i]
+            if x is None:
+                break
+            out.append(self._reply(x, c, script_resp))
+            i += 1
+        return out
+
+    # -- reply -> Lua value --------------------------------------------------------
+    def _to_lua(self, v, resp: int):
+        t = type(v)
+        if t is bytes or t is int:
+            return v
+        if v is None or v is NULL_ARRAY:
+            return False if resp == 2 else None
+        if t is list or t is tuple or t is Push:
+            return self.table_from([self._to_lua(x, resp) for x in v])
+        if t is Status:
+            return self.table_from({b"ok": v.encode()})
+        if isinstance(v, RedisError):
+            return self.table_from({b"err": err_text("-" + v.msg).encode()})
+        if t is Map:
+            if resp == 2:
+                flat = []
+                for k, x in v:
+                    flat.append(self._to_lua(k, resp))
+                    flat.append(self._to_lua(x, resp))
+                return self.table_from(flat)
+            d = self.table_from()
+            for k, x in v:
+                d[self._to_lua(k, resp)] = self._to_lua(x, resp)
+            return self.table_from({b"map": d})
+        if t is Set:
+            if resp == 2:
+                return self.table_from([self._to_lua(x, resp) for x in v])
+            d = self.table_from()
+            for x in v:
+                d[self._to_lua(x, resp)] = True
+            return self.table_from({b"set": d})
+        if t is Double or t is float:
+            if resp == 2:
+                return format_double(v)
+            return self.table_from({b"double": float(v)})
+        if t is Bool or t is bool:
+            if resp == 2:
+                return 1 if v else 0
+            return bool(v)
+        if t is Verbatim:
+            if resp == 2:
+                return bytes(v)
+            return self.table_from({b"verbatim_string": self.table_from(
+                {b"format": b"txt", b"string": bytes(v)})})
+        if t is str:
+            return v.encode()
+        if t is Raw:
+            return self._to_lua(parse_resp(bytes(v)), resp)
+        if isinstance(v, int):
+            return int(v)
+        if isinstance(v, (bytes, bytearray)):
+            return bytes(v)
+        return None
+
+    # -- callbacks (redis.*) ---------------------------------------------------------
+    def _pcall(self, *args):
+        """redis.pcall: errors come back as {err=...} tables."""
+        ok, v = self._exec(args)
+        if ok:
+            return v
+        return self.table_from({b"err": v.encode()})
+
+    def _call(self, *args):
+        """redis.call: errors are raised (as ScriptError, see errinfo)."""
+        ok, v = self._exec(args)
+        if ok:
+            return v
+        raise ScriptError(v)
+
+    def _exec(self, args):
+        ctx = self.ctx
+        if ctx is None:
+            return False, "ERR redis.call/pcall can only be called inside a script invocation"
+        if not args:
+            return False, "ERR Please specify at least one argument for this redis lib call"
+        argv = []
+        for a in args:
+            t = type(a)
+            if t is bytes:
+                argv.append(a)
+            elif t is int or t is float:
+                argv.append(b"%.17g" % a)
+            else:
+                return False, "ERR Lua redis lib command arguments must be strings or integers"
+        srv = self.server
+        cmd = T.TABLE.get(argv[0].lower())
+        if cmd is not None and cmd.subcommands and len(argv) > 1:
+            cmd = cmd.subcommands.get(argv[1].lower())
+        if cmd is None:
+            return False, "ERR Unknown Redis command called from script"
+        n = len(argv)
+        if (cmd.arity > 0 and cmd.arity != n) or n < -cmd.arity:
+            return False, "ERR Wrong number of args calling Redis command from script"
+        flags = cmd.flags
+        if flags & T.NOSCRIPT:
+            return False, "ERR This Redis command is not allowed from script"
+        fake = ctx.fake
+        user = fake.user
+        if user is not None and not user.unrestricted and srv.acl_check is not None:
+            err = srv.acl_check(fake, cmd, argv)
+            if err is not None:
+                return False, err_text("-" + err.msg)
+        if flags & T.WRITE:
+            if ctx.readonly:
+                return False, "ERR Write commands are not allowed from read-only scripts."
+            if (srv.masterhost is not None and srv.config["replica-read-only"]
+                    and not fake.flags & F_MASTER):
+                return False, READONLY
+        if flags & T.DENYOOM and ctx.oom and not ctx.wrote:
+            return False, OOM
+        dirty = srv.dirty
+        fake.replies = []
+        srv.call(fake, cmd, argv)
+        if srv.dirty != dirty:
+            ctx.wrote = True
+        r = fake.replies[0] if fake.replies else None
+        if isinstance(r, RedisError):
+            cmd.failed_calls += 1
+            srv.count_error(r)
+            return False, err_text("-" + r.msg)
+        return True, self._to_lua(r, fake.resp)
+
+    def _log(self, level, msg) -> None:
+        log.log(int(level), _to_str(msg))
+
+    def _setresp(self, v) -> None:
+        if self.ctx is not None:
+            self.ctx.fake.resp = int(v)
+
+    def _set_repl(self, flags) -> None:
+        if self.ctx is not None:
+            self.ctx.repl = int(flags)
+
+    def _acl_check_cmd(self, *args):
+        argv = [a if type(a) is bytes else b"%.17g" % a for a in args
+                if type(a) in (bytes, int, float)]
+        if not argv:
+            return None, "ERR Please specify at least one argument for this redis lib call"
+        cmd = T.lookup(argv)
+        if cmd is None or cmd.subcommands:
+            return None, "ERR Invalid command passed to redis.acl_check_cmd()"
+        ctx = self.ctx
+        user = ctx.caller.user if ctx is not None else None
+        if user is None or user.unrestricted or self.server.acl_check is None:
+            return True, None
+        return self.server.acl_check(ctx.caller, cmd, argv) is None, None
+
+    def _rand(self) -> float:
+        return (self.rand.next() % 0x7FFFFFFF) / 0x7FFFFFFF
+
+    def _srand(self, v) -> None:
+        v = int(v)
+        self.rand.seed(v & 0xFFFFFFFF)
+
+    # -- timeout hook ----------------------------------------------------------------
+    def _tick(self) -> bool:
+        """Called every 100,000 Lua instructions: True kills the script."""
+        ctx = self.ctx
+        if ctx is None:
+            return False
+        limit = self.server.config["lua-time-limit"]
+        if not ctx.timed_out:
+            elapsed = (time.monotonic() - ctx.start) * 1000
+            if elapsed < limit:
+                return False
+            ctx.timed_out = True
+            log.warning(
+                f"Slow script detected: still in execution after {int(elapsed)} "
+                f"milliseconds. You can try killing the script using the SCRIPT "
+                f"KILL command. Script name is: {ctx.sha}.")
+            from redpoll.scripting.busy import BusyMode
+            self.busy = BusyMode(self.server)
+        if self.busy is not None:
+            self.busy.poll()
+        if self.kill_requested:
+            log.warning("Lua script killed by user with SCRIPT KILL.")
+            return True
+        return False
+
+
+def _num_str(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def parse_resp(data: bytes):
+    """Parse one RESP reply (used for pre-encoded Raw replies)."""
+    def one(i):
+        j = data.index(b"\r\n", i)
+        t, rest = data[i:i + 1], data[i + 1:j]
+        i = j + 2
+        if t == b"+":
+            return Status(rest.decode("utf-8", "replace")), i
+        if t == b"-":
+            return RedisError(rest.decode("utf-8", "replace")), i
+        if t == b":":
+            return int(rest), i
+        if t in (b"$", b"="):
+            n = int(rest)
+            if n < 0:
+                return None, i
+            return data[i:i + n], i + n + 2
+        if t in (b"*", b"~", b">"):
+            n = int(rest)
+            if n < 0:
+                return NULL_ARRAY, i
+            out = []
+            for _ in range(n):
+                x, i = one(i)
+                out.append(x)
+            return out, i
+        if t == b"%":
+            out = []
+            for _ in range(int(rest)):
+                k, i = one(i)
+                x, i = one(i)
+                out.append((k, x))
+            return Map(out), i
+        if t == b"_":
+            return None, i
+        if t == b",":
+            return Double(float(rest)), i
+        if t == b"#":
+            return Bool(rest == b"t"), i
+        return rest, i
+    return one(0)[0] if data else None

@@ -1,0 +1,285 @@
+-- redpoll's Lua sandbox, built once per Lua state (see engine.py).
+--
+-- Scripts run with a read-only environment `env`: reading a global that does
+-- not exist and assigning any global raise Redis's errors. Library tables
+-- are handed out as read-only proxies (pairs/next see through them). The
+-- real debug library stays here, private, for the error handler and the
+-- timeout hook. P holds the Python callbacks.
+local P = ...
+local G = {}            -- what the sandbox globals contain
+local env = {}          -- the environment scripts see (always empty)
+local real_debug = debug
+local dgetinfo, dsethook = debug.getinfo, debug.sethook
+local error, type, tostring, select, next, rawset = error, type, tostring, select, next, rawset
+local setmetatable, setfenv, xpcall, pcall = setmetatable, setfenv, xpcall, pcall
+local loadstring, load, unpack = loadstring, load, unpack
+local INTERNAL = "=redpoll"
+-- Python callbacks signal errors by raising: the Lua error value is then a
+-- userdata wrapping the exception; P.errinfo tells its kind and message.
+local errinfo = P.errinfo
+
+local backing = setmetatable({}, {__mode = "k"})   -- proxy -> real table
+
+local function ro_error()
+  error("Attempt to modify a readonly table", 2)
+end
+
+local function readonly(t)
+  local p = setmetatable({}, {__index = t, __newindex = ro_error, __metatable = false})
+  backing[p] = t
+  return p
+end
+
+setmetatable(env, {
+  __index = function(_, k)
+    local v = G[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+
+local function s_next(t, k)
+  return next(backing[t] or t, k)
+end
+local function s_pairs(t)
+  return next, backing[t] or t, nil
+end
+
+-- redis.pcall-compatible pcall: an error table {err=...} becomes its string.
+local function pack(...)
+  return {n = select("#", ...), ...}
+end
+local function s_pcall(f, ...)
+  local r = pack(pcall(f, ...))
+  if not r[1] then
+    local e = r[2]
+    if type(e) == "userdata" then
+      local kind, m = errinfo(e)
+      if kind then e = m end
+    end
+    if type(e) == "table" then
+      local m = e.err
+      if type(m) == "string" or type(m) == "number" then
+        e = m
+      end
+    end
+    return false, e
+  end
+  return unpack(r, 1, r.n)
+end
+
+-- luaPushErrorBuff: "-CODE msg" or "msg" -> "CODE msg" (trailing CR/LF trimmed)
+local function err_text(s)
+  local code, msg
+  if s:sub(1, 1) == "-" then
+    local sp = s:find(" ", 1, true)
+    if sp then
+      code, msg = s:sub(2, sp - 1), s:sub(sp + 1)
+    else
+      code, msg = "ERR", s:sub(2)
+    end
+  else
+    code, msg = "ERR", s
+  end
+  msg = msg:gsub("^[\r\n]+", ""):gsub("[\r\n]+$", "")
+  return code .. " " .. msg
+end
+
+local function raise(msg)
+  error({err = err_text(msg)}, 0)
+end
+
+-- __redis__err__handler: the message handler of every script call
+local function err_handler(err)
+  local level = 2
+  local i = dgetinfo(level, "nSl")
+  while i and (i.what == "C" or i.source == INTERNAL) do
+    level = level + 1
+    i = dgetinfo(level, "nSl")
+  end
+  if type(err) == "userdata" then
+    local kind, m = errinfo(err)
+    if kind == "script" then
+      err = {err = m}
+    elseif kind == "lib" then
+      if i and i.currentline > 0 then
+        m = i.short_src .. ":" .. i.currentline .. ": " .. m
+      end
+      err = m
+    end
+  end
+  if type(err) ~= "table" then
+    err = {err = "ERR " .. tostring(err)}
+  end
+  if i then
+    err.source = i.source
+    err.line = i.currentline
+  end
+  return err
+end
+
+local function single_field(field)
+  return function(...)
+    if select("#", ...) ~= 1 or type((...)) ~= "string" then
+      return {err = "ERR wrong number or type of arguments"}
+    end
+    return {[field] = (...)}
+  end
+end
+
+local redis = {
+  call = P.call,
+  pcall = P.pcall,
+  error_reply = function(...)
+    if select("#", ...) ~= 1 or type((...)) ~= "string" then
+      return {err = "ERR wrong number or type of arguments"}
+    end
+    local e = ...
+    if e:sub(1, 1) ~= "-" then e = "-" .. e end
+    return {err = err_text(e)}
+  end,
+  status_reply = single_field("ok"),
+  sha1hex = P.sha1hex,
+  log = function(...)
+    local n = select("#", ...)
+    if n < 2 then raise("redis.log() requires two arguments or more.") end
+    local level = ...
+    if type(level) ~= "number" and not (type(level) == "string" and tonumber(level)) then
+      raise("First argument must be a number (log level).")
+    end
+    level = math.floor(tonumber(level))
+    if level < 0 or level > 3 then raise("Invalid debug level.") end
+    local parts = {}
+    for j = 2, n do
+      local s = select(j, ...)
+      if type(s) == "string" or type(s) == "number" then
+        parts[#parts + 1] = tostring(s)
+      end
+    end
+    P.log(level, table.concat(parts, " "))
+  end,
+  setresp = function(...)
+    if select("#", ...) ~= 1 then raise("redis.setresp() requires one argument.") end
+    local v = tonumber((...)) or 0
+    if v ~= 2 and v ~= 3 then raise("RESP version must be 2 or 3.") end
+    P.setresp(v)
+  end,
+  set_repl = function(...)
+    if select("#", ...) ~= 1 then raise("redis.set_repl() requires two arguments.") end
+    local f = tonumber((...)) or 0
+    f = f - f % 1
+    if f < 0 or f > 3 then
+      raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+    end
+    P.set_repl(f)
+  end,
+  replicate_commands = function() return true end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  acl_check_cmd = function(...)
+    local ok, v = P.acl_check_cmd(...)
+    if ok == nil then error({err = v}, 0) end
+    return ok
+  end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  REDIS_VERSION = P.version, REDIS_VERSION_NUM = P.version_num,
+}
+
+local smath = {}
+for k, v in next, math do smath[k] = v end
+smath.random = function(...)
+  local n = select("#", ...)
+  local r = P.rand()
+  if n == 0 then return r end
+  local l, u
+  if n == 1 then
+    l, u = 1, ...
+  elseif n == 2 then
+    l, u = ...
+  else
+    error("wrong number of arguments", 2)
+  end
+  if type(u) ~= "number" or (n == 2 and type(l) ~= "number") then
+    error("bad argument #" .. n .. " to 'random' (number expected, got " .. type(u) .. ")", 2)
+  end
+  l, u = math.floor(l), math.floor(u)
+  if l > u then error("bad argument #" .. n .. " to 'random' (interval is empty)", 2) end
+  return math.floor(r * (u - l + 1)) + l
+end
+smath.randomseed = function(s)
+  if type(s) ~= "number" then
+    error("bad argument #1 to 'randomseed' (number expected, got " .. type(s) .. ")", 2)
+  end
+  P.srand(s)
+end
+
+local function s_loadstring(s, name)
+  local f, e = loadstring(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+local function s_load(fn, name)
+  local f, e = load(fn, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+
+for _, k in ipairs({"xpcall", "tostring", "setmetatable", "assert", "tonumber",
+                    "rawequal", "collectgarbage", "getmetatable", "rawset", "type",
+                    "select", "unpack", "gcinfo", "rawget", "ipairs", "_VERSION",
+                    "error"}) do
+  G[k] = _G[k]
+end
+G.next = s_next
+G.pairs = s_pairs
+G.pcall = s_pcall
+G.loadstring = s_loadstring
+G.load = s_load
+G._G = env
+G.__redis__err__handler = err_handler
+G.string = readonly(string)
+G.table = readonly(table)
+G.coroutine = readonly(coroutine)
+G.math = readonly(smath)
+G.redis = readonly(redis)
+for name, lib in next, P.libs do
+  G[name] = readonly(lib)
+end
+
+-- run(f, nkeys, ...): run a compiled script with KEYS/ARGV; returns ok, result
+local function hook()
+  if P.tick() then
+    local killer = function()
+      error({err = "ERR Script killed by user with SCRIPT KILL..."}, 0)
+    end
+    dsethook(killer, "l")
+    killer()
+  end
+end
+
+local function run(f, use_hook, nkeys, ...)
+  local all = {...}
+  local keys, argv = {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, #all do argv[i - nkeys] = all[i] end
+  G.KEYS, G.ARGV = keys, argv
+  if use_hook then dsethook(hook, "", 100000) end
+  local ok, res = xpcall(f, err_handler)
+  if use_hook then dsethook() end
+  for k in next, env do rawset(env, k, nil) end
+  return ok, res
+end
+
+local function compile(body)
+  local f, e = loadstring(body, "@user_script")
+  if not f then return nil, e end
+  setfenv(f, env)
+  return f, false
+end
+
+return {run = run, compile = compile}

@@ -12,6 +12,7 @@ ROOMS = [
     "redpoll.notify",
     "redpoll.acl",
     "redpoll.blocking",
+    "redpoll.commands.scripting",
     # module path, in the order they must be installed
 ]
 

@@ -227,3 +227,43 @@ def test_redis_py_optimistic_locking(server):
         r.transaction(spend, "balance")
     assert r.get("balance") == b"50"
     r.close()
+
+
+def _aof_after(kind: str, steps) -> bytes:
+    """Run ``steps(client)`` on a fresh server with the AOF on; return the
+    incremental AOF once the final marker write has reached it."""
+    import glob
+    from support import ServerProcess, wait_until
+    with ServerProcess(kind, args=["--appendonly", "yes", "--appendfsync", "always"]) as s:
+        r = s.client()
+        steps(r)
+        r.set("end-marker", "1")
+
+        def content():
+            files = sorted(glob.glob(s.dir + "/appendonlydir/*.incr.aof"))
+            data = open(files[-1], "rb").read() if files else b""
+            return data if b"end-marker" in data else None
+        data = wait_until(content, what=f"{kind} AOF")
+        r.close()
+        return data
+
+
+def test_exec_propagation_matches_redis_aof():
+    """The writes of one EXEC reach the AOF wrapped in MULTI/EXEC when there
+    are two or more; one write goes alone; reads and no-op writes are not
+    propagated; SELECT inside the transaction is kept."""
+    def steps(r):
+        r.set("before", "1")
+        for cmds in ([("set", "a", "1"), ("get", "a"), ("set", "b", "2"), ("incr", "n")],
+                     [("set", "c", "1")],
+                     [("get", "a")],
+                     [],
+                     [("del", "nothing")],
+                     [("select", "2"), ("set", "x", "1"), ("select", "3"), ("set", "y", "1"),
+                      ("select", "0")],
+                     [("set", "e", "1"), ("incr", "e"), ("incr", "notanint-is-fine")]):
+            r.execute_command("MULTI")
+            for c in cmds:
+                r.execute_command(*c)
+            r.execute_command("EXEC")
+    assert _aof_after("redpoll", steps) == _aof_after("redis", steps)

@@ -41,6 +41,8 @@ F_LUA = 1 << 12
 F_NO_TOUCH = 1 << 13      # T
 F_CLOSE_ASAP = 1 << 14    # A
 
+# CLIENT REPLY: SKIP_NEXT is set by CLIENT REPLY SKIP and becomes SKIP for the
+# next command (whose replies are dropped), then ON again.
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
 
 
@@ -85,6 +87,8 @@ class Client(asyncio.Protocol):
         self.blocked = None                      # blocking state (see blocking.py)
         self.closed = False
         self.paused_input = False
+        self.paused_argv: list | None = None     # CLIENT PAUSE: the postponed request
+        self.tracking: dict | None = None        # CLIENT TRACKING state
         self.prop_argv = None                    # argv to propagate instead of argv
         self.replica_state = None                # replication room's per-replica state
         self.tot_net_in = 0
@@ -164,6 +168,10 @@ class Client(asyncio.Protocol):
                 if argv is None:
                     break
                 execute(self, argv)
+                if self.reply_mode >= REPLY_SKIP_NEXT:
+                    # CLIENT REPLY SKIP applies to the command after it
+                    self.reply_mode = REPLY_SKIP if self.reply_mode == REPLY_SKIP_NEXT \
+                        else REPLY_ON
                 if self.blocked is not None or self.paused_input or self.flags & (
                         F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
                     break
@@ -188,9 +196,7 @@ class Client(asyncio.Protocol):
     # -- output --------------------------------------------------------------
     def add_reply(self, value) -> None:
         """Queue a reply value (encoded for this client's protocol)."""
-        if self.reply_mode:
-            if self.reply_mode == REPLY_SKIP:
-                self.reply_mode = REPLY_ON
+        if self.reply_mode:         # CLIENT REPLY OFF|SKIP
             return
         self.out.append(encode(value, self.resp))
         if not self._in_batch:
@@ -257,9 +263,12 @@ class Client(asyncio.Protocol):
 
     # -- introspection -----------------------------------------------------
     def flag_string(self) -> str:
+        """CLIENT LIST flags, in Redis 7.0's order."""
         f = self.flags
         s = ""
-        if f & F_REPLICA:
+        if f & F_MONITOR:
+            s += "O"
+        elif f & F_REPLICA:
             s += "S"
         if f & F_MASTER:
             s += "M"
@@ -267,8 +276,14 @@ class Client(asyncio.Protocol):
             s += "P"
         if f & F_MULTI:
             s += "x"
-        if self.blocked is not None:
+        if self.blocked is not None or self.paused_argv is not None:
             s += "b"
+        if self.tracking is not None:
+            s += "t"
+            if self.tracking.get("broken"):
+                s += "R"
+            if self.tracking.get("bcast"):
+                s += "B"
         if f & F_DIRTY_CAS:
             s += "d"
         if f & F_CLOSE_AFTER_REPLY:
@@ -281,10 +296,6 @@ class Client(asyncio.Protocol):
             s += "r"
         if f & F_NO_EVICT:
             s += "e"
-        if f & F_NO_TOUCH:
-            s += "T"
-        if f & F_MONITOR:
-            s += "O"
         return s or "N"
 
     def describe(self) -> str:

@@ -1,10 +1,55 @@
-"""The set type: a Python set of bytes members."""
+"""The set type: a Python set of bytes members.
+
+Redis 7.0 encodes a set as an ``intset`` while every member is an integer
+(in string2ll's canonical form) and there are at most
+``set-max-intset-entries`` of them, as a ``hashtable`` otherwise (7.0 has no
+listpack sets). ``ht`` is True once Redis would have converted it; the
+conversion is one way. Code that builds a set outside the set commands
+(RDB loading, RESTORE) calls :meth:`RSet.update_encoding` once it is filled.
+"""
 
 from redpoll.keyspace import register_type
 
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+
+def is_int_member(b: bytes) -> bool:
+    """True if ``b`` would be stored in an intset (string2ll accepts it)."""
+    n = len(b)
+    if n == 0 or n > 20:
+        return False
+    c0 = b[0]
+    if c0 == 45:                          # '-'
+        if n == 1 or b[1] == 48 or not b[1:].isdigit():
+            return False
+    elif not b.isdigit() or (c0 == 48 and n > 1):
+        return False
+    v = int(b)
+    return _I64_MIN <= v <= _I64_MAX
+
 
 class RSet(set):
-    __slots__ = ()
+    __slots__ = ("ht",)
+
+    def __init__(self, *args):
+        set.__init__(self, *args)
+        self.ht = False
+
+    def note_add(self, member: bytes, config) -> None:
+        """Called after adding ``member``: convert to hashtable if needed."""
+        if not self.ht and (not is_int_member(member)
+                            or len(self) > config["set-max-intset-entries"]):
+            self.ht = True
+
+    def update_encoding(self, config) -> None:
+        """Recompute the encoding of a set filled in bulk (never back to intset)."""
+        if not self.ht and (len(self) > config["set-max-intset-entries"]
+                            or not all(is_int_member(m) for m in self)):
+            self.ht = True
+
+    def encoding(self, config) -> str:
+        """What OBJECT ENCODING reports."""
+        return "hashtable" if self.ht else "intset"
 
 
 register_type(RSet, "set")

@@ -1,19 +1,75 @@
-"""The sorted set type (filled in by the data types work: dict member->score
-plus an ordered structure keyed by (score, member))."""
+"""The sorted set type: ``dict`` member -> score plus a ``SortedList`` of
+(score, member) pairs.
+
+The SortedList orders exactly as Redis's skiplist does (by score, then by
+member bytes), and gives O(log n) inserts, deletes and rank lookups
+(``bisect``) and O(log n + m) range reads. Scores are Python floats (IEEE
+doubles, never NaN).
+
+``big`` records whether Redis would have converted the zset from
+``listpack`` to ``skiplist`` (more than ``zset-max-listpack-entries`` members
+or a member longer than ``zset-max-listpack-value``); the conversion is one
+way for in-place updates. Code that builds a zset in bulk (RDB loading,
+RESTORE, the *STORE commands) calls :meth:`ZSet.update_encoding`.
+"""
+
+from sortedcontainers import SortedList
 
 from redpoll.keyspace import register_type
 
 
 class ZSet:
-    __slots__ = ("dict", "sl")
+    __slots__ = ("dict", "sl", "big")
 
     def __init__(self):
-        from sortedcontainers import SortedList
         self.dict: dict[bytes, float] = {}
         self.sl = SortedList()          # (score, member) pairs
+        self.big = False
 
     def __len__(self) -> int:
         return len(self.dict)
+
+    def add(self, member: bytes, score: float) -> None:
+        """Insert or update ``member`` with ``score``."""
+        d = self.dict
+        old = d.get(member)
+        if old is not None:
+            if old == score:
+                d[member] = score        # keep -0.0/0.0 as given
+                return
+            self.sl.remove((old, member))
+        d[member] = score
+        self.sl.add((score, member))
+
+    def remove(self, member: bytes) -> bool:
+        old = self.dict.pop(member, None)
+        if old is None:
+            return False
+        self.sl.remove((old, member))
+        return True
+
+    def rank(self, member: bytes):
+        """0-based rank in ascending order, or None."""
+        s = self.dict.get(member)
+        if s is None:
+            return None
+        return self.sl.index((s, member))
+
+    def note_member(self, member: bytes, config) -> None:
+        """Called after an add: convert to skiplist if needed."""
+        if not self.big and (len(self.dict) > config["zset-max-listpack-entries"]
+                             or len(member) > config["zset-max-listpack-value"]):
+            self.big = True
+
+    def update_encoding(self, config) -> None:
+        """Recompute the encoding of a zset built in bulk."""
+        maxlen = config["zset-max-listpack-value"]
+        self.big = (len(self.dict) > config["zset-max-listpack-entries"]
+                    or any(len(m) > maxlen for m in self.dict))
+
+    def encoding(self, config) -> str:
+        """What OBJECT ENCODING reports."""
+        return "skiplist" if self.big else "listpack"
 
 
 register_type(ZSet, "zset")

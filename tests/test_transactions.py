@@ -267,3 +267,16 @@ def test_exec_propagation_matches_redis_aof():
                 r.execute_command(*c)
             r.execute_command("EXEC")
     assert _aof_after("redpoll", steps) == _aof_after("redis", steps)
+
+
+def test_acl_rules_changed_before_exec(sc):
+    sc.step("b", "ACL", "SETUSER", "u1", "on", ">pw", "+@all", "~*", "&*")
+    sc.step("a", "AUTH", "u1", "pw")
+    sc.step("a", "MULTI")
+    sc.step("a", "GET", "k")
+    sc.step("a", "SET", "k2", "v")
+    sc.step("a", "PUBLISH", "ch", "m")
+    sc.step("a", "PING")
+    sc.step("b", "ACL", "SETUSER", "u1", "-get", "resetkeys", "~k", "resetchannels")
+    sc.step("a", "EXEC")
+    sc.step("b", "ACL", "DELUSER", "u1")

@@ -26,6 +26,7 @@ How a transaction runs:
 
 from __future__ import annotations
 
+from redpoll import acl
 from redpoll.client import F_DIRTY_CAS, F_DIRTY_EXEC, F_MULTI
 from redpoll.commands.table import command
 from redpoll.errors import EXECABORT, RedisError
@@ -33,10 +34,11 @@ from redpoll.protocol.resp import NULL_ARRAY, OK, Raw
 
 G = "transactions"
 
-_ACL_REASONS = (
-    ("key", "no permission to touch the specified keys"),
-    ("channel", "no permission to access one of the channels used as arguments"),
-)
+# acl_check's error -> the reason EXEC gives when ACLs changed after queueing
+_ACL_REASONS = {
+    acl.NOPERM_KEY: "no permission to touch the specified keys",
+    acl.NOPERM_CHANNEL: "no permission to access one of the channels used as arguments",
+}
 
 
 def discard_transaction(c) -> None:
@@ -88,11 +90,7 @@ def _acl_recheck(c, cmd, argv) -> RedisError | None:
     err = srv.acl_check(c, cmd, argv)
     if err is None:
         return None
-    reason = "no permission to execute the command or subcommand"
-    low = err.msg.lower()
-    for word, text in _ACL_REASONS:
-        if word in low and "command" not in low:
-            reason = text
+    reason = _ACL_REASONS.get(err.msg, "no permission to execute the command or subcommand")
     return RedisError(
         "NOPERM ACLs rules changed between the moment the transaction was "
         "accumulated and the EXEC call. This command is no longer allowed for "

@@ -12,6 +12,8 @@ ROOMS = [
     "redpoll.notify",
     "redpoll.acl",
     "redpoll.blocking",
+    "redpoll.persistence",
+    "redpoll.replication",
     "redpoll.commands.scripting",
     # module path, in the order they must be installed
 ]

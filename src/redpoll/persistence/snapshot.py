@@ -1,0 +1,280 @@
+"""RDB snapshots of a running server: SAVE, BGSAVE, save points, loading.
+
+:class:`Snapshots` (``server.snapshots``) keeps what INFO persistence shows
+about RDB files and does the work of:
+
+* SAVE (synchronous: temp file, fsync, rename) and BGSAVE (a forked child,
+  see :mod:`redpoll.persistence.child`), BGSAVE SCHEDULE;
+* ``save <seconds> <changes>`` points, checked from the server cron, with
+  Redis's 5 s retry delay after a failed background save;
+* loading ``dir/dbfilename`` at start-up and DEBUG RELOAD, with Redis's log
+  lines ("DB loaded from disk: 0.001 seconds");
+* the final save at shutdown and the MISCONF refusal of writes after a failed
+  background save (``stop-writes-on-bgsave-error``);
+* ``rdb-del-sync-files``: :meth:`Snapshots.maybe_delete_sync_file` is for
+  the replication room to call after loading a sync RDB.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from redpoll.errors import RedisError
+from redpoll.log import log
+from redpoll.persistence import rdb
+from redpoll.persistence.child import children
+
+BGSAVE_RETRY_DELAY = 5
+
+MISCONF_RDB = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently "
+    "unable to persist to disk. Commands that may modify the data set are "
+    "disabled, because this instance is configured to report errors during "
+    "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+    "Please check the Redis logs for details about the RDB error.")
+
+
+class Snapshots:
+    def __init__(self, server):
+        self.server = server
+        self.children = children(server)
+        self.last_bgsave_ok = True
+        self.last_bgsave_time = -1
+        self.bgsave_started = 0.0
+        self.last_try = 0.0
+        self.dirty_at_start = 0
+        self.scheduled = False
+        self.saves = 0
+        self._killed = False
+        self.load_keys_loaded = 0
+        self.load_keys_expired = 0
+        # loading progress (INFO persistence while loading)
+        self.loading_start = 0
+        self.loading_total = 0
+        self.loading_done = 0
+        self.loading_mem = 0
+
+    # -- paths ---------------------------------------------------------------
+    def path(self) -> str:
+        cfg = self.server.config
+        return os.path.join(cfg["dir"] or os.getcwd(), cfg["dbfilename"])
+
+    # -- saving ----------------------------------------------------------------
+    def save(self) -> None:
+        """SAVE: write the dataset now, blocking. Raises OSError on failure."""
+        srv = self.server
+        path = self.path()
+        tmp = os.path.join(os.path.dirname(path), f"temp-{os.getpid()}.rdb")
+        try:
+            rdb.save_file(srv, path, tmp=tmp)
+        except OSError as e:
+            if not os.path.exists(os.path.dirname(path) or "."):
+                log.warning(f"Failed opening the temp RDB file {os.path.basename(tmp)} "
+                            f"(in server root dir {os.getcwd()}) for saving: {e.strerror}")
+            else:
+                log.warning(f"Write error saving DB on disk: {e.strerror}")
+            self.last_bgsave_ok = False
+            raise
+        log.notice("DB saved on disk")
+        srv.dirty = 0
+        srv.lastsave = int(time.time())
+        self.last_bgsave_ok = True
+        self.saves += 1
+
+    def bgsave(self, reason: str = "") -> bool:
+        """Start a background save; False if the fork failed."""
+        srv = self.server
+        self.dirty_at_start = srv.dirty
+        self.last_try = time.time()
+        self.scheduled = False
+        try:
+            pid = rdb.bgsave_to_fd(srv, self.path(), self._bgsave_done)
+        except OSError as e:
+            self.last_bgsave_ok = False
+            log.warning(f"Can't save in background: fork: {e.strerror}")
+            return False
+        self.bgsave_started = time.time()
+        log.notice(f"Background saving started by pid {pid}")
+        return True
+
+    def _bgsave_done(self, ok: bool) -> None:
+        srv = self.server
+        elapsed = int(time.time() - self.bgsave_started)
+        self.last_bgsave_time = elapsed
+        if self._killed:
+            self._killed = False
+            log.warning("Background saving terminated by signal 10")
+        elif ok:
+            log.notice("Background saving terminated with success")
+            srv.dirty = max(0, srv.dirty - self.dirty_at_start)
+            srv.lastsave = int(time.time())
+            self.last_bgsave_ok = True
+            self.saves += 1
+        else:
+            log.warning("Background saving error")
+            self.last_bgsave_ok = False
+        for fn in list(getattr(srv, "bgsave_done_hooks", ())):
+            fn(ok)
+
+    def kill_child(self) -> None:
+        """Stop a running BGSAVE (SIGUSR1): not an error, as in Redis."""
+        ch = self.children
+        if ch.active() and ch.kind == "rdb":
+            pid = ch.pid
+            self._killed = True
+            ch.kill()
+            try:
+                os.unlink(os.path.join(os.path.dirname(self.path()), f"temp-{pid}.rdb"))
+            except OSError:
+                pass
+
+    # -- cron ----------------------------------------------------------------------
+    def cron(self) -> None:
+        srv = self.server
+        if self.children.active() or srv.loading:
+            return
+        now = time.time()
+        retry_ok = now - self.last_try > BGSAVE_RETRY_DELAY or self.last_bgsave_ok
+        if self.scheduled and retry_ok:
+            self.bgsave()
+            return
+        for seconds, changes in srv.config["save"] or ():
+            if srv.dirty >= changes and now - srv.lastsave > seconds and retry_ok:
+                log.notice(f"{changes} changes in {seconds} seconds. Saving...")
+                self.bgsave()
+                return
+
+    # -- MISCONF -------------------------------------------------------------------
+    def write_denied(self) -> str | None:
+        srv = self.server
+        cfg = srv.config
+        if (cfg["stop-writes-on-bgsave-error"] and cfg["save"]
+                and not self.last_bgsave_ok):
+            return MISCONF_RDB
+        return None
+
+    # -- loading -------------------------------------------------------------------
+    def load_file(self, path: str | None = None) -> bool:
+        """Load ``dir/dbfilename`` (start-up, DEBUG RELOAD). False if the file
+        does not exist; raises RDBError on a corrupt file."""
+        srv = self.server
+        path = path or self.path()
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return False
+        t0 = time.monotonic()
+        self.begin_loading(len(data))
+        try:
+            info = rdb.load_bytes(srv, data)
+        finally:
+            self.end_loading()
+        aux = info["aux"]
+        ver = aux.get("redis-ver")
+        if ver is not None:
+            log.notice(f"Loading RDB produced by version {ver.decode('utf-8', 'replace')}")
+        if "ctime" in aux and isinstance(aux["ctime"], int):
+            age = int(time.time()) - aux["ctime"]
+            log.notice(f"RDB age {max(age, 0)} seconds")
+        if "used-mem" in aux and isinstance(aux["used-mem"], int):
+            log.notice(f"RDB memory usage when created "
+                       f"{aux['used-mem'] / 1024 / 1024:.2f} Mb")
+        self.load_keys_loaded = info["keys_loaded"]
+        self.load_keys_expired = info["expired_skipped"]
+        log.notice(f"Done loading RDB, keys loaded: {info['keys_loaded']}, "
+                   f"keys expired: {info['expired_skipped']}.")
+        srv.rdb_load_info = info
+        self._restore_functions(info)
+        log.notice(f"DB loaded from disk: {time.monotonic() - t0:.3f} seconds")
+        return True
+
+    def _restore_functions(self, info) -> None:
+        fn = getattr(self.server, "load_function_library", None)
+        if fn is not None:
+            for code in info.get("functions", ()):
+                fn(code)
+
+    def begin_loading(self, total: int) -> None:
+        srv = self.server
+        srv.loading = True
+        self.loading_start = int(time.time())
+        self.loading_total = total
+        self.loading_done = 0
+
+    def end_loading(self) -> None:
+        self.server.loading = False
+
+    def maybe_delete_sync_file(self, path: str | None = None) -> None:
+        """rdb-del-sync-files: drop the RDB a replica received when neither
+        RDB save points nor the AOF are configured."""
+        cfg = self.server.config
+        if cfg["rdb-del-sync-files"] and not cfg["save"] and not cfg["appendonly"]:
+            path = path or self.path()
+            try:
+                os.unlink(path)
+                log.notice(f"Removing the RDB file used to sync with the master ({path})")
+            except OSError:
+                pass
+
+    # -- INFO --------------------------------------------------------------------------
+    def info_lines(self) -> list[str]:
+        srv = self.server
+        ch = self.children
+        now = time.time()
+        active = ch.active()
+        rdb_child = active and ch.kind == "rdb"
+        perc = (100.0 * ch.keys_processed / ch.keys_total) if active and ch.keys_total else 0.0
+        lines = [
+            f"loading:{int(srv.loading)}",
+            "async_loading:0",
+            f"current_cow_peak:{ch.cow_peak if active else 0}",
+            f"current_cow_size:{ch.cow_size if active else 0}",
+            f"current_cow_size_age:{int(now - ch.cow_updated) if active and ch.cow_size else 0}",
+            f"current_fork_perc:{perc:.2f}",
+            f"current_save_keys_processed:{ch.keys_processed if active else 0}",
+            f"current_save_keys_total:{ch.keys_total if active else 0}",
+            f"rdb_changes_since_last_save:{srv.dirty}",
+            f"rdb_bgsave_in_progress:{int(rdb_child)}",
+            f"rdb_last_save_time:{srv.lastsave}",
+            f"rdb_last_bgsave_status:{'ok' if self.last_bgsave_ok else 'err'}",
+            f"rdb_last_bgsave_time_sec:{self.last_bgsave_time}",
+            f"rdb_current_bgsave_time_sec:{int(now - self.bgsave_started) if rdb_child else -1}",
+            f"rdb_saves:{self.saves}",
+            f"rdb_last_cow_size:{ch.last_cow['rdb']}",
+            f"rdb_last_load_keys_expired:{self.load_keys_expired}",
+            f"rdb_last_load_keys_loaded:{self.load_keys_loaded}",
+        ]
+        return lines
+
+    def loading_lines(self) -> list[str]:
+        if not self.server.loading:
+            return []
+        total = self.loading_total
+        done = self.loading_done
+        perc = 100.0 * done / total if total else 0.0
+        return [f"loading_start_time:{self.loading_start}",
+                f"loading_total_bytes:{total}",
+                f"loading_rdb_used_mem:{self.loading_mem}",
+                f"loading_loaded_bytes:{done}",
+                f"loading_loaded_perc:{perc:.2f}",
+                "loading_eta_seconds:1"]
+
+    # -- shutdown ----------------------------------------------------------------------
+    def shutdown(self, save: bool | None) -> None:
+        """Kill a saving child, then do the final save if configured."""
+        srv = self.server
+        ch = self.children
+        if ch.active() and ch.kind == "rdb":
+            log.warning("There is a child saving an .rdb. Killing it!")
+            self.kill_child()
+        if save is False:
+            return
+        if srv.config["save"] or save:
+            log.notice("Saving the final RDB snapshot before exiting.")
+            try:
+                self.save()
+            except OSError:
+                log.warning("Error trying to save the DB, can't exit.")
+                raise RedisError("ERR Errors trying to SHUTDOWN. Check logs.")

@@ -1,0 +1,232 @@
+"""Primary/replica replication over Redis's PSYNC protocol.
+
+:class:`Replication` (``server.repl``) owns what both roles share: the
+replication ID and secondary ID (PSYNC2), ``master_repl_offset``, the
+backlog, the role switches done by REPLICAOF, the INFO replication section,
+ROLE, and the once-a-second replication cron. The two halves live next to it:
+
+* :mod:`.primary` -- serving replicas: PSYNC answers, full syncs from a
+  forked snapshot, streaming writes, WAIT, min-replicas-to-write;
+* :mod:`.replica` -- our link to a primary: handshake, loading the payload,
+  applying and proxying the stream, ACKs, reconnects.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from redpoll.errors import MASTERDOWN, NOREPLICAS, RedisError
+from redpoll.log import log
+from redpoll.replication.backlog import Backlog
+from redpoll.replication.primary import PrimarySide
+from redpoll.replication.replica import MasterLink
+
+ZERO_ID = "0" * 40
+
+
+def new_replid() -> str:
+    return os.urandom(20).hex()
+
+
+class Replication:
+    """Replication state of one server (``server.repl``)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.replid = new_replid()
+        self.replid2 = ZERO_ID
+        self.second_replid_offset = -1
+        self.master_repl_offset = 0
+        self.backlog: Backlog | None = None
+        self.primary = PrimarySide(self)
+        self.link: MasterLink | None = None
+        self.masterport = 0
+        self.failover_state = "no-failover"
+        self.no_replicas_since = time.time()
+        self.down_since = 0.0           # when the link to our primary went down
+        self._last_cron = 0.0
+        self._check_installed = False
+        # called after a full sync replaced the dataset (e.g. the AOF restarts)
+        self.full_sync_hooks: list = []
+
+    # -- ids and backlog -------------------------------------------------------
+    def change_replid(self) -> None:
+        self.replid = new_replid()
+
+    def clear_replid2(self) -> None:
+        self.replid2 = ZERO_ID
+        self.second_replid_offset = -1
+
+    def shift_replid(self) -> None:
+        """Start a new history; the old ID stays valid up to the current offset
+        (so replicas of the old primary can continue with us: PSYNC2)."""
+        self.replid2 = self.replid
+        self.second_replid_offset = self.master_repl_offset + 1
+        self.change_replid()
+        log.notice(f"Setting secondary replication ID to {self.replid2}, valid up to "
+                   f"offset: {self.second_replid_offset}. New replication ID is {self.replid}")
+
+    def create_backlog(self) -> None:
+        self.backlog = Backlog(self.server.config["repl-backlog-size"],
+                               self.master_repl_offset + 1)
+
+    def free_backlog(self) -> None:
+        self.backlog = None
+
+    def feed_backlog(self, data: bytes) -> None:
+        """Account bytes of the replication stream (backlog + offset)."""
+        if self.backlog is not None:
+            self.backlog.feed(data)
+        self.master_repl_offset += len(data)
+
+    # -- role switches ---------------------------------------------------------
+    @property
+    def is_replica(self) -> bool:
+        return self.server.masterhost is not None
+
+    def set_master(self, host: str, port: int, from_config: bool = False) -> None:
+        """REPLICAOF host port (or ``replicaof`` in the config at start-up)."""
+        srv = self.server
+        was_master = srv.masterhost is None
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        srv.masterhost = host
+        self.masterport = port
+        srv.masterport = port
+        srv.config.values["replicaof"] = (host, port)
+        # Our replicas must learn about the new history: they reconnect and
+        # will hopefully continue with a partial resync.
+        self.primary.disconnect_replicas()
+        self.primary.abort_waiting_clients()
+        self.down_since = 0.0
+        self.link = MasterLink(self, host, port,
+                               cached=not from_config)
+        if was_master:
+            log.role = "S"
+        self.update_checks()
+        self.link.start()
+
+    def unset_master(self) -> None:
+        """REPLICAOF NO ONE: become a primary, keeping the dataset."""
+        srv = self.server
+        if srv.masterhost is None:
+            return
+        if self.link is not None:
+            self.link.stop()
+            self.link = None
+        srv.masterhost = None
+        srv.masterport = 0
+        self.masterport = 0
+        srv.config.values["replicaof"] = None
+        self.shift_replid()
+        self.primary.disconnect_replicas()
+        self.primary.seldb = -1
+        self.no_replicas_since = time.time()
+        self.down_since = 0.0
+        log.role = "M"
+        self.update_checks()
+
+    # -- checks before commands (MASTERDOWN, NOREPLICAS) -----------------------
+    def update_checks(self) -> None:
+        """Install the precall check only while it can refuse something, so the
+        common case costs nothing on the hot path."""
+        cfg = self.server.config
+        need = ((self.server.masterhost is not None and not cfg["replica-serve-stale-data"])
+                or (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0))
+        checks = self.server.precall_checks
+        if need and not self._check_installed:
+            checks.append(self._precall_check)
+            self._check_installed = True
+        elif not need and self._check_installed:
+            checks.remove(self._precall_check)
+            self._check_installed = False
+
+    def _precall_check(self, c, cmd, argv):
+        from redpoll.client import F_MASTER
+        from redpoll.commands import table as T
+        srv = self.server
+        cfg = srv.config
+        if srv.masterhost is not None:
+            if (not cfg["replica-serve-stale-data"] and not cmd.flags & T.STALE
+                    and (self.link is None or self.link.state != "connected")):
+                return RedisError(MASTERDOWN)
+            return None
+        if (cmd.flags & T.WRITE and not c.flags & F_MASTER
+                and cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0
+                and self.primary.good_replicas < cfg["min-replicas-to-write"]):
+            return RedisError(NOREPLICAS)
+        return None
+
+    # -- cron --------------------------------------------------------------------
+    def cron(self) -> None:
+        now = time.time()
+        self.primary.fast_cron(now)
+        if now - self._last_cron < 1.0:
+            return
+        self._last_cron = now
+        if self.link is not None:
+            self.link.cron(now)
+        self.primary.cron(now)
+
+    # -- INFO / ROLE -------------------------------------------------------------
+    def info_lines(self) -> list[str]:
+        srv = self.server
+        cfg = srv.config
+        now = time.time()
+        out = []
+        if srv.masterhost is None:
+            out.append("role:master")
+        else:
+            link = self.link
+            out.append("role:slave")
+            out += link.info_lines(now)
+            out += [f"slave_priority:{cfg['replica-priority']}",
+                    f"slave_read_only:{int(cfg['replica-read-only'])}",
+                    f"replica_announced:{int(cfg['replica-announced'])}"]
+        out.append(f"connected_slaves:{len(self.primary.replicas)}")
+        if cfg["min-replicas-to-write"] and cfg["min-replicas-max-lag"]:
+            out.append(f"min_slaves_good_slaves:{self.primary.good_replicas}")
+        out += self.primary.replica_info_lines(now)
+        bl = self.backlog
+        out += [f"master_failover_state:{self.failover_state}",
+                f"master_replid:{self.replid}",
+                f"master_replid2:{self.replid2}",
+                f"master_repl_offset:{self.master_repl_offset}",
+                f"second_repl_offset:{self.second_replid_offset}",
+                f"repl_backlog_active:{int(bl is not None)}",
+                f"repl_backlog_size:{cfg['repl-backlog-size']}",
+                f"repl_backlog_first_byte_offset:{bl.first_byte_offset if bl else 0}",
+                f"repl_backlog_histlen:{bl.histlen if bl else 0}"]
+        return out
+
+    def role_reply(self) -> list:
+        srv = self.server
+        if srv.masterhost is None:
+            return [b"master", self.master_repl_offset, self.primary.role_entries()]
+        link = self.link
+        return [b"slave", srv.masterhost.encode(), self.masterport,
+                link.role_state().encode(),
+                link.reploff if link.client is not None else -1]
+
+
+def install(server) -> None:
+    repl = Replication(server)
+    server.repl = repl
+    server.masterport = 0
+    server.propagation_sinks.append(repl.primary.feed)
+    server.cron_jobs.append(repl.cron)
+    server.info_sections["replication"] = repl.info_lines
+    server.disconnect_hooks.append(repl.primary.client_gone)
+    cfg = server.config
+    cfg.watch("repl-backlog-size", lambda old, new: repl.backlog and repl.backlog.resize(new))
+    for name in ("min-replicas-to-write", "min-replicas-max-lag", "replica-serve-stale-data"):
+        cfg.watch(name, lambda old, new: repl.update_checks())
+    repl.update_checks()
+
+    def start_replication():
+        target = cfg["replicaof"]
+        if target is not None and server.masterhost is None:
+            repl.set_master(target[0], target[1], from_config=True)
+    server.startup_hooks.append(start_replication)

@@ -280,3 +280,67 @@ def test_acl_rules_changed_before_exec(sc):
     sc.step("b", "ACL", "SETUSER", "u1", "-get", "resetkeys", "~k", "resetchannels")
     sc.step("a", "EXEC")
     sc.step("b", "ACL", "DELUSER", "u1")
+
+
+@pytest.fixture
+def no_active_expire(pair):
+    pair.check([["DEBUG", "SET-ACTIVE-EXPIRE", "0"]], flush=False)
+    yield
+    pair.check([["DEBUG", "SET-ACTIVE-EXPIRE", "1"]], flush=False)
+
+
+def _stale(sc, conn, key):
+    """Make ``key`` exist but be expired (not deleted: active expiry is off)."""
+    sc.step(conn, "SET", key, "foo", "PX", "1")
+    deadline = time.monotonic() + 0.02        # wait out the TTL (no state to poll)
+    while time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _exec_ping(sc):
+    sc.step("a", "MULTI")
+    sc.step("a", "PING")
+    sc.step("a", "EXEC")
+
+
+def test_watch_stale_key_does_not_fail_exec(sc, no_active_expire):
+    _stale(sc, "a", "x")
+    sc.step("a", "WATCH", "x")
+    _exec_ping(sc)
+
+
+def test_deleting_watched_stale_key_does_not_fail_exec(sc, no_active_expire):
+    _stale(sc, "a", "x")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "EXISTS", "x")                # lazy expiry deletes it
+    _exec_ping(sc)
+
+
+def test_flushdb_with_watched_stale_key(sc, no_active_expire):
+    _stale(sc, "a", "x")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "FLUSHDB")
+    _exec_ping(sc)
+
+
+def test_watched_stale_key_then_recreated(sc, no_active_expire):
+    _stale(sc, "a", "x")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SET", "x", "new")            # a real change
+    _exec_ping(sc)
+
+
+def test_swapdb_touches_watched_keys(sc):
+    sc.step("a", "SET", "x", "30")
+    sc.step("a", "WATCH", "x")
+    sc.step("b", "SWAPDB", "0", "1")           # x disappears from db 0
+    _exec_ping(sc)
+    sc.step("b", "FLUSHALL")
+    sc.step("b", "SELECT", "1")
+    sc.step("b", "SET", "y", "1")
+    sc.step("a", "WATCH", "y")                 # missing in db 0, exists in db 1
+    sc.step("b", "SWAPDB", "0", "1")
+    _exec_ping(sc)
+    sc.step("a", "WATCH", "nowhere")
+    sc.step("b", "SWAPDB", "0", "1")
+    _exec_ping(sc)

@@ -135,7 +135,7 @@ class Client(asyncio.Protocol):
         srv.client_connected(self, peer)
 
     def data_received(self, data: bytes) -> None:
-        self.last_interaction = self.server.unixtime
+        self.last_interaction = time.time()
         self.tot_net_in += len(data)
         self.server.stats.net_input_bytes += len(data)
         if self.closed:

@@ -287,3 +287,29 @@ def test_redis_py_pubsub(server, protocol):
     p.punsubscribe()
     p.close()
     r.close()
+
+
+def test_publish_reaches_subscribers_of_replicas():
+    """PUBLISH is propagated: a replica delivers it to its own subscribers,
+    as Redis does (also from inside a transaction)."""
+    with ServerProcess("redpoll") as primary, \
+            ServerProcess("redpoll", args=["--replicaof", "127.0.0.1", str(primary.port)]) as replica:
+        rp, rr = primary.client(), replica.client()
+        wait_until(lambda: rr.info("replication").get("master_link_status") == "up",
+                   timeout=30, what="replication link")
+        p = rr.pubsub()
+        p.subscribe("ch")
+        assert p.get_message(timeout=5)["type"] == "subscribe"
+        assert rp.publish("ch", "hello") == 0          # no subscriber on the primary
+        msg = p.get_message(timeout=10)
+        assert (msg["type"], msg["channel"], msg["data"]) == ("message", b"ch", b"hello")
+        tx = rp.pipeline(transaction=True)
+        tx.set("a", "1")
+        tx.publish("ch", "inside exec")
+        tx.execute()
+        msg = p.get_message(timeout=10)
+        assert msg["data"] == b"inside exec"
+        assert rr.get("a") == b"1"
+        p.close()
+        rp.close()
+        rr.close()

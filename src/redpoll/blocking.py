@@ -30,8 +30,8 @@ BLOCK). The whole API:
     (MOVE's target db, SWAPDB): wake the clients blocked on it.
 
 ``unblock(c, reply)``
-    Release a blocked client with ``reply`` (``None``: no reply, the client
-    is gone).
+    Release a blocked client with ``reply`` (any reply value, ``None`` being
+    a null bulk string).
 
 Writes performed by ordinary commands are noticed by ``Server.after_write``
 (it appends (db id, key) to ``server.ready_keys`` for keys with blocked
@@ -133,13 +133,13 @@ def _remove(c, st: Blocked) -> None:
 
 
 def unblock(c, reply) -> None:
-    """Release ``c``: send ``reply`` (unless None) and resume its input."""
+    """Release ``c``: send ``reply`` and resume its input."""
     st = c.blocked
     if st is None:
         return
     _remove(c, st)
     c.blocked = None
-    if reply is not None and not c.closed:
+    if not c.closed:
         if isinstance(reply, RedisError):
             c.server.count_error(reply)
         c.add_reply(reply)

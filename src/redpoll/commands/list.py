@@ -196,10 +196,10 @@ def lrange(c, argv):
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group=G, since="1.0.0",
          summary="Returns an element from a list by its index.")
 def lindex(c, argv):
-    idx = parse_int(argv[2])
     lst = c.db.read_typed(argv[1], RList)
     if lst is None:
         return None
+    idx = parse_int(argv[2])
     if idx < 0:
         idx += len(lst)
     if idx < 0 or idx >= len(lst):
@@ -325,11 +325,11 @@ def lrem(c, argv):
 @command("lset", 4, "write denyoom", keys=(1, 1, 1), group=G, since="1.0.0",
          summary="Sets the value of an element in a list by its index.")
 def lset(c, argv):
-    idx = parse_int(argv[2])
     key = argv[1]
     lst = c.db.get_typed(key, RList)
     if lst is None:
         raise RedisError(NO_SUCH_KEY)
+    idx = parse_int(argv[2])
     n = len(lst)
     if idx < 0:
         idx += n

@@ -39,13 +39,14 @@ class _Side:
         self.conns = {n: RespConn(port) for n in names}
         self.in_multi: set[str] = set()
         self.closed: set[str] = set()
+        self.blocked: set[str] = set()
 
     def send(self, name, argv) -> None:
         self.conns[name].sock.sendall(_encode(argv))
 
     def drain(self, name) -> list:
         """Frames received by ``name`` up to a fresh barrier."""
-        if name in self.closed or name in self.in_multi:
+        if name in self.closed or name in self.in_multi or name in self.blocked:
             return []
         c = self.conns[name]
         mark = b"barrier-%d" % next(_marker)
@@ -104,12 +105,15 @@ class Scenario:
         self.sides = [_Side(redpoll_port, self.names), _Side(redis_port, self.names)]
         self.log: list = []      # (step text, [frames per conn] per side)
 
-    def step(self, conn: str, *argv, unordered: bool = False, sort_reply: bool = False):
+    def step(self, conn: str, *argv, unordered: bool = False, sort_reply: bool = False,
+             blocks: bool = False):
         """Run ``argv`` on connection ``conn`` (on both servers), then collect
         what every connection received. ``unordered`` compares the frames of
         this step as multisets (Redis iterates hash tables: UNSUBSCRIBE with
         no arguments, ...); ``sort_reply`` sorts the elements of array
-        replies (PUBSUB CHANNELS). Returns redpoll's frames per connection."""
+        replies (PUBSUB CHANNELS). ``blocks``: the command blocks (BLPOP...),
+        so ``conn`` is not read until :meth:`unblocked`. Returns redpoll's
+        frames per connection."""
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
         name = _name(argv)
         got = []
@@ -120,6 +124,9 @@ class Scenario:
                 side.in_multi.discard(conn)
             side.send(conn, argv)
             per = {}
+            if blocks:
+                side.blocked.add(conn)
+                per[conn] = []
             if conn in side.in_multi:      # one reply (+OK, +QUEUED or an error)
                 per[conn] = [side.conns[conn].reader.read()]
             for n in [conn] + [n for n in self.names if n != conn]:
@@ -138,6 +145,17 @@ class Scenario:
             if a != b:
                 raise AssertionError(self._report(n, mine[n], ref[n]))
         return mine
+
+    def unblocked(self, conn: str) -> None:
+        """Read the reply of ``conn``'s blocked command (it must have been
+        served by now) and compare it."""
+        got = []
+        for side in self.sides:
+            side.blocked.discard(conn)
+            got.append({conn: [side.conns[conn].reader.read()] + side.drain(conn)})
+        self.log.append((f"{conn}: <unblocked>", got, False))
+        if got[0] != got[1]:
+            raise AssertionError(self._report(conn, got[0][conn], got[1][conn]))
 
     def setup(self, conn: str, *argv) -> None:
         """Run a command on both sides without comparing (HELLO 3 replies

@@ -344,3 +344,26 @@ def test_swapdb_touches_watched_keys(sc):
     sc.step("a", "WATCH", "nowhere")
     sc.step("b", "SWAPDB", "0", "1")
     _exec_ping(sc)
+
+
+def test_blocking_commands_inside_multi_do_not_block(pair):
+    pair.check([["MULTI"], ["BLPOP", "empty", "0"], ["BRPOP", "empty", "0"],
+                ["BRPOPLPUSH", "e1", "e2", "0"], ["BLMOVE", "e1", "e2", "LEFT", "LEFT", "0"],
+                ["BLPOP", "empty", "5"], ["EXEC"]])
+
+
+def test_blocked_clients_are_served_after_the_whole_exec(sc):
+    sc.step("b", "BLPOP", "l", "0", blocks=True)
+    sc.step("a", "MULTI")
+    sc.step("a", "LPUSH", "l", "x")
+    sc.step("a", "LPOP", "l")
+    sc.step("a", "EXEC")                       # the list is empty again: b keeps waiting
+    sc.step("a", "LPUSH", "l", "y")
+    sc.unblocked("b")                          # b gets y, never x
+    sc.step("b", "BLPOP", "l", "0", blocks=True)
+    sc.step("a", "MULTI")
+    sc.step("a", "RPUSH", "l", "1", "2")
+    sc.step("a", "RPUSH", "l", "3")
+    sc.step("a", "EXEC")
+    sc.unblocked("b")
+    sc.step("a", "LRANGE", "l", "0", "-1")

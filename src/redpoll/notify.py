@@ -7,7 +7,13 @@ and the event name Redis uses (``set``, ``del``, ``expire``, ``lpush`` ...):
 
 It costs one attribute test when notifications are off (the default).
 Messages go out through ``server.publish(channel, message)``, provided by the
-pub/sub room.
+pub/sub room (:mod:`redpoll.pubsub`); they are not propagated to replicas.
+
+Fired elsewhere, not by command handlers: ``new`` (class n) by
+``Database.set/add/rename`` when a key is created, ``keymiss`` (m) by
+``Database.read``, ``expired`` (x) by ``Server.on_key_expired`` for lazy and
+active expiry. ``A`` does not include ``m`` and ``n``; ``CONFIG GET`` prints
+the classes in Redis's canonical order (``config/directives._format_notify``).
 """
 
 from __future__ import annotations

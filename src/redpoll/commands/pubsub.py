@@ -11,7 +11,7 @@ from __future__ import annotations
 from redpoll import glob
 from redpoll import pubsub as P
 from redpoll.client import F_LUA, F_MULTI
-from redpoll.commands.table import command, subcommand
+from redpoll.commands.table import TABLE, command, subcommand
 from redpoll.errors import RedisError
 from redpoll.protocol.resp import Status
 
@@ -186,3 +186,8 @@ _HELP = [
             summary="Returns helpful text about the different subcommands.", since="6.2.0")
 def pubsub_help(c, argv):
     return [Status(line) for line in _HELP]
+
+
+# The group would add @pubsub; Redis has only @slow on the container and HELP.
+TABLE[b"pubsub"].acl_categories = ("slow",)
+TABLE[b"pubsub"].subcommands[b"help"].acl_categories = ("slow",)

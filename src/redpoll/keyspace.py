@@ -81,8 +81,10 @@ class Database:
         v = self.data.get(key)
         if v is not None and self.expires and key in self.expires:
             if self.expires[key] <= self.server.now_ms():
-                self.expire_now(key)
-                return None
+                # A replica keeps expired keys for its primary's DEL; the
+                # primary's stream (server.in_master_stream) still sees them.
+                if self.expire_now(key) or not self.server.in_master_stream:
+                    return None
         if v is not None and self.server.track_access:
             self.server.record_access(self, key)
         return v

@@ -214,6 +214,7 @@ class Replication:
 def install(server) -> None:
     repl = Replication(server)
     server.repl = repl
+    server.in_master_stream = False     # True while the link applies the stream
     server.masterport = 0
     server.propagation_sinks.append(repl.primary.feed)
     server.cron_jobs.append(repl.cron)

@@ -285,7 +285,7 @@ class MasterLink:
         srv.touch_all_watched(None)
         srv.loading = True
         try:
-            info = rdb.load_bytes(srv, payload)
+            info = rdb.load_bytes(srv, bytes(payload))
         except Exception as e:
             log.warning(f"Failed trying to load the MASTER synchronization DB from "
                         f"socket: {e}")
@@ -376,7 +376,11 @@ class MasterLink:
                         n += la + 5 + len(str(la))
                     pos += n
                     if argv:
-                        execute(mc, argv)
+                        srv.in_master_stream = True
+                        try:
+                            execute(mc, argv)
+                        finally:
+                            srv.in_master_stream = False
                     if mc.closed or self.client is not mc:
                         return
                     if not mc.flags & F_MULTI:

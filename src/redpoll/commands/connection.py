@@ -209,7 +209,10 @@ def client_info_line(c) -> str:
     obl = sum(len(x) for x in c.out)
     omem = c.output_buffer_size()
     qbuf_free = 20474 - qbuf if qbuf < 20474 else 0
-    last = c.last_cmd if isinstance(c.last_cmd, str) else c.last_cmd.decode("utf-8", "replace")
+    if c.argv is not None and c.cmd is not None:     # running now (Redis sets it first)
+        last = c.cmd.name
+    else:
+        last = c.last_cmd if isinstance(c.last_cmd, str) else c.last_cmd.decode("utf-8", "replace")
     sub = len(c.channels)
     psub = len(c.patterns)
     ssub = len(getattr(c, "shard_channels", ()))
@@ -380,11 +383,11 @@ def client_no_evict(c, argv):
                     "connection.", since="5.0.0")
 def client_unblock(c, argv):
     cid = parse_int(argv[2])
-    err = None
+    mode = "timeout"
     if len(argv) == 4:
         how = argv[3].lower()
         if how == b"error":
-            err = RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            mode = "error"
         elif how != b"timeout":
             raise RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
     elif len(argv) > 4:
@@ -393,9 +396,8 @@ def client_unblock(c, argv):
     target = srv.clients.get(cid)
     if target is None or target.blocked is None or srv.unblock_hook is None:
         return 0
-    # unblock_hook(client, None) answers like a timeout; with an error, the error.
-    srv.unblock_hook(target, err)
-    return 1
+    # blocking.py answers like a timeout, or with -UNBLOCKED for "error"
+    return 1 if srv.unblock_hook(target, mode) else 0
 
 
 # -- CLIENT PAUSE / UNPAUSE ------------------------------------------------------

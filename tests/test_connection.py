@@ -1,0 +1,284 @@
+"""Connection commands (PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET, CLIENT ...)
+compared with a real Redis 7.0, plus behaviour that needs several clients
+(CLIENT KILL, PAUSE, UNBLOCK, REPLY)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from diff import RespConn, start_pair
+from support import ServerProcess, wait_until
+
+
+@pytest.fixture(scope="module")
+def pr():
+    p = start_pair()
+    try:
+        yield p
+    finally:
+        p.close()
+        p.redpoll.cleanup()
+        p.redis.cleanup()
+
+
+def _no_ids(argv, reply):
+    """HELLO's map carries the client id, which differs between servers."""
+    if reply[0] in ("*", "%") and isinstance(reply[1], list):
+        items = list(reply[1])
+        flat = items if reply[0] == "*" else [x for kv in items for x in kv]
+        out = []
+        for i, x in enumerate(flat):
+            out.append(("?", 0) if i and flat[i - 1] == ("$", b"id") else x)
+        return (reply[0], out)
+    return reply
+
+
+ERRORS_AND_REPLIES = [
+    ["HELLO", "3", "SETNAME", "a b", "AUTH", "x", "y"], ["HELLO", "4"], ["HELLO", "x"],
+    ["HELLO", "3", "foo"], ["HELLO", "3", "AUTH", "a"], ["HELLO", "3", "SETNAME"],
+    ["HELLO", "2", "SETNAME", "foo"], ["CLIENT", "GETNAME"],
+    ["CLIENT", "LIST", "ID", "999991", "999992"], ["CLIENT", "LIST", "ID", "x"],
+    ["CLIENT", "LIST", "TYPE", "foo"], ["CLIENT", "LIST", "foo"], ["CLIENT", "INFO", "x"],
+    ["CLIENT", "KILL"], ["CLIENT", "KILL", "1.2.3.4:5"], ["CLIENT", "KILL", "ID", "999"],
+    ["CLIENT", "KILL", "ID", "x"], ["CLIENT", "KILL", "TYPE", "foo"],
+    ["CLIENT", "KILL", "foo", "bar"], ["CLIENT", "KILL", "ADDR", "1.1.1.1:1", "SKIPME", "maybe"],
+    ["CLIENT", "KILL", "USER", "nouser"], ["CLIENT", "KILL", "skipme"],
+    ["CLIENT", "KILL", "ADDR", "1.1.1.1:1", "SKIPME"],
+    ["CLIENT", "REPLY"], ["CLIENT", "REPLY", "foo"], ["CLIENT", "NO-EVICT"],
+    ["CLIENT", "NO-EVICT", "maybe"], ["CLIENT", "NO-EVICT", "on"], ["CLIENT", "NO-EVICT", "off"],
+    ["CLIENT", "PAUSE"], ["CLIENT", "PAUSE", "x"], ["CLIENT", "PAUSE", "-1"],
+    ["CLIENT", "PAUSE", "10", "foo"], ["CLIENT", "PAUSE", "10", "write"], ["CLIENT", "UNPAUSE"],
+    ["CLIENT", "UNBLOCK"], ["CLIENT", "UNBLOCK", "x"], ["CLIENT", "UNBLOCK", "9999"],
+    ["CLIENT", "UNBLOCK", "9999", "foo"], ["CLIENT", "UNBLOCK", "9999", "error"],
+    ["CLIENT", "GETREDIR"], ["CLIENT", "TRACKINGINFO"], ["CLIENT", "TRACKING"],
+    ["CLIENT", "TRACKING", "maybe"], ["CLIENT", "TRACKING", "on", "redirect", "99999"],
+    ["CLIENT", "TRACKING", "on", "prefix", "a"], ["CLIENT", "TRACKING", "on", "bcast", "optin"],
+    ["CLIENT", "TRACKING", "on", "optin", "optout"],
+    ["CLIENT", "TRACKING", "on", "bcast", "prefix", "a", "prefix", "ab"],
+    ["CLIENT", "TRACKING", "on", "optin"], ["CLIENT", "TRACKINGINFO"], ["CLIENT", "GETREDIR"],
+    ["CLIENT", "CACHING", "yes"], ["CLIENT", "CACHING", "no"], ["CLIENT", "CACHING", "maybe"],
+    ["CLIENT", "TRACKING", "on", "bcast"], ["CLIENT", "TRACKING", "off"],
+    ["CLIENT", "TRACKINGINFO"], ["CLIENT", "CACHING", "yes"],
+    ["CLIENT", "SETNAME"], ["CLIENT", "SETNAME", "a b"], ["CLIENT", "SETNAME", ""],
+    ["CLIENT", "GETNAME"], ["CLIENT", "SETNAME", "n1"], ["CLIENT", "GETNAME"],
+    ["CLIENT", "ID", "x"], ["CLIENT", "SETINFO", "lib-name", "x"], ["CLIENT", "HELP"],
+    ["CLIENT"], ["CLIENT", "NOSUCH"],
+    ["AUTH", "foo"], ["AUTH", "a", "b", "c"], ["AUTH", "default", "x"], ["ECHO"],
+    ["PING", "a", "b"], ["PING"], ["PING", "hi"], ["ECHO", "hi"],
+    ["SELECT", "x"], ["SELECT", "16"], ["SELECT", "-1"], ["SELECT", "01"], ["SELECT", "1"],
+    ["HELLO", "3"], ["PING"], ["ECHO", "x"], ["CLIENT", "TRACKINGINFO"], ["HELLO"],
+    ["CLIENT", "GETNAME"], ["RESET"], ["CLIENT", "GETNAME"], ["PING"],
+]
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_replies_and_errors_match_redis(pr, proto):
+    pr.check(ERRORS_AND_REPLIES, proto=proto, norm={"hello": _no_ids})
+    pr.check([["RESET"]], proto=2)
+
+
+def test_client_list_fields_match_redis(pr):
+    def fields(srv, cmd):
+        c = srv.client()
+        line = c.execute_command(*cmd)
+        c.close()
+        if isinstance(line, bytes):
+            line = line.decode()
+        first = line.strip().split("\n")[0]
+        return [kv.split("=", 1)[0] for kv in first.split(" ")]
+    for cmd in (["CLIENT", "LIST"], ["CLIENT", "INFO"]):
+        assert fields(pr.redpoll, cmd) == fields(pr.redis, cmd)
+
+
+def test_client_info_values(server):
+    c = server.client()
+    c.execute_command("CLIENT", "SETNAME", "me")
+    c.select(3)
+    info = c.execute_command("CLIENT", "INFO").decode()
+    d = dict(kv.split("=", 1) for kv in info.strip().split(" "))
+    assert d["name"] == "me" and d["db"] == "3" and d["cmd"] == "client|info"
+    assert d["flags"] == "N" and d["user"] == "default" and d["resp"] in ("2", "3")
+    assert d["laddr"] == f"127.0.0.1:{server.port}" and d["id"] == str(c.client_id())
+    c.close()
+
+
+def test_redis_py_default_and_resp3(server, real_redis):
+    """redis-py 8 sends HELLO 3 and CLIENT SETINFO on connect: it must work, and
+    CLIENT SETINFO gets 7.0's answer (an unknown subcommand)."""
+    for srv in (server, real_redis):
+        for kw in ({}, {"protocol": 2}, {"protocol": 3}):
+            c = redis.Redis(port=srv.port, client_name="pyc", **kw)
+            assert c.ping() and c.set("k", "v") and c.get("k") == b"v"
+            assert c.client_getname() in ("pyc", b"pyc")
+            c.close()
+    replies = []
+    for srv in (server, real_redis):
+        conn = RespConn(srv.port)
+        replies.append(conn.call(["CLIENT", "SETINFO", "LIB-NAME", "redis-py"]))
+        conn.close()
+    assert replies[0] == replies[1]
+
+
+def _raw(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return s
+
+
+def _read_exact(s, n):
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        assert chunk, "connection closed"
+        out += chunk
+    return out
+
+
+def test_client_reply_off_skip_on(pr):
+    outs = []
+    for port in (pr.redpoll.port, pr.redis.port):
+        s = _raw(port)
+        s.sendall(b"CLIENT REPLY OFF\r\nPING\r\nSET a 1\r\nCLIENT REPLY ON\r\nPING\r\n"
+                  b"CLIENT REPLY SKIP\r\nECHO skipped\r\nECHO shown\r\n")
+        outs.append(_read_exact(s, len(b"+OK\r\n+PONG\r\n$5\r\nshown\r\n")))
+        s.close()
+    assert outs[0] == outs[1] == b"+OK\r\n+PONG\r\n$5\r\nshown\r\n"
+
+
+def _raw_client(port):
+    """A raw connection and its client id."""
+    s = _raw(port)
+    s.sendall(b"CLIENT ID\r\n")
+    line = b""
+    while not line.endswith(b"\r\n"):
+        line += s.recv(1)
+    return s, int(line[1:])
+
+
+def _is_closed(s) -> bool:
+    s.settimeout(5)
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_client_kill_filters(server):
+    base = server.client()
+    victims = [_raw_client(server.port) for _ in range(3)]
+    (s0, id0), (s1, id1), (s2, id2) = victims
+    assert base.execute_command("CLIENT", "KILL", "ID", id0) == 1
+    assert _is_closed(s0)
+    addr = [l for l in base.execute_command("CLIENT", "LIST").decode().split("\n")
+            if f"id={id1} " in l][0].split()[1].split("=", 1)[1]
+    assert base.execute_command("CLIENT", "KILL", addr) == b"OK"
+    assert _is_closed(s1)
+    assert base.execute_command("CLIENT", "KILL", "ID", id1) == 0
+    # TYPE normal kills everyone but the caller (SKIPME yes by default)
+    assert base.execute_command("CLIENT", "KILL", "TYPE", "normal") >= 1
+    assert _is_closed(s2)
+    assert base.ping()
+    # SKIPME no: the caller goes too, after its reply
+    me = base.client_id()
+    assert base.execute_command("CLIENT", "KILL", "ID", me, "SKIPME", "no") == 1
+    assert base.ping()        # redis-py reconnects
+    assert base.client_id() != me
+    for s, _ in victims:
+        s.close()
+    base.close()
+
+
+def test_client_kill_user_and_laddr(server):
+    admin = server.client()
+    admin.acl_setuser("killme", enabled=True, nopass=True, commands=["+@all"],
+                      keys=["*"])
+    victim = redis.Redis(port=server.port, username="killme", password="x", socket_timeout=5)
+    assert victim.ping()
+    assert admin.execute_command("CLIENT", "KILL", "USER", "killme") == 1
+    assert admin.execute_command("CLIENT", "KILL", "LADDR", f"127.0.0.1:{server.port}",
+                                 "SKIPME", "yes") >= 0
+    admin.acl_deluser("killme")
+    admin.close()
+
+
+def test_client_pause_write_postpones_writes_only(server):
+    admin = server.client()
+    writer = _raw(server.port)
+    reader = server.client(socket_timeout=5)
+    admin.set("pk", "before")
+    assert admin.execute_command("CLIENT", "PAUSE", "10000", "WRITE") == b"OK"
+    try:
+        writer.sendall(b"SET pk after\r\nGET pk\r\n")
+        assert reader.get("pk") == b"before"          # reads still run
+        writer.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            writer.recv(100)                            # the write is held
+        info = admin.execute_command("CLIENT", "LIST").decode()
+        assert "cmd=" in info
+    finally:
+        assert admin.execute_command("CLIENT", "UNPAUSE") == b"OK"
+    writer.settimeout(5)
+    # the postponed SET runs, then the GET that was buffered behind it
+    assert _read_exact(writer, len(b"+OK\r\n$5\r\nafter\r\n")) == b"+OK\r\n$5\r\nafter\r\n"
+    writer.close()
+
+
+def test_client_pause_all_expires_by_itself(server):
+    admin = server.client()
+    other = _raw(server.port)
+    t0 = time.monotonic()
+    admin.execute_command("CLIENT", "PAUSE", "400", "ALL")
+    other.sendall(b"PING\r\nECHO x\r\n")
+    assert _read_exact(other, len(b"+PONG\r\n$1\r\nx\r\n")) == b"+PONG\r\n$1\r\nx\r\n"
+    assert time.monotonic() - t0 >= 0.35
+    other.close()
+
+
+def test_client_unblock(pr):
+    for srv in (pr.redpoll, pr.redis):
+        admin = srv.client()
+        blocked, cid = _raw_client(srv.port)
+        blocked.sendall(b"BLPOP nolist 0\r\n")
+        wait_until(lambda: b"flags=b" in admin.execute_command("CLIENT", "LIST", "ID", cid), 5)
+        assert admin.execute_command("CLIENT", "UNBLOCK", cid) == 1
+        assert _read_exact(blocked, 5) == b"*-1\r\n"
+        blocked.sendall(b"BLPOP nolist 0\r\n")
+        wait_until(lambda: b"flags=b" in admin.execute_command("CLIENT", "LIST", "ID", cid), 5)
+        assert admin.execute_command("CLIENT", "UNBLOCK", cid, "ERROR") == 1
+        msg = b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+        assert _read_exact(blocked, len(msg)) == msg
+        assert admin.execute_command("CLIENT", "UNBLOCK", cid) == 0
+        blocked.close()
+        admin.close()
+
+
+def test_quit_closes_after_reply(pr):
+    for port in (pr.redpoll.port, pr.redis.port):
+        s = _raw(port)
+        s.sendall(b"PING\r\nQUIT\r\nPING\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        assert data == b"+PONG\r\n+OK\r\n"
+        s.close()
+
+
+def test_reset_restores_defaults(server):
+    c = RespConn(server.port)
+    assert c.call(["HELLO", "3", "SETNAME", "x"])[0] == "%"
+    c.proto = 3
+    c.call(["SELECT", "2"])
+    c.call(["MULTI"])
+    c.call(["CLIENT", "NO-EVICT", "on"])
+    assert c.call(["RESET"]) == ("+", "RESET")
+    info = c.call(["CLIENT", "INFO"])
+    text = info[1].decode() if isinstance(info[1], bytes) else str(info[1])
+    assert "db=0" in text and "name= " in text and "resp=2" in text and "flags=N" in text
+    c.close()

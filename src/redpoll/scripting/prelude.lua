@@ -42,6 +42,8 @@ setmetatable(env, {
   __metatable = false,
 })
 
+backing[env] = G
+
 local function s_next(t, k)
   return next(backing[t] or t, k)
 end
@@ -252,13 +254,18 @@ for name, lib in next, P.libs do
 end
 
 -- run(f, nkeys, ...): run a compiled script with KEYS/ARGV; returns ok, result
+local KILLED = "ERR Script killed by user with SCRIPT KILL..."
+-- After a kill, a line hook raises again on every line of the script so that
+-- pcall cannot swallow the kill (our own code is left alone).
+local function killer()
+  local i = dgetinfo(2, "S")
+  if i and i.source == INTERNAL then return end
+  error({err = KILLED}, 0)
+end
 local function hook()
   if P.tick() then
-    local killer = function()
-      error({err = "ERR Script killed by user with SCRIPT KILL..."}, 0)
-    end
     dsethook(killer, "l")
-    killer()
+    error({err = KILLED}, 0)
   end
 end
 

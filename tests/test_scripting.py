@@ -1,0 +1,254 @@
+"""Lua scripting (EVAL, EVALSHA, SCRIPT ...) compared with real Redis 7.0."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+from redis.lock import Lock
+
+from diff import RespConn
+from support import ServerProcess, wait_until
+
+SCRIPTS = [
+    # replies and conversions
+    'return 1', 'return -3.99', 'return 0/0', 'return 1e300', 'return "\\r\\n"',
+    'return {1,2,3.7,"x",nil,5}', 'return {1,2,{3,{4,nil,5}},{}}', 'return {false, 1}',
+    'return {true, 1}', 'return true', 'return false', 'return nil',
+    'return {ok="a"}', 'return {err="bad2"}', 'return {err="x\\r\\ny"}', 'return {ok=1}',
+    'return {1, {err="nested"}}', 'return {1, {ok="nested"}}', 'return {double=1.5}',
+    'return redis.error_reply("bad")', 'return redis.error_reply("X bad")',
+    'return redis.error_reply("-ERR x\\r\\n")', 'return redis.error_reply(1)',
+    'return redis.status_reply("FINE x")', 'return redis.status_reply()',
+    # redis.call / pcall
+    'return redis.call("set","k","v")', 'return redis.call("get","k")',
+    'return redis.call("get","nokey")', 'return redis.call("nosuch")',
+    'return redis.pcall("nosuch")', 'return redis.call("set","a")',
+    'return redis.call("set","k",{})', 'return redis.call()', 'return redis.pcall()',
+    'redis.call("set","k",0.1) return redis.call("get","k")',
+    'redis.call("set","k",3) return redis.call("incr","k")',
+    'redis.call("set","k","x") return redis.pcall("incr","k")',
+    'redis.call("set","k","x") return redis.call("incr","k")',
+    'return redis.call("multi")', 'return redis.call("script","load","return 1")',
+    'return redis.call("select", 1)', 'return redis.call("ping")',
+    'return pcall(function() redis.call("nosuch") end)',
+    'local ok, e = pcall(function() redis.call("nosuch") end) return e',
+    'local ok, e = pcall(function() error("x") end) return e',
+    'local ok, e = pcall(function() error({err="x"}) end) return e.err',
+    # errors and the sandbox
+    'error("boom")', 'error({err="MY custom"})', 'x = 1', 'return 1 +', 'string.x = 1',
+    'redis.x = 1', 'cjson.x = 1', 'return type(print)', 'return _G.print',
+    'return type(os)', 'return type(debug)', 'return type(getfenv)', 'return rawget(_G, "x")',
+    'return loadstring("return 1")()', 'return coroutine.wrap(function() return 5 end)()',
+    'local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t',
+    'local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t',
+    'local t = {} for k in pairs(math) do t[#t+1] = k end table.sort(t) return t',
+    'local t = {} for k in pairs(string) do t[#t+1] = k end table.sort(t) return t',
+    # redis.* helpers
+    'return redis.sha1hex("")', 'return redis.sha1hex()', 'return redis.REDIS_VERSION',
+    'return redis.REDIS_VERSION_NUM', 'return redis.breakpoint()', 'return redis.replicate_commands()',
+    'redis.setresp(4)', 'redis.setresp(3); return {map={a=1}}', 'redis.set_repl(8)',
+    'redis.set_repl(redis.REPL_NONE) return 1', 'redis.log(redis.LOG_WARNING, "hello", 1, {}) return 1',
+    'redis.log(9, "x")', 'redis.log(1)', 'return tostring(1e15)',
+    # libraries
+    'return cjson.encode({1,2,{a=1}})', 'return cjson.encode({a={}, b="x/y\\n", c=1.5, d=1e20, e=true})',
+    'return cjson.encode(cjson.decode("[1,null,2]"))', 'return cjson.decode("x")',
+    'return cjson.encode({[1]=1,[5]=2})', 'return cjson.encode({[1]=1,[20]=2})',
+    'return cjson.encode(function() end)', 'return cjson.encode(0/0)',
+    'return cjson.encode("\\1\\127\\195\\169")', 'return type(cjson.null)',
+    'return cjson.decode("{\\"a\\":[1,2.5,\\"x\\"]}").a[2]',
+    'return bit.band(1)', 'return bit.band()', 'return bit.tohex(255)', 'return bit.tohex(-1, -4)',
+    'return bit.tobit(2^32+5)', 'return bit.bxor(5, 3, 1)', 'return bit.lshift(1, 33)',
+    'return bit.arshift(-256, 4)', 'return bit.rol(0x12345678, 12)', 'return bit.bswap(0x12345678)',
+    'return cmsgpack.pack({1,2,"a"}, 1.5, -5, 300)',
+    'return {cmsgpack.unpack(cmsgpack.pack({1,2,"a"}, 1.5, -5, 300, -100000, 2^40))}',
+    'return struct.pack(">I2i4", 5, -1)', 'return {struct.unpack(">I2i4", struct.pack(">I2i4", 5, -1))}',
+    'return struct.size("i4d")', 'return struct.pack("z")', 'return {struct.unpack("<hs", "\\1\\0ab\\0")}',
+    # shebang
+    '#!lua flags=no-writes\nreturn redis.call("set","a","b")', '#!lua flags=bad\nreturn 1',
+    '#!lux\nreturn 1', '#!lua name=x\nreturn 1', '#!lua\nreturn 1',
+]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_eval_matches_redis(pair, script):
+    pair.check([["EVAL", script, "0"]])
+
+
+def test_keys_argv_and_arg_errors(pair):
+    pair.check([
+        ["EVAL", "return {KEYS[1], KEYS[2], ARGV[1], #ARGV}", "2", "a", "b", "c", "d"],
+        ["EVAL", "KEYS[1] = 5 return KEYS[1]", "1", "k"],
+        ["EVAL", "return 1", "-1"], ["EVAL", "return 1", "2", "a"],
+        ["EVAL", "return 1", "abc"], ["EVAL", "return 1"],
+        ["EVAL_RO", "return redis.call('set','a','b')", "0"],
+        ["EVAL_RO", "return redis.call('get','a')", "1", "a"],
+        ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+        ["EVALSHA", "ffff", "0"], ["EVALSHA_RO", "abc", "0"],
+    ])
+
+
+def test_script_commands(pair):
+    pair.check([
+        ["SCRIPT", "LOAD", "return 'hi'"], ["SCRIPT", "LOAD", "x x"],
+        ["SCRIPT", "EXISTS", "a4d0d6b47f5fd5f30c8cfbf45cc0c8658cdaf0d8",
+         "A4D0D6B47F5FD5F30C8CFBF45CC0C8658CDAF0D8", "nope"],
+        ["EVALSHA", "A4D0D6B47F5FD5F30C8CFBF45CC0C8658CDAF0D8", "0"],
+        ["EVALSHA_RO", "a4d0d6b47f5fd5f30c8cfbf45cc0c8658cdaf0d8", "0"],
+        ["SCRIPT", "FLUSH", "bad"], ["SCRIPT", "FLUSH", "ASYNC", "SYNC"],
+        ["SCRIPT", "FLUSH", "SYNC"],
+        ["SCRIPT", "EXISTS", "a4d0d6b47f5fd5f30c8cfbf45cc0c8658cdaf0d8"],
+        ["EVALSHA", "a4d0d6b47f5fd5f30c8cfbf45cc0c8658cdaf0d8", "0"],
+        ["SCRIPT", "EXISTS"], ["SCRIPT", "KILL"], ["SCRIPT", "HELP"], ["SCRIPT", "NOPE"],
+        ["SCRIPT", "FLUSH"],
+    ])
+
+
+def test_resp3_conversions(pair):
+    pair.check([
+        ["EVAL", "redis.setresp(3) return redis.call('get','nokey')", "0"],
+        ["EVAL", "return {double=1.5}", "0"],
+        ["EVAL", "return true", "0"], ["EVAL", "return false", "0"],
+        ["EVAL", "return {map={a=1}}", "0"],
+        ["EVAL", "return {set={a=true}}", "0"],
+        ["EVAL", "return redis.call('get','nokey')", "0"],
+        ["EVAL", "return {1, nil, 2}", "0"],
+    ], proto=3)
+
+
+def test_random_sequence_matches(pair):
+    # Redis's PRNG: same sequence as a freshly started real Redis.
+    p = ServerProcess("redis").start()
+    q = ServerProcess("redpoll").start()
+    try:
+        a, b = RespConn(p.port), RespConn(q.port)
+        for _ in range(5):
+            cmd = ["EVAL", "return {math.random(1000), math.random(3, 7), "
+                           "tostring(math.random())}", "0"]
+            assert a.call(cmd) == b.call(cmd)
+        cmd = ["EVAL", "math.randomseed(5) return math.random(1000)", "0"]
+        assert a.call(cmd) == b.call(cmd)
+    finally:
+        p.cleanup()
+        q.cleanup()
+
+
+def test_redis_py_lock(r):
+    lock = Lock(r, "resource", timeout=10)
+    assert lock.acquire(blocking=False)
+    assert r.get("resource") == lock.local.token
+    other = Lock(r, "resource", timeout=10)
+    assert not other.acquire(blocking=False)
+    assert lock.extend(5)
+    assert 10000 < r.pttl("resource") <= 15000
+    assert lock.reacquire()
+    assert lock.owned()
+    lock.release()
+    assert r.get("resource") is None
+    assert other.acquire(blocking=False)
+    r.set("resource", "stolen")
+    with pytest.raises(redis.exceptions.LockNotOwnedError):
+        other.release()
+    third = Lock(r, "other", timeout=10)
+    assert third.acquire(blocking=False)
+    r.set("other", "stolen")
+    with pytest.raises(redis.exceptions.LockNotOwnedError):
+        third.extend(5)
+    with r.lock("ctx", timeout=5, blocking_timeout=1):
+        assert r.exists("ctx")
+    assert not r.exists("ctx")
+
+
+def test_select_inside_script_does_not_leak(r):
+    assert r.eval("redis.call('select', 3) redis.call('set', 'x', 'y') return 1", 0) == 1
+    assert r.get("x") is None
+    r.execute_command("SELECT", 3)
+    assert r.get("x") == b"y"
+
+
+def _busy_script_check(srv: ServerProcess, kill: bool):
+    """Run an endless script; other clients get BUSY until SCRIPT KILL."""
+    c = srv.client()
+    c.config_set("lua-time-limit", 100)
+    result = {}
+
+    def run():
+        try:
+            srv.client(socket_timeout=30).eval("local i = 0 while true do i = i + 1 end", 0)
+        except redis.exceptions.ResponseError as e:
+            result["err"] = str(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        def busy():
+            try:
+                c.ping()
+            except redis.exceptions.BusyLoadingError as e:
+                return str(e)
+            except redis.exceptions.ResponseError as e:
+                return str(e)
+            return None
+        busy_msg = wait_until(busy, 10, what="BUSY reply")
+        fresh = srv.client()
+        with pytest.raises(redis.exceptions.ResponseError) as e:
+            fresh.get("k")
+        assert str(e.value).startswith("BUSY Redis is busy running a script")
+        assert fresh.execute_command("SCRIPT", "KILL") in (b"OK", True)
+    finally:
+        t.join(20)
+    assert not t.is_alive()
+    c.config_set("lua-time-limit", 5000)
+    assert c.ping()
+    return busy_msg, result.get("err", "")
+
+
+def test_busy_script_and_script_kill(server, real_redis):
+    mine = _busy_script_check(server, True)
+    ref = _busy_script_check(real_redis, True)
+    assert mine[0] == ref[0]
+    # the killed script's error names the line it was killed on
+    assert mine[1] == ref[1]
+
+
+def test_unkillable_after_write(server):
+    c = server.client()
+    c.config_set("lua-time-limit", 100)
+    done = threading.Event()
+
+    def run():
+        try:
+            srv = server.client(socket_timeout=30)
+            srv.eval("redis.call('set','w','1') local t = redis.call('time') "
+                     "local s = tonumber(t[1]) while true do "
+                     "local n = redis.call('time') if tonumber(n[1]) > s + 1 then break end end "
+                     "return 1", 0)
+        finally:
+            done.set()
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        def unkillable():
+            try:
+                c.execute_command("SCRIPT", "KILL")
+            except redis.exceptions.ResponseError as e:
+                return str(e).startswith("UNKILLABLE") and str(e)
+            return False
+        msg = wait_until(unkillable, 10, what="UNKILLABLE")
+        assert "already executed write commands" in msg
+    finally:
+        t.join(20)
+    c.config_set("lua-time-limit", 5000)
+    assert c.get("w") == b"1"
+
+
+def test_effects_replication_through_monitor(server):
+    """Writes made by a script are fed as separate commands (no EVAL replay)."""
+    c = server.client()
+    c.flushall()
+    assert c.eval("redis.call('set', KEYS[1], 'a') redis.call('incr', 'n') return 1",
+                  1, "k") == 1
+    assert c.get("k") == b"a" and c.get("n") == b"1"

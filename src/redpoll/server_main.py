@@ -92,7 +92,7 @@ def run_server(path, opts, read_stdin) -> int:
     try:
         cfg.load(path, opts, stdin_text)
     except FatalConfigError as e:
-        print(str(e), file=sys.stderr)
+        print(str(e), file=sys.stdout if e.log_line else sys.stderr)
         return 1
     if cfg["daemonize"] and cfg["supervised"] != "systemd":
         _daemonize()

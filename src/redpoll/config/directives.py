@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
+ULLONG_MAX = 2**64 - 1
+
+
 class ConfigError(Exception):
     """A bad value: the message is what Redis says after 'Bad directive or
     wrong number of arguments' / in the CONFIG SET error."""
@@ -29,15 +32,44 @@ _MEM_UNITS = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2,
 
 
 def parse_memory(s: str) -> int:
-    """memtoull: ``100mb``, ``1gb``, ``5k`` ... (case-insensitive)."""
-    m = re.fullmatch(r"(-?\d+)([a-zA-Z]*)", s.strip())
+    """memtoull: ``100mb``, ``1gb``, ``5k`` ... (unit case-insensitive).
+    Negative numbers are refused; numbers past 2**64-1 saturate, as strtoull."""
+    m = re.fullmatch(r"(\d+)([a-zA-Z]*)", s)
     if not m or m.group(2).lower() not in _MEM_UNITS:
         raise ConfigError("argument must be a memory value")
-    return int(m.group(1)) * _MEM_UNITS[m.group(2).lower()]
+    return min(int(m.group(1)) * _MEM_UNITS[m.group(2).lower()], ULLONG_MAX)
+
+
+_LL_RE = re.compile(r"-?[1-9][0-9]*|0")
+
+
+def parse_ll(s: str) -> int:
+    """string2ll: a plain decimal integer that fits in 64 bits (no '+', no
+    leading zeros, no spaces); ConfigError otherwise."""
+    if not _LL_RE.fullmatch(s):
+        raise ConfigError("argument couldn't be parsed into an integer")
+    v = int(s)
+    if not -2**63 <= v < 2**63:
+        raise ConfigError("argument couldn't be parsed into an integer")
+    return v
 
 
 def format_memory(n: int) -> str:
     return str(n)
+
+
+def memory_with_unit(n: int) -> str:
+    """How CONFIG REWRITE writes a size: ``1gb``, ``100mb``, ``4kb`` or bytes."""
+    for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def quote(s: str) -> str:
+    """sdscatrepr of a config string (CONFIG REWRITE quotes every string)."""
+    from redpoll.protocol.quoting import repr_arg
+    return repr_arg(s.encode("utf-8", "surrogateescape"))
 
 
 def parse_bool(s: str) -> bool:
@@ -68,6 +100,9 @@ class Directive:
     # Directives that may appear several times in a file, each adding to the value.
     repeatable: bool = False
     protected: bool = False         # enable-protected-configs gate for CONFIG SET
+    rewrite_fn: Callable | None = None   # (name, value) -> config lines
+    merge_fn: Callable | None = None     # (current, parsed) -> value, for partial values
+    always_rewrite: bool = False    # CONFIG REWRITE writes it even at its default
 
     def parse(self, args: list[str]) -> Any:
         """Turn the words after the directive name into a value."""
@@ -80,12 +115,7 @@ class Directive:
         if k == "bool":
             return parse_bool(s)
         if k == "int" or k == "mem":
-            try:
-                v = parse_memory(s) if k == "mem" else int(s)
-            except (ValueError, ConfigError):
-                if k == "mem":
-                    raise ConfigError("argument must be a memory value")
-                raise ConfigError("argument couldn't be parsed into an integer")
+            v = parse_memory(s) if k == "mem" else parse_ll(s)
             if (self.min is not None and v < self.min) or (
                     self.max is not None and v > self.max):
                 raise ConfigError(
@@ -111,6 +141,17 @@ class Directive:
         if self.kind == "bool":
             return "yes" if v else "no"
         return str(v)
+
+    def rewrite_lines(self, v: Any) -> list[str]:
+        """The config-file lines CONFIG REWRITE writes for value ``v``
+        (strings quoted, memory sizes with units, one line per save point)."""
+        if self.rewrite_fn is not None:
+            return self.rewrite_fn(self.name, v)
+        if self.kind == "str":
+            return [f"{self.name} {quote(v)}"]
+        if self.kind == "mem":
+            return [f"{self.name} {memory_with_unit(v)}"]
+        return [f"{self.name} {self.format(v)}"]
 
 
 # -- special types -------------------------------------------------------------
@@ -138,6 +179,12 @@ def _parse_save(args: list[str]):
 
 def _format_save(v) -> str:
     return " ".join(f"{s} {c}" for s, c in v)
+
+
+def _rewrite_save(name, v) -> list[str]:
+    if not v:
+        return ['save ""']
+    return [f"save {s} {c}" for s, c in v]
 
 
 def _parse_words(args: list[str]):
@@ -196,6 +243,18 @@ def _parse_cob(args: list[str]):
     return out
 
 
+def _rewrite_cob(name, v) -> list[str]:
+    """One line per class whose limits differ from the default."""
+    out = []
+    default = DIRECTIVES[name].default
+    for cls, label in (("normal", "normal"), ("replica", "replica"), ("pubsub", "pubsub")):
+        lim = v.get(cls, (0, 0, 0))
+        if lim != default[cls]:
+            h, s, t = lim
+            out.append(f"{name} {label} {memory_with_unit(h)} {memory_with_unit(s)} {t}")
+    return out
+
+
 def _format_cob(v) -> str:
     parts = []
     for cls, name in (("normal", "normal"), ("replica", "slave"), ("pubsub", "pubsub")):
@@ -207,11 +266,14 @@ def _format_cob(v) -> str:
 def _parse_oom_values(args):
     words = _parse_words(args)
     if len(words) != 3:
-        raise ConfigError("Invalid oom-score-adj-values")
+        raise ConfigError("wrong number of arguments")
     try:
-        return [int(w) for w in words]
+        vals = [int(w) for w in words]
     except ValueError:
         raise ConfigError("Invalid oom-score-adj-values")
+    if any(v < -2000 or v > 2000 for v in vals):
+        raise ConfigError("Invalid oom-score-adj-values")
+    return vals
 
 
 def _parse_percentiles(args):
@@ -219,7 +281,10 @@ def _parse_percentiles(args):
     try:
         vals = [float(w) for w in words]
     except ValueError:
-        raise ConfigError("latency-tracking-info-percentiles should be a list of numbers")
+        raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+    if any(v < 0 or v > 100 for v in vals):
+        raise ConfigError("latency-tracking-info-percentiles parameters should sit "
+                          "between [0.0,100.0]")
     return vals
 
 
@@ -250,14 +315,92 @@ def _parse_notify(args):
 
 
 def _format_notify(v: str) -> str:
-    """Redis's canonical order: the classes (just "A" when all of g$lshzxetd
-    are set, and then n is not shown), then K, E, m."""
+    """Redis prints the classes back in its canonical order: ``A`` when every
+    class of A is set (then ``n`` is not shown), else each class; K, E, m last."""
     flags = set(v)
-    if "A" in flags or set("g$lshzxetd") <= flags:
+    if "A" in flags:
+        flags |= set(_NOTIFY_ALL)
+    if set(_NOTIFY_ALL) <= flags:
         out = "A"
     else:
-        out = "".join(c for c in "g$lshzxetdn" if c in flags)
-    return out + "".join(c for c in "KEm" if c in flags)
+        out = "".join(ch for ch in _NOTIFY_ALL + "n" if ch in flags)
+    return out + "".join(ch for ch in "KEm" if ch in flags)
+
+
+_NOTIFY_ALL = "g$lshzxetd"      # the classes 'A' stands for, in print order
+
+
+def _parse_hostname(args):
+    if len(args) != 1:
+        raise ConfigError("wrong number of arguments")
+    if not re.fullmatch(r"[A-Za-z0-9.\-]*", args[0]):
+        raise ConfigError("Hostnames may only contain alphanumeric characters, "
+                          "hyphens or dots")
+    return args[0]
+
+
+def _parse_percent_memory(args):
+    """maxmemory-clients: a size or a percentage of maxmemory. Stored as Redis
+    does: bytes, or minus the percentage (a size past LLONG_MAX wraps to a
+    negative number and so reads back as a percentage, as in Redis)."""
+    if len(args) != 1:
+        raise ConfigError("wrong number of arguments")
+    s = args[0]
+    try:
+        if s.endswith("%"):
+            p = parse_ll(s[:-1])
+            if p < 0:
+                raise ConfigError("")
+            return -p
+        v = parse_memory(s)
+    except ConfigError:
+        raise ConfigError("argument must be a memory or percent value")
+    return v - 2**64 if v > LONG_MAX else v
+
+
+def _format_percent_memory(v: int) -> str:
+    return f"{-v}%" if v < 0 else str(v)
+
+
+def _parse_backlog_size(args):
+    """repl-backlog-size: at least 16kb (Redis raises smaller values)."""
+    if len(args) != 1:
+        raise ConfigError("wrong number of arguments")
+    v = parse_memory(args[0])
+    if v < 1 or v > LONG_MAX:
+        raise ConfigError(f"argument must be between 1 and {LONG_MAX} inclusive")
+    return max(v, 16 * 1024)
+
+
+def _parse_activedefrag(args):
+    """Redis built without its jemalloc (as Debian's is) refuses 'yes'."""
+    if len(args) != 1:
+        raise ConfigError("wrong number of arguments")
+    if parse_bool(args[0]):
+        raise ConfigError("Active defragmentation cannot be enabled: it requires a "
+                          "Redis server compiled with a modified Jemalloc like the "
+                          "one shipped by default with the Redis source distribution")
+    return False
+
+
+def _parse_no_tls(args):
+    """TLS switches: redpoll has no TLS, so 'yes' fails as it does on a Redis
+    without certificates configured."""
+    if len(args) != 1:
+        raise ConfigError("wrong number of arguments")
+    if parse_bool(args[0]):
+        raise ConfigError("Unable to update TLS configuration. Check server logs.")
+    return False
+
+
+def _parse_hz(args):
+    """hz: 0..INT_MAX accepted, then clamped to 1..500 as Redis does."""
+    if len(args) != 1:
+        raise ConfigError("wrong number of arguments")
+    v = parse_ll(args[0])
+    if v < 0 or v > INT_MAX:
+        raise ConfigError(f"argument must be between 0 and {INT_MAX} inclusive")
+    return max(1, min(500, v))
 
 
 # -- the table -----------------------------------------------------------------
@@ -307,7 +450,7 @@ _d("unixsocketperm", "special", 0, parse_fn=_parse_unixperm, format_fn=lambda v:
    mutable=False, implemented=False)
 _int("timeout", 0, 0, INT_MAX)
 _int("tcp-keepalive", 300, 0, INT_MAX)
-_int("socket-mark-id", 0, 0, INT_MAX, implemented=False)
+_int("socket-mark-id", 0, 0, INT_MAX, mutable=False, implemented=False)
 _bool("protected-mode", True)
 _int("maxclients", 10000, 1, INT_MAX)
 _mem("client-query-buffer-limit", 1024**3, 1024 * 1024, LONG_MAX)
@@ -315,7 +458,8 @@ _mem("proto-max-bulk-len", 512 * 1024**2, 1024 * 1024, LONG_MAX)
 _d("client-output-buffer-limit", "special",
    {"normal": (0, 0, 0), "replica": (256 * 1024**2, 64 * 1024**2, 60),
     "pubsub": (32 * 1024**2, 8 * 1024**2, 60)},
-   parse_fn=_parse_cob, format_fn=_format_cob, multiarg=True, repeatable=True)
+   parse_fn=_parse_cob, format_fn=_format_cob, multiarg=True, repeatable=True,
+   rewrite_fn=_rewrite_cob, merge_fn=lambda cur, new: {**cur, **new})
 
 # general
 _bool("daemonize", False, mutable=False)
@@ -341,7 +485,7 @@ _bool("enable-protected-configs", False, mutable=False)
 _bool("enable-debug-command", False, mutable=False)
 _bool("enable-module-command", False, mutable=False)
 _str("ignore-warnings", "")
-_int("hz", 10, 0, INT_MAX)
+_d("hz", "special", 10, parse_fn=_parse_hz)
 _bool("dynamic-hz", True)
 _str("dir", "", mutable=True, protected=True)
 _enum("oom-score-adj", "no", ["no", "yes", "relative", "absolute"], implemented=False)
@@ -356,7 +500,7 @@ _bool("io-threads-do-reads", False, mutable=False, implemented=False)
 
 # snapshotting
 _d("save", "special", [(3600, 1), (300, 100), (60, 10000)], parse_fn=_parse_save,
-   format_fn=_format_save, multiarg=True, repeatable=True)
+   format_fn=_format_save, multiarg=True, repeatable=True, rewrite_fn=_rewrite_save)
 _bool("stop-writes-on-bgsave-error", True)
 _bool("rdbcompression", True)
 _bool("rdbchecksum", True, mutable=False)
@@ -379,8 +523,9 @@ _enum("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"])
 _int("repl-ping-replica-period", 10, 1, INT_MAX, aliases=("repl-ping-slave-period",))
 _int("repl-timeout", 60, 1, INT_MAX)
 _bool("repl-disable-tcp-nodelay", False)
-_mem("repl-backlog-size", 1024 * 1024, 1, LONG_MAX)
-_int("repl-backlog-ttl", 3600, 0, INT_MAX)
+_d("repl-backlog-size", "special", 1024 * 1024, parse_fn=_parse_backlog_size,
+   rewrite_fn=lambda n, v: [f"{n} {memory_with_unit(v)}"])
+_int("repl-backlog-ttl", 3600, 0, LONG_MAX)
 _int("replica-priority", 100, 0, INT_MAX, aliases=("slave-priority",))
 _bool("replica-announced", True)
 _str("replica-announce-ip", aliases=("slave-announce-ip",))
@@ -398,18 +543,22 @@ _str("aclfile", mutable=False)
 _int("acllog-max-len", 128, 0, LONG_MAX)
 _enum("acl-pubsub-default", "resetchannels", ["allchannels", "resetchannels"])
 _d("user", "special", [], parse_fn=lambda a: [" ".join(a)], format_fn=lambda v: "",
+   rewrite_fn=lambda n, v: [f"user {u}" for u in v],
    mutable=False, repeatable=True, multiarg=True)
 _d("rename-command", "special", [], parse_fn=lambda a: [tuple(a)],
+   rewrite_fn=lambda n, v: [],     # CONFIG REWRITE leaves rename-command lines alone
    format_fn=lambda v: "", mutable=False, repeatable=True, multiarg=True)
 
 # memory
-_mem("maxmemory", 0)
+_mem("maxmemory", 0, 0, ULLONG_MAX)
 _enum("maxmemory-policy", "noeviction",
       ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"])
-_int("maxmemory-samples", 5, 1, 64)
+_int("maxmemory-samples", 5, 1, INT_MAX)
 _int("maxmemory-eviction-tenacity", 10, 0, 100)
-_mem("maxmemory-clients", 0)
+_d("maxmemory-clients", "special", 0, parse_fn=_parse_percent_memory,
+   format_fn=_format_percent_memory,
+   rewrite_fn=lambda n, v: [f"{n} {_format_percent_memory(v) if v < 0 else memory_with_unit(v)}"])
 _int("lfu-log-factor", 10, 0, INT_MAX)
 _int("lfu-decay-time", 1, 0, INT_MAX)
 _int("active-expire-effort", 1, 1, 10)
@@ -421,7 +570,7 @@ for _lf in ("lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-ser
 _bool("appendonly", False)
 _str("appendfilename", "appendonly.aof", mutable=False)
 _str("appenddirname", "appendonlydir", mutable=False)
-_enum("appendfsync", "everysec", ["always", "everysec", "no"])
+_enum("appendfsync", "everysec", ["everysec", "always", "no"])
 _bool("no-appendfsync-on-rewrite", False)
 _int("auto-aof-rewrite-percentage", 100, 0, INT_MAX)
 _mem("auto-aof-rewrite-min-size", 64 * 1024**2)
@@ -438,14 +587,16 @@ _int("slowlog-max-len", 128, 0, LONG_MAX)
 _int("latency-monitor-threshold", 0, 0, LONG_MAX)
 _bool("latency-tracking", True)
 _d("latency-tracking-info-percentiles", "special", [50.0, 99.0, 99.9],
-   parse_fn=_parse_percentiles, format_fn=_format_percentiles, multiarg=True)
-_d("notify-keyspace-events", "special", "", parse_fn=_parse_notify, format_fn=_format_notify)
+   parse_fn=_parse_percentiles, format_fn=_format_percentiles, multiarg=True,
+   always_rewrite=True)   # Redis 7.0 writes it even at its default
+_d("notify-keyspace-events", "special", "", parse_fn=_parse_notify, format_fn=_format_notify,
+   rewrite_fn=lambda n, v: [f"{n} {quote(_format_notify(v))}"])
 _int("tracking-table-max-keys", 1000000, 0, LONG_MAX, implemented=False)
 
 # encodings (affect OBJECT ENCODING and the RDB encodings chosen)
 _int("hash-max-listpack-entries", 512, 0, LONG_MAX, aliases=("hash-max-ziplist-entries",))
 _mem("hash-max-listpack-value", 64, aliases=("hash-max-ziplist-value",))
-_int("list-max-listpack-size", -2, -5, INT_MAX, aliases=("list-max-ziplist-size",))
+_int("list-max-listpack-size", -2, -INT_MAX - 1, INT_MAX, aliases=("list-max-ziplist-size",))
 _int("list-compress-depth", 0, 0, INT_MAX)
 _int("set-max-intset-entries", 512, 0, LONG_MAX)
 _int("zset-max-listpack-entries", 128, 0, LONG_MAX, aliases=("zset-max-ziplist-entries",))
@@ -456,8 +607,9 @@ _int("stream-node-max-entries", 100, 0, LONG_MAX)
 _bool("activerehashing", True)
 
 # active defrag (accepted, no effect: Python manages its own heap)
-_bool("activedefrag", False, implemented=False)
-_mem("active-defrag-ignore-bytes", 100 * 1024 * 1024, implemented=False)
+_d("activedefrag", "special", False, parse_fn=lambda a: _parse_activedefrag(a),
+   format_fn=lambda v: "yes" if v else "no", implemented=False)
+_mem("active-defrag-ignore-bytes", 100 * 1024 * 1024, 1, LONG_MAX, implemented=False)
 _int("active-defrag-threshold-lower", 10, 0, 1000, implemented=False)
 _int("active-defrag-threshold-upper", 100, 0, 1000, implemented=False)
 _int("active-defrag-cycle-min", 1, 1, 99, implemented=False)
@@ -465,27 +617,39 @@ _int("active-defrag-cycle-max", 25, 1, 99, implemented=False)
 _int("active-defrag-max-scan-fields", 1000, 1, LONG_MAX, implemented=False)
 
 # cluster and TLS: known to Redis 7.0, not provided by redpoll
-for _n, _k, _v in [
-    ("cluster-enabled", "bool", False), ("cluster-config-file", "str", "nodes.conf"),
-    ("cluster-node-timeout", "int", 15000), ("cluster-port", "int", 0),
-    ("cluster-replica-validity-factor", "int", 10), ("cluster-migration-barrier", "int", 1),
-    ("cluster-allow-replica-migration", "bool", True), ("cluster-require-full-coverage", "bool", True),
-    ("cluster-replica-no-failover", "bool", False), ("cluster-allow-reads-when-down", "bool", False),
-    ("cluster-allow-pubsubshard-when-down", "bool", True), ("cluster-link-sendbuf-limit", "int", 0),
-    ("cluster-announce-hostname", "str", ""), ("cluster-preferred-endpoint-type", "str", "ip"),
-    ("cluster-announce-ip", "str", ""), ("cluster-announce-port", "int", 0),
-    ("cluster-announce-tls-port", "int", 0), ("cluster-announce-bus-port", "int", 0),
-    ("tls-port", "int", 0), ("tls-cert-file", "str", ""), ("tls-key-file", "str", ""),
-    ("tls-key-file-pass", "str", ""), ("tls-client-cert-file", "str", ""),
-    ("tls-client-key-file", "str", ""), ("tls-client-key-file-pass", "str", ""),
-    ("tls-dh-params-file", "str", ""), ("tls-ca-cert-file", "str", ""),
-    ("tls-ca-cert-dir", "str", ""), ("tls-auth-clients", "str", "yes"),
-    ("tls-replication", "bool", False), ("tls-cluster", "bool", False),
-    ("tls-protocols", "str", ""), ("tls-ciphers", "str", ""), ("tls-ciphersuites", "str", ""),
-    ("tls-prefer-server-ciphers", "bool", False), ("tls-session-caching", "bool", True),
-    ("tls-session-cache-size", "int", 20480), ("tls-session-cache-timeout", "int", 300),
-]:
-    _d(_n, _k, _v, implemented=False)
+_NI = {"implemented": False}
+_bool("cluster-enabled", False, mutable=False, **_NI)
+_str("cluster-config-file", "nodes.conf", mutable=False, **_NI)
+_int("cluster-node-timeout", 15000, 0, LONG_MAX, **_NI)
+_int("cluster-port", 0, 0, 65535, mutable=False, **_NI)
+_int("cluster-replica-validity-factor", 10, 0, INT_MAX, **_NI)
+_int("cluster-migration-barrier", 1, 0, INT_MAX, **_NI)
+_bool("cluster-allow-replica-migration", True, **_NI)
+_bool("cluster-require-full-coverage", True, **_NI)
+_bool("cluster-replica-no-failover", False, **_NI)
+_bool("cluster-allow-reads-when-down", False, **_NI)
+_bool("cluster-allow-pubsubshard-when-down", True, **_NI)
+_mem("cluster-link-sendbuf-limit", 0, 0, ULLONG_MAX, **_NI)
+_d("cluster-announce-hostname", "special", "", parse_fn=lambda a: _parse_hostname(a),
+   rewrite_fn=lambda n, v: [f"{n} {quote(v)}"], **_NI)
+_enum("cluster-preferred-endpoint-type", "ip", ["ip", "hostname", "unknown-endpoint"], **_NI)
+_str("cluster-announce-ip", **_NI)
+for _p in ("cluster-announce-port", "cluster-announce-tls-port", "cluster-announce-bus-port",
+           "tls-port"):
+    _int(_p, 0, 0, 65535, **_NI)
+for _p in ("tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
+           "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file",
+           "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
+           "tls-ciphersuites"):
+    _str(_p, **_NI)
+_enum("tls-auth-clients", "yes", ["no", "yes", "optional"], **_NI)
+for _p in ("tls-replication", "tls-cluster"):
+    _d(_p, "special", False, parse_fn=lambda a: _parse_no_tls(a),
+       format_fn=lambda v: "yes" if v else "no", **_NI)
+_bool("tls-prefer-server-ciphers", False, **_NI)
+_bool("tls-session-caching", True, **_NI)
+_int("tls-session-cache-size", 20480, 0, INT_MAX, **_NI)
+_int("tls-session-cache-timeout", 300, 0, INT_MAX, **_NI)
 ALIASES["cluster-slave-validity-factor"] = "cluster-replica-validity-factor"
 ALIASES["cluster-slave-no-failover"] = "cluster-replica-no-failover"
 

@@ -20,7 +20,13 @@ from redpoll.protocol.request import split_args
 
 
 class FatalConfigError(Exception):
-    """Startup config error; ``str()`` is the full report Redis prints."""
+    """Startup config error; ``str()`` is the full report Redis prints.
+    ``log_line`` is True for the errors Redis logs (to stdout) rather than
+    reporting on stderr (a config file that cannot be opened)."""
+
+    def __init__(self, msg: str, log_line: bool = False):
+        super().__init__(msg)
+        self.log_line = log_line
 
 
 def decode(b: bytes) -> str:
@@ -72,8 +78,8 @@ class Config:
                 with open(path, encoding="utf-8", errors="surrogateescape") as f:
                     text = f.read()
             except OSError as e:
-                raise FatalConfigError(
-                    f"Fatal error, can't open config file '{path}': {e.strerror}")
+                raise FatalConfigError(_log_line(
+                    f"Fatal error, can't open config file '{path}': {e.strerror}"), True)
         if stdin_text is not None:
             text += "\n" + stdin_text
         extra = options_to_text(args)
@@ -132,21 +138,23 @@ class Config:
             self._seen_in_load.add(d.name)
             if d.name == "save":
                 self.values["save"] = ([] if first else self.values["save"]) + value
-            elif d.name == "client-output-buffer-limit":
-                self.values[d.name] = {**self.values[d.name], **value}
+            elif d.merge_fn is not None:
+                self.values[d.name] = d.merge_fn(self.values[d.name], value)
             else:
                 self.values[d.name] = self.values[d.name] + value
             return
         self.values[d.name] = value
 
     def _include(self, pattern: str, sentinel_mode: bool) -> None:
+        # A pattern matching nothing is fine; a plain path must exist.
         paths = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
         for p in paths:
             try:
                 with open(p, encoding="utf-8", errors="surrogateescape") as f:
                     text = f.read()
             except OSError as e:
-                raise ConfigError(f"Fatal error, can't open config file '{p}': {e.strerror}")
+                raise FatalConfigError(_log_line(
+                    f"Fatal error, can't open config file '{p}': {e.strerror}"), True)
             self.load_text(text, sentinel_mode=sentinel_mode)
 
     @staticmethod
@@ -157,67 +165,91 @@ class Config:
             f"Reading the configuration file, at line {lineno}\n"
             f">>> '{line}'\n{reason}")
 
-    # -- CONFIG SET --------------------------------------------------------
+    # -- CONFIG SET ----------------------------------------------------------
     def set_many(self, pairs: list[tuple[str, list[str]]]) -> None:
-        """Atomically set several directives (CONFIG SET). Raises ConfigError
-        with Redis's message; on error nothing is changed."""
-        parsed: list[tuple[Directive, object]] = []
-        seen = set()
+        """Atomically set several directives (CONFIG SET).
+
+        Raises ConfigError with Redis's message; on error nothing is changed
+        (values already stored are put back and their watchers told so).
+        Names are checked first (unknown, immutable, protected, duplicate),
+        then every value is parsed, then stored, then the watchers apply them.
+        """
+        def failed(name: str, why: str) -> ConfigError:
+            return ConfigError(f"CONFIG SET failed (possibly related to argument "
+                               f"'{name}') - {why}")
+
+        found: list[tuple[str, Directive, list[str]]] = []
         for name, args in pairs:
             d = lookup(name)
             if d is None or d.name in FILE_ONLY:
                 raise ConfigError(f"Unknown option or number of arguments for "
                                   f"CONFIG SET - '{name}'")
-            if d.name in seen:
-                raise ConfigError(f"Duplicate parameter - '{name}'")
-            seen.add(d.name)
+            found.append((name, d, args))
+        seen: set[str] = set()
+        for name, d, args in found:
             if not d.mutable:
-                raise ConfigError(f"Invalid argument '{args[0] if args else ''}' for "
-                                  f"CONFIG SET '{name}' - can't set immutable config")
+                raise failed(name, "can't set immutable config")
             if d.protected and not self.values["enable-protected-configs"]:
-                raise ConfigError(f"Invalid argument '{args[0] if args else ''}' for "
-                                  f"CONFIG SET '{name}' - can't set protected config")
+                raise failed(name, "can't set protected config")
+            if name.lower() in seen:
+                raise failed(name, "duplicate parameter")
+            seen.add(name.lower())
+        parsed: list[tuple[str, Directive, object]] = []
+        for name, d, args in found:
             try:
-                parsed.append((d, d.parse(args if d.multiarg else args[:1])))
+                v = d.parse(args if d.multiarg else args[:1])
+                if d.merge_fn is not None:
+                    v = d.merge_fn(self.values[d.name], v)
+                parsed.append((name, d, v))
             except ConfigError as e:
-                raise ConfigError(f"Invalid argument '{' '.join(args)}' for CONFIG SET "
-                                  f"'{name}' - {e}")
-        old = {d.name: self.values[d.name] for d, _ in parsed}
+                raise failed(name, str(e))
+        old = {d.name: self.values[d.name] for _, d, _ in parsed}
+        for _, d, v in parsed:
+            self.values[d.name] = v
         applied: list[Directive] = []
         try:
-            for d, v in parsed:
-                self.values[d.name] = v
+            for name, d, v in parsed:
                 applied.append(d)
-            for d, v in parsed:
                 for fn in self._watchers.get(d.name, ()):
                     fn(old[d.name], v)
         except ConfigError as e:
-            for d in applied:
+            for _, d, _ in parsed:
                 self.values[d.name] = old[d.name]
+            for d in applied:
                 for fn in self._watchers.get(d.name, ()):
                     try:
                         fn(None, old[d.name])
                     except ConfigError:
                         pass
-            name = applied[-1].name if applied else ""
-            raise ConfigError(f"CONFIG SET failed (possibly related to argument "
-                              f"'{name}') - {e}")
+            raise failed(name, str(e))
 
 
 def options_to_text(args: list[str]) -> str:
     """Turn ``--port 7000 --save "" x`` into config lines, as Redis does."""
     lines: list[str] = []
     cur: list[str] = []
+    def flush():
+        if cur:
+            if cur == ["save"]:     # a bare --save means save "" (as in Redis)
+                cur.append('""')
+            lines.append(" ".join(cur))
+
     for a in args:
         if a.startswith("--") and len(a) > 2:
-            if cur:
-                lines.append(" ".join(cur))
+            flush()
             cur = [a[2:]]
         else:
             cur.append(_quote(a))
-    if cur:
-        lines.append(" ".join(cur))
+    flush()
     return "\n".join(lines)
+
+
+def _log_line(msg: str) -> str:
+    """A log line as Redis prints it before the logger is configured."""
+    import time
+    now = time.time()
+    stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
+    return f"{os.getpid()}:C {stamp}.{int(now * 1000) % 1000:03d} # {msg}"
 
 
 def _quote(s: str) -> str:

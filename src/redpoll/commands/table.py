@@ -214,6 +214,9 @@ def container(name: str, arity: int = -2, group: str = "server",
     if cmd is None:
         cmd = _make(name.lower(), None, arity, flags, (0, 0, 0), group, "",
                     summary, since, "", None)
+        # Redis gives a pure container only the categories of its flags
+        # (CLIENT, SCRIPT, ... are just @slow), not its group's.
+        cmd.acl_categories = _categories(cmd.flags, "", "")
         TABLE[key] = cmd
     return cmd
 

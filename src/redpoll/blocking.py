@@ -9,11 +9,12 @@ BLOCK). The whole API:
     list/zset commands, integer milliseconds for XREAD BLOCK), in ms; 0 means
     wait forever. Raises Redis's errors (``timeout is negative`` ...).
 
-``block(c, keys, timeout_ms, serve, timeout_reply=NULL_ARRAY)``
+``block(c, keys, timeout_ms, serve, timeout_reply=NULL_ARRAY, deny_reply=SAME)``
     Called by a handler that found no data. Returns what the handler must
-    return: ``NO_REPLY`` (the client now waits), or ``timeout_reply`` at once
-    when the client may not block (inside MULTI/EXEC, a Lua script, a fake
-    client) -- Redis answers as if the timeout had expired.
+    return: ``NO_REPLY`` (the client now waits), or, when the client may not
+    block (inside MULTI/EXEC, a Lua script, a fake client), ``deny_reply``
+    at once (by default the same as ``timeout_reply``; BLMOVE answers a null
+    bulk there but a null array on timeout, as Redis does).
     While waiting, every time a write touches one of ``keys`` (in the
     client's db) ``serve(c, key)`` is called; it returns the reply, or
     ``NOT_READY`` to keep waiting. Clients blocked on a key are tried in the
@@ -91,12 +92,15 @@ def parse_timeout(arg: bytes, seconds: bool = True) -> int:
     return ms
 
 
-def block(c, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY):
+SAME = object()
+
+
+def block(c, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY, deny_reply=SAME):
     """Make ``c`` wait for ``keys``; see the module docstring."""
     from redpoll.server import NO_REPLY
     srv = c.server
     if c.flags & (F_MULTI | F_LUA) or c.transport is None:
-        return timeout_reply
+        return timeout_reply if deny_reply is SAME else deny_reply
     st = Blocked(c.db.id, list(dict.fromkeys(keys)), serve, timeout_reply, 0)
     table = srv.blocking_keys
     for k in st.keys:

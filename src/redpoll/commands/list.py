@@ -516,7 +516,7 @@ def _bmove(c, src, dst, wfrom, wto, timeout, prop):
         return v
     if c.db.get_typed(src, RList) is not None:
         return serve(c, src)
-    return blocking.block(c, [src], timeout, serve, timeout_reply=None)
+    return blocking.block(c, [src], timeout, serve, deny_reply=None)
 
 
 @command("blmove", 6, "write denyoom noscript blocking", keys=(1, 2, 1), group=G,

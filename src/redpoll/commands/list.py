@@ -224,11 +224,11 @@ def lpos(c, argv):
                     "ERR RANK can't be zero: use 1 to start from the first match, "
                     "2 from the second ... or use negative to start from the end of the list")
         elif o == b"count":
-            count = parse_int(v)
+            count = parse_int(v, "ERR COUNT can't be negative")
             if count < 0:
                 raise RedisError("ERR COUNT can't be negative")
         elif o == b"maxlen":
-            maxlen = parse_int(v)
+            maxlen = parse_int(v, "ERR MAXLEN can't be negative")
             if maxlen < 0:
                 raise RedisError("ERR MAXLEN can't be negative")
         else:

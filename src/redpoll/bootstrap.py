@@ -15,6 +15,7 @@ ROOMS = [
     "redpoll.persistence",
     "redpoll.replication",
     "redpoll.commands.scripting",
+    "redpoll.eviction",
     # module path, in the order they must be installed
 ]
 

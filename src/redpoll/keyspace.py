@@ -157,6 +157,8 @@ class Database:
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
+        if self.server.track_access:
+            self.server.record_access(self, key)
         if self.raw:
             self.raw.discard(key)
 
@@ -170,6 +172,8 @@ class Database:
         if self.server.notify_flags:
             self.notify_new(key)
         self.data[key] = value
+        if self.server.track_access:
+            self.server.record_access(self, key)
 
     def notify_new(self, key: bytes) -> None:
         """The ``new`` keyspace event (class n): a key is added (dbAdd)."""

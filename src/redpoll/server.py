@@ -271,11 +271,13 @@ class Server:
                 return self.reject(c, None, unknown_command(argv))
         if cmd.subcommands:
             if len(argv) < 2:
-                return self.reject(c, cmd, wrong_arity(cmd.name))
-            sub = cmd.subcommands.get(argv[1].lower())
-            if sub is None:
-                return self.reject(c, cmd, unknown_subcommand(argv[1], cmd.name))
-            cmd = sub
+                if cmd.handler is None:    # COMMAND alone is a command itself
+                    return self.reject(c, cmd, wrong_arity(cmd.name))
+            else:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is None:
+                    return self.reject(c, cmd, unknown_subcommand(argv[1], cmd.name))
+                cmd = sub
         n = len(argv)
         arity = cmd.arity
         if arity != n and (arity > 0 or n < -arity):
@@ -358,13 +360,13 @@ class Server:
         """Reply with an error for a command that was not executed."""
         if cmd is not None:
             cmd.rejected_calls += 1
-        if c.flags & F_MULTI:
-            if cmd is not None and cmd.name == "exec":
-                from redpoll.commands.transactions import exec_abort
-                err = exec_abort(c, err)
-            else:
-                from redpoll.client import F_DIRTY_EXEC
-                c.flags |= F_DIRTY_EXEC
+        if cmd is not None and cmd.name == "exec":
+            # rejectCommand: a refused EXEC is EXECABORT, in MULTI or not
+            from redpoll.commands.transactions import exec_abort
+            err = exec_abort(c, err)
+        elif c.flags & F_MULTI:
+            from redpoll.client import F_DIRTY_EXEC
+            c.flags |= F_DIRTY_EXEC
         self.count_error(err)
         c.add_reply(err)
 

@@ -55,12 +55,12 @@ def bgsave(c, argv):
     if ch.active() or c.flags & F_MULTI:
         if schedule or c.flags & F_MULTI:
             snaps.scheduled = True
-            return Status(b"Background saving scheduled")
+            return Status("Background saving scheduled")
         raise RedisError(
             "ERR Another child process is active (AOF?): can't BGSAVE right now. "
             "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
     if snaps.bgsave():
-        return Status(b"Background saving started")
+        return Status("Background saving started")
     raise RedisError("ERR")
 
 
@@ -79,9 +79,9 @@ def bgrewriteaof(c, argv):
         raise RedisError("ERR Background append only file rewriting already in progress")
     if ch.active() or c.flags & F_MULTI:
         aof.rewrite_scheduled = True
-        return Status(b"Background append only file rewriting scheduled")
+        return Status("Background append only file rewriting scheduled")
     if aof.rewrite():
-        return Status(b"Background append only file rewriting started")
+        return Status("Background append only file rewriting started")
     raise RedisError("ERR Can't execute an AOF background rewriting. Please check "
                      "the server logs for more information.")
 

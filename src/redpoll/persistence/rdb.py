@@ -251,8 +251,11 @@ def encode_value(value, opts: Options | None = None) -> tuple[int, bytes]:
     if t is RHash:
         n = len(value)
         mv = opts.hash_value
-        if n <= opts.hash_entries and all(len(k) <= mv and len(v) <= mv
-                                          for k, v in value.items()):
+        ht = getattr(value, "ht", None)
+        if ht is None:
+            ht = n > opts.hash_entries or not all(len(k) <= mv and len(v) <= mv
+                                                  for k, v in value.items())
+        if not ht:
             items = []
             for k, v in value.items():
                 items.append(k)
@@ -265,7 +268,8 @@ def encode_value(value, opts: Options | None = None) -> tuple[int, bytes]:
         return T_HASH, b"".join(parts)
     if t is RSet:
         n = len(value)
-        if n <= opts.intset_entries:
+        ht = getattr(value, "ht", None)
+        if not ht and n <= opts.intset_entries:
             ints = []
             for m in value:
                 v = as_int(m)
@@ -278,7 +282,10 @@ def encode_value(value, opts: Options | None = None) -> tuple[int, bytes]:
     if t is ZSet:
         n = len(value)
         mv = opts.zset_value
-        if n <= opts.zset_entries and all(len(m) <= mv for m in value.dict):
+        big = getattr(value, "big", None)
+        if big is None:
+            big = n > opts.zset_entries or not all(len(m) <= mv for m in value.dict)
+        if not big:
             items = []
             for score, member in value.sl:
                 items.append(member)
@@ -643,13 +650,24 @@ def read_value(r: _Reader, t: int):
     raise RDBError(f"Unknown RDB encoding type {t}")
 
 
-def decode_value(t: int, payload: bytes):
+def fix_encoding(value, config) -> None:
+    """Recompute the encoding a value loaded in bulk has (as Redis decides
+    it when loading: from the size limits, whatever the file used)."""
+    fn = getattr(value, "update_encoding", None)
+    if fn is not None:
+        fn(config)
+
+
+def decode_value(t: int, payload: bytes, config=None):
     """The value serialised as ``payload`` with type byte ``t``; the whole
-    payload must be consumed."""
+    payload must be consumed. With ``config`` the value's encoding state is
+    set from the size limits."""
     r = _Reader(payload)
     v = read_value(r, t)
     if r.pos != len(payload):
         raise RDBError("Trailing data after the value")
+    if config is not None:
+        fix_encoding(v, config)
     return v
 
 
@@ -666,9 +684,9 @@ def verify_payload(data: bytes, check_crc: bool = True) -> bool:
     return crc64(data[:-8]) == crc
 
 
-def restore_payload(data: bytes):
+def restore_payload(data: bytes, config=None):
     """Decode a DUMP payload already checked by :func:`verify_payload`."""
-    return decode_value(data[0], data[1:-10])
+    return decode_value(data[0], data[1:-10], config)
 
 
 def is_empty(v) -> bool:
@@ -707,6 +725,7 @@ def parse_rdb(server, data, aof_preamble: bool = False,
     if ver < 1 or ver > 11:
         raise RDBError(f"Can't handle RDB format version {ver}")
     ndb = len(server.dbs)
+    config = server.config
     master = server.masterhost is None
     now = int(time.time() * 1000)
     dbs: dict[int, tuple[dict, dict, dict]] = {}
@@ -766,6 +785,8 @@ def parse_rdb(server, data, aof_preamble: bool = False,
             break
         key = r.string()
         value = read_value(r, t)
+        if t != T_STRING:
+            fix_encoding(value, config)
         if key in cur[0]:
             raise RDBError(f"Duplicate key '{key.decode('utf-8', 'replace')}' "
                            f"found in RDB file")

@@ -128,10 +128,14 @@ def available(client) -> set[str]:
     return out
 
 
-def write_load(client, n: int = 300, seed: int = 7, prefix: str = "k") -> None:
-    """A mixed write load over every data type the server implements."""
+def write_load(client, n: int = 300, seed: int = 7, prefix: str = "k",
+               also=None) -> None:
+    """A mixed write load over every data type the server implements (and the
+    server ``also``, typically the other end of the link, implements)."""
     rnd = random.Random(seed)
     cmds = available(client)
+    if also is not None:
+        cmds &= available(also)
     pipe = client.pipeline(transaction=False)
     for i in range(n):
         k = f"{prefix}{rnd.randrange(60)}"
@@ -183,7 +187,7 @@ def dataset(client) -> dict:
             v = c.xrange(k)
         else:
             continue
-        out[k] = (t, v, c.pttl(k) > 0)
+        out[k] = (t, v, c.pttl(k) != -1)     # volatile: has a TTL or just expired
     return out
 
 

@@ -1,0 +1,106 @@
+"""HyperLogLog: byte-identical values and counts compared with real Redis."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from diff import RespConn
+
+
+def _both(pair, argv):
+    mine, ref = pair.both(argv)
+    assert mine == ref, f"{argv[:4]}: redpoll {str(mine)[:300]} != redis {str(ref)[:300]}"
+    return ref
+
+
+def test_errors_and_small_cases(pair):
+    pair.check([
+        ["PFADD", "h", "a", "b", "c"], ["PFCOUNT", "h"], ["GET", "h"], ["PFADD", "h", "a"],
+        ["PFADD", "e"], ["GET", "e"], ["PFADD", "e"], ["PFCOUNT", "e"], ["GET", "e"],
+        ["PFCOUNT", "nokey"], ["PFCOUNT", "nokey", "h"], ["PFDEBUG", "encoding", "h"],
+        ["PFDEBUG", "decode", "h"], ["PFDEBUG", "nope", "h"], ["PFDEBUG", "getreg", "nokey"],
+        ["SET", "s", "abc"], ["PFADD", "s", "a"], ["PFCOUNT", "s"], ["PFCOUNT", "h", "s"],
+        ["PFMERGE", "s", "h"], ["PFMERGE", "h", "s"], ["XADD", "hash", "1-1", "a", "1"],
+        ["PFADD", "hash", "x"], ["PFCOUNT", "hash"], ["PFCOUNT", "h", "hash"],
+        ["PFMERGE", "h3", "h", "e"], ["GET", "h3"], ["PFCOUNT", "h", "e", "h3"],
+        ["PFMERGE", "new"], ["GET", "new"], ["PFDEBUG", "todense", "h"],
+        ["PFDEBUG", "todense", "h"], ["PFDEBUG", "encoding", "h"], ["PFCOUNT", "h"],
+        ["GET", "h"], ["PFDEBUG", "decode", "h"], ["PFADD", "h", "zz"], ["GET", "h"],
+        ["PFADD"], ["PFCOUNT"], ["PFMERGE"],
+        # a sparse value that does not cover all registers: corrupted
+        ["SET", "bad", b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\x00"],
+        ["PFCOUNT", "bad"], ["PFADD", "bad", "x"], ["PFMERGE", "d", "bad"],
+        ["SET", "bad2", b"HYLL\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff"],
+        ["PFCOUNT", "bad2"], ["SET", "bad3", b"HYLL\x02" + b"\x00" * 11],
+        ["PFADD", "bad3", "a"], ["SET", "short", b"HYL"], ["PFCOUNT", "short"],
+    ])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_adds_keep_identical_bytes(pair, seed):
+    """Sparse updates, merges of VAL runs, promotion to dense, cached counts."""
+    rnd = random.Random(seed)
+    pair.check([["FLUSHALL"]])
+    n = 0
+    for batch in range(40):
+        size = rnd.choice([1, 2, 5, 20, 100])
+        elems = [b"e%d" % rnd.randrange(6000) for _ in range(size)]
+        _both(pair, ["PFADD", "k", *elems])
+        n += size
+        _both(pair, ["GET", "k"])
+        _both(pair, ["PFCOUNT", "k"])
+        _both(pair, ["GET", "k"])      # cached cardinality written back
+    _both(pair, ["PFDEBUG", "encoding", "k"])
+
+
+def test_promotion_threshold_and_merge(pair):
+    pair.check([["FLUSHALL"]])
+    for srv in pair.conns:
+        srv.call(["CONFIG", "SET", "hll-sparse-max-bytes", "200"])
+    try:
+        for i in range(0, 400, 10):
+            _both(pair, ["PFADD", "a", *[b"x%d" % j for j in range(i, i + 10)]])
+            _both(pair, ["GET", "a"])
+        for i in range(0, 60, 3):
+            _both(pair, ["PFADD", "b", *[b"y%d" % j for j in range(i, i + 3)]])
+        _both(pair, ["PFDEBUG", "encoding", "a"])
+        _both(pair, ["PFDEBUG", "encoding", "b"])
+        _both(pair, ["PFMERGE", "m1", "b"])
+        _both(pair, ["GET", "m1"])
+        _both(pair, ["PFMERGE", "m2", "a", "b"])
+        _both(pair, ["GET", "m2"])
+        _both(pair, ["PFMERGE", "b", "a"])
+        _both(pair, ["GET", "b"])
+        _both(pair, ["PFCOUNT", "a", "b", "m1", "m2"])
+    finally:
+        for srv in pair.conns:
+            srv.call(["CONFIG", "SET", "hll-sparse-max-bytes", "3000"])
+
+
+def test_values_move_between_servers(pair):
+    """Bytes produced by Redis work in redpoll and the other way round."""
+    a, b = pair.conns          # a: redpoll, b: redis
+    pair.check([["FLUSHALL"]])
+    rnd = random.Random(7)
+    for kind, n in (("sparse", 50), ("dense", 20000)):
+        elems = [b"m%d" % rnd.randrange(10 ** 9) for _ in range(n)]
+        for i in range(0, n, 1000):
+            b.call(["PFADD", "src", *elems[i:i + 1000]])
+        raw = b.call(["GET", "src"])[1]
+        a.call(["SET", "copy", raw])
+        b.call(["SET", "copy", raw])
+        _both(pair, ["PFCOUNT", "copy"])
+        _both(pair, ["PFADD", "copy", "one", "two", "three"])
+        _both(pair, ["GET", "copy"])
+        # and back: redpoll's bytes into Redis
+        for i in range(0, n, 1000):
+            a.call(["PFADD", "mine", *elems[i:i + 1000]])
+        mine = a.call(["GET", "mine"])[1]
+        b.call(["SET", "mine2", mine])
+        assert b.call(["PFCOUNT", "mine2"]) == a.call(["PFCOUNT", "mine"])
+        theirs, ours = b.call(["GET", "src"])[1], a.call(["GET", "mine"])[1]
+        assert theirs[:8] == ours[:8] and theirs[16:] == ours[16:]   # cache aside
+        a.call(["DEL", "mine"])
+        b.call(["DEL", "src"])

@@ -16,12 +16,19 @@ ROOMS = [
     "redpoll.replication",
     "redpoll.commands.scripting",
     "redpoll.eviction",
+    "redpoll.sentinel",
     # module path, in the order they must be installed
 ]
+# Rooms a sentinel (redpoll-sentinel, --sentinel) does without: it keeps no
+# dataset and runs only Sentinel's commands.
+NOT_IN_SENTINEL = {"redpoll.persistence", "redpoll.replication",
+                   "redpoll.commands.scripting", "redpoll.eviction"}
 
 
 def install(server) -> None:
     for name in ROOMS:
+        if server.sentinel_mode and name in NOT_IN_SENTINEL:
+            continue
         mod = importlib.import_module(name)
         if hasattr(mod, "install"):
             mod.install(server)

@@ -30,7 +30,11 @@ class ZSet:
         return len(self.dict)
 
     def add(self, member: bytes, score: float) -> None:
-        """Insert or update ``member`` with ``score``."""
+        """Insert or update ``member`` with ``score``. Call :meth:`will_add`
+        first for a new member: a listpack zset stores -0 as 0, as Redis's
+        listpack does."""
+        if score == 0.0 and not self.big:
+            score = 0.0
         d = self.dict
         old = d.get(member)
         if old is not None:
@@ -55,17 +59,31 @@ class ZSet:
             return None
         return self.sl.index((s, member))
 
-    def note_member(self, member: bytes, config) -> None:
-        """Called after an add: convert to skiplist if needed."""
-        if not self.big and (len(self.dict) > config["zset-max-listpack-entries"]
+    def will_add(self, member: bytes, config) -> None:
+        """Called before adding a new member: convert to skiplist if needed."""
+        if not self.big and (len(self.dict) + 1 > config["zset-max-listpack-entries"]
                              or len(member) > config["zset-max-listpack-value"]):
             self.big = True
 
     def update_encoding(self, config) -> None:
-        """Recompute the encoding of a zset built in bulk."""
+        """Recompute the encoding of a zset built in bulk (a listpack one
+        stores -0 as 0)."""
         maxlen = config["zset-max-listpack-value"]
         self.big = (len(self.dict) > config["zset-max-listpack-entries"]
                     or any(len(m) > maxlen for m in self.dict))
+        if not self.big:
+            negzero = [m for m, s in self.dict.items() if s == 0.0 and str(s)[0] == "-"]
+            for m in negzero:
+                self.sl.remove((0.0, m))
+                self.sl.add((0.0, m))
+                self.dict[m] = 0.0
+
+    def copy(self) -> "ZSet":
+        z = ZSet()
+        z.dict = dict(self.dict)
+        z.sl = self.sl.copy()
+        z.big = self.big
+        return z
 
     def encoding(self, config) -> str:
         """What OBJECT ENCODING reports."""

@@ -33,8 +33,18 @@ def install(server) -> None:
     server.startup_hooks.append(lambda: load_at_startup(server))
     server.shutdown_hooks.append(lambda save: _shutdown(server, save))
     server.info_sections["persistence"] = lambda: _info(server)
-    server.precall_checks.append(_misconf_check)
-    server.persistence_error = lambda: _write_error(server)
+    server.persistence_refresh = lambda: refresh_guard(server)
+
+
+def refresh_guard(server) -> None:
+    """Install the MISCONF check only while a persistence error is current,
+    so the common case costs nothing per command."""
+    failing = not server.snapshots.last_bgsave_ok or not server.aof.last_write_ok
+    checks = server.precall_checks
+    if failing and _misconf_check not in checks:
+        checks.append(_misconf_check)
+    elif not failing and _misconf_check in checks:
+        checks.remove(_misconf_check)
 
 
 def _info(server) -> list[str]:

@@ -359,11 +359,18 @@ class AOF:
                             "policy is 'always'. Exiting...")
                 os._exit(1)
             self.buf.insert(0, bytes(mv))
+            self._refresh()
             return
         if not self.last_write_ok:
             log.warning("AOF write error looks solved, Redis can write again.")
             self.last_write_ok = True
+            self._refresh()
         self.current_size += len(data)
+
+    def _refresh(self) -> None:
+        fn = getattr(self.server, "persistence_refresh", None)
+        if fn is not None:
+            fn()
 
     def fsync_now(self) -> None:
         self.flush()

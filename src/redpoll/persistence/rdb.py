@@ -327,12 +327,16 @@ def dump_payload(value, opts: Options | None = None) -> bytes:
 
 def aux_fields(server, aux: dict | None = None) -> dict:
     """The aux fields Redis 7.0 writes, in its order (``aux`` adds/overrides)."""
-    from redpoll.commands.server import used_memory
+    try:
+        from redpoll.memory import used_memory
+        mem = used_memory(server)
+    except Exception:  # never let a statistic break a save
+        mem = 0
     fields = {
         "redis-ver": REDIS_COMPAT_VERSION,
         "redis-bits": 64,
         "ctime": int(time.time()),
-        "used-mem": used_memory(server),
+        "used-mem": mem,
     }
     repl = aux
     if repl is None:

@@ -75,12 +75,19 @@ class Snapshots:
             else:
                 log.warning(f"Write error saving DB on disk: {e.strerror}")
             self.last_bgsave_ok = False
+            self._refresh()
             raise
         log.notice("DB saved on disk")
         srv.dirty = 0
         srv.lastsave = int(time.time())
         self.last_bgsave_ok = True
         self.saves += 1
+        self._refresh()
+
+    def _refresh(self) -> None:
+        fn = getattr(self.server, "persistence_refresh", None)
+        if fn is not None:
+            fn()
 
     def bgsave(self, reason: str = "") -> bool:
         """Start a background save; False if the fork failed."""
@@ -92,6 +99,7 @@ class Snapshots:
             pid = rdb.bgsave_to_fd(srv, self.path(), self._bgsave_done)
         except OSError as e:
             self.last_bgsave_ok = False
+            self._refresh()
             log.warning(f"Can't save in background: fork: {e.strerror}")
             return False
         self.bgsave_started = time.time()
@@ -114,6 +122,7 @@ class Snapshots:
         else:
             log.warning("Background saving error")
             self.last_bgsave_ok = False
+        self._refresh()
         for fn in list(getattr(srv, "bgsave_done_hooks", ())):
             fn(ok)
 

@@ -221,10 +221,6 @@ class Selector:
             pat = rule[tilde + 1:]
         if self.all_keys:
             raise ACLRuleError(rule, _ERR_ALLKEYS)
-        if pat == "*" and flags == READ | WRITE:
-            self.all_keys = True
-            self.keys = []
-            return
         pat_b = _enc(pat)
         for i, (p, f) in enumerate(self.keys):
             if p == pat_b:
@@ -298,39 +294,50 @@ class Selector:
         return pats
 
     def describe_commands(self) -> str:
-        """ACLDescribeSelectorCommandRules: +@all/-@all, categories, then commands."""
+        """ACLDescribeSelectorCommandRules: +@all or -@all, then the best-fitting
+        categories one at a time, then the single commands still different."""
         fake = Selector()
-        rules = []
-        if self.future:
-            rules.append("+@all")
+        additive = not self.future
+        rules = ["-@all" if additive else "+@all"]
+        if not additive:
             fake._set_all(True)
-        else:
-            rules.append("-@all")
-        additive = self.future
-        for cat in T.ACL_CATEGORIES:
-            on = off = 0
-            for cmd in T.all_commands():
-                if cat in cmd.acl_categories:
-                    if cmd.id in self.allowed:
-                        on += 1
-                    else:
-                        off += 1
-            if (not additive and on > off) or (additive and off > on):
-                op = ("-@" if additive else "+@") + cat
-                fake.apply(op)
-                rules.append(op)
-        for cmd in T.TABLE.values():
+        temp = Selector()
+        temp.allowed = set(self.allowed)
+        applied: set[str] = set()
+        members = {cat: [c.id for c in T.all_commands() if cat in c.acl_categories]
+                   for cat in T.ACL_CATEGORIES}
+        while True:
+            best, mindiff, maxsame = None, None, 0
+            for cat in T.ACL_CATEGORIES:
+                if cat in applied:
+                    continue
+                on = sum(1 for i in members[cat] if i in temp.allowed)
+                off = len(members[cat]) - on
+                diff, same = (off, on) if additive else (on, off)
+                if same > diff and (mindiff is None or diff < mindiff
+                                    or (diff == mindiff and same > maxsame)):
+                    best, mindiff, maxsame = cat, diff, same
+            if best is None:
+                break
+            op = ("+@" if additive else "-@") + best
+            fake.apply(op)
+            temp.apply(("-@" if additive else "+@") + best)
+            rules.append(op)
+            applied.add(best)
+        self._describe_single(fake, T.TABLE.values(), rules)
+        return " ".join(rules)
+
+    def _describe_single(self, fake: "Selector", commands, rules: list) -> None:
+        for cmd in commands:
             user_bit = cmd.id in self.allowed
             if user_bit != (cmd.id in fake.allowed):
                 rules.append(("+" if user_bit else "-") + cmd.name)
                 fake._set_cmd(cmd, user_bit)
-            for arg in self.firstargs.get(cmd.id, ()):
-                rules.append(f"+{cmd.name}|{_dec(arg)}")
-            for sub in cmd.subcommands.values():
-                user_bit = sub.id in self.allowed
-                if user_bit != (sub.id in fake.allowed):
-                    rules.append(("+" if user_bit else "-") + sub.name)
-        return " ".join(rules)
+            if cmd.subcommands:
+                self._describe_single(fake, cmd.subcommands.values(), rules)
+            if not user_bit:
+                for arg in self.firstargs.get(cmd.id, ()):
+                    rules.append(f"+{cmd.name}|{_dec(arg)}")
 
 
 class User:

@@ -1,0 +1,266 @@
+"""ACL users and permissions compared with a real Redis 7.0: SETUSER rule
+syntax, GETUSER/LIST shapes, NOPERM errors, ACL LOG, DRYRUN, categories,
+``user`` directives and the ACL file."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+
+from diff import RespConn, start_pair
+from support import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def pr():
+    p = start_pair()
+    try:
+        yield p
+    finally:
+        p.close()
+        p.redpoll.cleanup()
+        p.redis.cleanup()
+
+
+def _genpass_len(argv, reply):
+    """ACL GENPASS is random: compare its length only."""
+    if len(argv) > 1 and argv[1].upper() == "GENPASS" and reply[0] == "$":
+        return ("$", len(reply[1]))
+    return reply
+
+
+def _log_norm(argv, reply):
+    """ACL LOG: compare everything but the time and the client description."""
+    if reply[0] != "*" or not isinstance(reply[1], list):
+        return reply
+    out = []
+    for entry in reply[1]:
+        items = entry[1]
+        flat = items if entry[0] == "*" else [x for kv in items for x in kv]
+        keep = []
+        for k, v in zip(flat[::2], flat[1::2]):
+            if k[1] in (b"age-seconds", b"client-info"):
+                v = ("?", type(v[1]).__name__)
+            keep.append((k, v))
+        out.append(keep)
+    return ("*", out)
+
+
+SETUSER_CASES = [
+    ["ACL", "SETUSER", "u1"], ["ACL", "GETUSER", "u1"], ["ACL", "LIST"],
+    ["ACL", "SETUSER", "u1", "on", ">p1", ">p2", "<p1", "~k*", "%R~r*", "%W~w*", "&ch*",
+     "+@string", "-get", "+config|get", "+select|0", "-@all", "+get"],
+    ["ACL", "LIST"], ["ACL", "GETUSER", "u1"],
+    ["ACL", "SETUSER", "u1", "+@all", "-get", "+@string"], ["ACL", "LIST"],
+    ["ACL", "SETUSER", "u1", "-@all", "+get", "+set", "+get", "-set"], ["ACL", "LIST"],
+    ["ACL", "SETUSER", "u1", "badrule"], ["ACL", "SETUSER", "u1", "+nosuch"],
+    ["ACL", "SETUSER", "u1", "+@nosuch"], ["ACL", "SETUSER", "u1", "#abc"],
+    ["ACL", "SETUSER", "u1", "!abc"], ["ACL", "SETUSER", "u1", "<nosuch"],
+    ["ACL", "SETUSER", "u1", "%X~a"], ["ACL", "SETUSER", "u1", "allkeys", "~foo"],
+    ["ACL", "SETUSER", "u1", "resetkeys", "allchannels", "nopass"], ["ACL", "LIST"],
+    ["ACL", "SETUSER", "u1", "allchannels", "&x"],
+    ["ACL", "SETUSER", "u1", "reset"], ["ACL", "LIST"], ["ACL", "GETUSER", "u1"],
+    ["ACL", "SETUSER", "u1", "(+get ~x)"], ["ACL", "LIST"], ["ACL", "GETUSER", "u1"],
+    ["ACL", "SETUSER", "u1", "(+get", "~y)", "(+set", "~z)"], ["ACL", "LIST"],
+    ["ACL", "SETUSER", "u1", "(+get"], ["ACL", "SETUSER", "u1", "clearselectors"],
+    ["ACL", "SETUSER", "a b"], ["ACL", "SETUSER", "u1", "+config|nosub"],
+    ["ACL", "SETUSER", "u1", "+get|x"], ["ACL", "SETUSER", "u1", "-config|get"],
+    ["ACL", "SETUSER", "u1", "+select|0|x"], ["ACL", "SETUSER", "u1", "+config|get|x"],
+    ["ACL", "LIST"],
+    ["ACL", "SETUSER", "u2", "-@all", "+config"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "-@all", "+config|get"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "+@all", "-config|get"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "-@all", "+@string", "-get"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "-@all", "+select|0", "+select|1"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "nocommands", "+get"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "allcommands", "-get"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "~a", "~a", "~b", "&x", "&x", ">a", ">a"],
+    ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "off", "on", "skip-sanitize-payload"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "+@all", "-@read"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "SETUSER", "u2", "%RW~*"], ["ACL", "GETUSER", "u2"],
+    ["ACL", "DELUSER", "default"], ["ACL", "DELUSER", "u1", "nosuch"], ["ACL", "USERS"],
+    ["ACL", "DELUSER", "u2"],
+    ["ACL", "WHOAMI"], ["ACL", "GETUSER", "nosuch"], ["ACL", "GETUSER", "default"],
+    ["ACL", "CAT"], ["ACL", "CAT", "nosuch"], ["ACL", "CAT", "a", "b"],
+    ["ACL", "GENPASS"], ["ACL", "GENPASS", "5"], ["ACL", "GENPASS", "0"],
+    ["ACL", "GENPASS", "4097"], ["ACL", "GENPASS", "x"], ["ACL", "GENPASS", "1", "2"],
+    ["ACL", "LOG", "x"], ["ACL", "LOG", "RESET"], ["ACL", "LOG", "1", "2"],
+    ["ACL", "DRYRUN", "default", "get", "x"], ["ACL", "DRYRUN", "nosuch", "get", "x"],
+    ["ACL", "DRYRUN", "default", "nosuch"], ["ACL", "DRYRUN", "default", "get"],
+    ["ACL", "LOAD"], ["ACL", "SAVE"], ["ACL", "HELP"], ["ACL"], ["ACL", "NOSUCH"],
+]
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_acl_commands_match_redis(pr, proto):
+    pr.check(SETUSER_CASES, proto=proto, norm={"acl": _genpass_len})
+
+
+PERMISSION_CASES = [
+    ["ACL", "SETUSER", "u3", "on", "nopass", "-@all", "+get", "+subscribe", "+publish",
+     "+psubscribe", "+multi", "+exec", "+set", "~k*", "&ch*"],
+    ["ACL", "SETUSER", "u4", "on", ">pw", "-@all", "+config|get", "+select|0", "%R~r*",
+     "%W~w*", "+get", "+set", "+incr", "(+get ~sel*)"],
+    ["ACL", "DRYRUN", "u3", "get", "foo"], ["ACL", "DRYRUN", "u3", "lpush", "foo", "x"],
+    ["ACL", "DRYRUN", "u3", "publish", "zz", "m"], ["ACL", "DRYRUN", "u3", "get"],
+    ["ACL", "DRYRUN", "u3", "get", "k1"], ["ACL", "DRYRUN", "u3", "config", "get", "x"],
+    ["ACL", "DRYRUN", "u3", "config", "nosub"], ["ACL", "DRYRUN", "u3", "subscribe", "ch1", "x"],
+    ["ACL", "DRYRUN", "u3", "psubscribe", "ch*"], ["ACL", "DRYRUN", "u3", "psubscribe", "c*"],
+    ["ACL", "DRYRUN", "u4", "config", "get", "x"], ["ACL", "DRYRUN", "u4", "config", "set", "x", "y"],
+    ["ACL", "DRYRUN", "u4", "select", "0"], ["ACL", "DRYRUN", "u4", "select", "1"],
+    ["ACL", "DRYRUN", "u4", "get", "r1"], ["ACL", "DRYRUN", "u4", "get", "w1"],
+    ["ACL", "DRYRUN", "u4", "set", "w1", "x"], ["ACL", "DRYRUN", "u4", "set", "r1", "x"],
+    ["ACL", "DRYRUN", "u4", "get", "sel1"], ["ACL", "DRYRUN", "u4", "set", "sel1", "x"],
+    ["ACL", "LOG", "RESET"],
+    ["AUTH", "u4", "wrong"], ["AUTH", "nosuch", "pw"], ["AUTH", "u3", "anything"],
+    ["ACL", "WHOAMI"], ["GET", "foo"], ["GET", "k1"], ["SET", "k1", "v"], ["LPUSH", "k1", "v"],
+    ["MULTI"], ["GET", "foo"], ["GET", "k1"], ["EXEC"],
+    ["PUBLISH", "x", "m"], ["PUBLISH", "ch1", "m"], ["PING"], ["ECHO", "x"],
+    ["AUTH", "u4", "pw"], ["SET", "r1", "x"], ["SET", "w1", "x"], ["GET", "w1"],
+    ["GET", "sel9"], ["CONFIG", "GET", "maxmemory"], ["CONFIG", "SET", "maxmemory", "0"],
+    ["SELECT", "1"], ["SELECT", "0"],
+    ["AUTH", "default", "x"], ["ACL", "LOG"], ["ACL", "LOG", "2"],
+    ["ACL", "DELUSER", "u3", "u4"], ["ACL", "LOG", "RESET"],
+]
+
+
+def test_permissions_and_log_match_redis(pr):
+    pr.reconnect()
+    pr.check(PERMISSION_CASES, flush=False,
+             norm={"acl": lambda argv, r: _log_norm(argv, r)
+                   if argv[1].upper() == "LOG" else r})
+
+
+def test_subscribe_channels_checked(pr):
+    pr.reconnect()
+    pr.check([["ACL", "SETUSER", "u5", "on", "nopass", "+@all", "~*", "resetchannels", "&ch*"],
+              ["AUTH", "u5", "x"], ["SUBSCRIBE", "ch1", "x"], ["PSUBSCRIBE", "c*"],
+              ["PSUBSCRIBE", "ch*"]], flush=False)
+    pr.reconnect()
+    pr.check([["ACL", "DELUSER", "u5"]], flush=False)
+
+
+def test_deluser_disconnects_its_clients(server):
+    admin = server.client()
+    admin.acl_setuser("gone", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["*"])
+    victim = RespConn(server.port)
+    assert victim.call(["AUTH", "gone", "pw"]) == ("+", "OK")
+    assert admin.acl_deluser("gone") == 1
+    with pytest.raises((ConnectionError, OSError)):
+        victim.call(["PING"])
+    admin.close()
+
+
+# Declarations that differ from Redis 7.0, reported to the owner of
+# commands/server.py: (extra categories in redpoll, missing ones). Any other
+# difference fails the test.
+KNOWN_CATEGORY_MISMATCHES = {
+    "memory|usage": (["keyspace"], []),    # declared acl="keyspace"; Redis: @read @slow
+    "memory|stats": (["read"], []),        # declared "readonly"; Redis: no flags, @slow
+}
+
+
+def test_acl_categories_match_redis(pr):
+    """ACL CAT <category> on both servers, for the commands redpoll knows."""
+    mine = redis.Redis(port=pr.redpoll.port, protocol=2)
+    ref = redis.Redis(port=pr.redis.port, protocol=2)
+    cats = [c.decode() for c in ref.execute_command("ACL", "CAT")]
+    assert [c.decode() for c in mine.execute_command("ACL", "CAT")] == cats
+
+    def table(r):
+        m: dict[str, set] = {}
+        for cat in cats:
+            for name in r.execute_command("ACL", "CAT", cat):
+                m.setdefault(name.decode(), set()).add(cat)
+        return m
+    a, b = table(mine), table(ref)
+    unknown = sorted(n for n in a if n not in b)
+    assert not unknown, f"redpoll has commands Redis 7.0 does not know: {unknown}"
+    diffs = {}
+    for name in sorted(a):
+        if a[name] != b[name]:
+            diffs[name] = (sorted(a[name] - b[name]), sorted(b[name] - a[name]))
+    unexpected = {n: d for n, d in diffs.items() if KNOWN_CATEGORY_MISMATCHES.get(n) != d}
+    assert not unexpected, unexpected
+
+
+# -- users from the configuration ----------------------------------------------------
+
+def test_user_directives_in_config():
+    conf = ("user alice on >alicepw ~a:* +get +set\n"
+            "user bob off nopass +@all\n"
+            "user default on nopass ~* &* +@all -flushall\n")
+    with ServerProcess("redpoll", config=conf) as srv:
+        c = srv.client()
+        # as Redis 7.0 shows them (the order of single commands is Redis's
+        # hash order, so words are compared as sets)
+        assert [set(line.split()) for line in c.acl_list()] == [
+            set(("user alice on #" + _sha("alicepw") +
+                 " ~a:* resetchannels -@all +set +get").split()),
+            set("user bob off nopass resetchannels +@all".split()),
+            set("user default on nopass sanitize-payload ~* &* +@all -flushall".split())]
+        with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+            c.flushall()
+        a = redis.Redis(port=srv.port, username="alice", password="alicepw")
+        assert a.set("a:1", "x") and a.get("a:1") == b"x"
+        with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+            a.get("b:1")
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=srv.port, username="bob", password="x").ping()
+
+
+def _sha(pw: str) -> str:
+    import hashlib
+    return hashlib.sha256(pw.encode()).hexdigest()
+
+
+def test_user_directive_errors_are_fatal():
+    srv = ServerProcess("redpoll", config="user alice on badrule\n")
+    srv.start(wait=False)
+    try:
+        assert srv.proc.wait(15) != 0
+        assert "badrule" in srv.log_text()
+    finally:
+        srv.cleanup()
+
+
+def test_aclfile_load_and_save(tmp_path):
+    path = tmp_path / "users.acl"
+    path.write_text("user default on nopass ~* &* +@all\n"
+                    "user carol on >c1 ~c* +@read\n")
+    with ServerProcess("redpoll", args=["--aclfile", str(path)]) as srv:
+        c = srv.client()
+        assert c.acl_users() == ["carol", "default"]
+        carol = redis.Redis(port=srv.port, username="carol", password="c1")
+        assert carol.get("c1") is None
+        c.acl_setuser("dave", enabled=True, passwords=["+d1"], commands=["+ping"])
+        assert c.execute_command("ACL", "SAVE") == b"OK"
+        saved = path.read_text().splitlines()
+        assert saved[1].startswith("user dave on #") and saved[0].startswith("user carol on #")
+        # edit the file and reload: carol is gone (and disconnected), erin appears
+        path.write_text("user default on nopass ~* &* +@all\nuser erin on nopass +@all ~*\n")
+        assert c.execute_command("ACL", "LOAD") == b"OK"
+        assert c.acl_users() == ["default", "erin"]
+        with pytest.raises(redis.ConnectionError):
+            carol.connection_pool.get_connection().send_command("PING") or \
+                carol.connection_pool.get_connection().read_response()
+        # a bad file is refused as a whole
+        path.write_text("user default on nopass ~* &* +@all\nuser frank on badrule\n")
+        with pytest.raises(redis.ResponseError, match="badrule"):
+            c.execute_command("ACL", "LOAD")
+        assert c.acl_users() == ["default", "erin"]
+
+
+def test_users_and_aclfile_together_is_fatal(tmp_path):
+    path = tmp_path / "users.acl"
+    path.write_text("user default on nopass ~* &* +@all\n")
+    srv = ServerProcess("redpoll", config=f"aclfile {path}\nuser x on\n")
+    srv.start(wait=False)
+    try:
+        assert srv.proc.wait(15) != 0
+        assert "at the same setting an ACL file path is invalid" in srv.log_text()
+    finally:
+        srv.cleanup()

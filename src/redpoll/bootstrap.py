@@ -16,6 +16,7 @@ ROOMS = [
     "redpoll.replication",
     "redpoll.commands.scripting",
     "redpoll.eviction",
+    "redpoll.slowlog",
     "redpoll.sentinel",
     # module path, in the order they must be installed
 ]

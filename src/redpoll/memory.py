@@ -259,13 +259,25 @@ class Accounting:
     # -- figures -------------------------------------------------------------
     def dataset(self) -> int:
         if self.enabled:
-            return self.total
+            return self.total + tables_size(self.server)
         return sampled_dataset(self.server)
+
+
+def tables_size(server: "Server") -> int:
+    """The hash tables themselves: 8 bytes per bucket of the keys and
+    expires dicts, plus a dict entry per key with a TTL."""
+    total = 0
+    for db in server.dbs:
+        if db.data:
+            total += _dict_size(len(db.data))
+        if db.expires:
+            total += _dict_size(len(db.expires)) + DICT_ENTRY * len(db.expires)
+    return total
 
 
 def sampled_dataset(server: "Server", per_db: int = 200) -> int:
     """Dataset size estimated from a sample of keys (exact for small dbs)."""
-    total = 0
+    total = tables_size(server)
     for db in server.dbs:
         n = len(db.data)
         if not n:

@@ -426,6 +426,9 @@ class Server:
 
     slowlog_hook: Callable | None = None
     slowlog_threshold_ns = 10 ** 18
+    # called before a client's batch of replies is written (the AOF writes
+    # its buffer here, so an acknowledged write is in the kernel, as in Redis)
+    before_reply_hook: Callable | None = None
 
     def after_write(self, c: Client, cmd, argv) -> None:
         """The command changed data: propagate it, wake blocked clients and

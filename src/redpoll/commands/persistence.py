@@ -99,7 +99,8 @@ def register_debug(name: str, fn) -> None:
 @command("debug", -2, "admin noscript loading stale", group=G,
          summary="A container for debugging commands.")
 def debug(c, argv):
-    if not c.server.config["enable-debug-command"]:
+    from redpoll.commands.server import debug_allowed
+    if not debug_allowed(c):
         raise RedisError(DEBUG_DISABLED)
     fn = DEBUG_SUBCOMMANDS.get(argv[1].lower())
     if fn is None:

@@ -1,255 +1,54 @@
-"""Server commands: INFO, COMMAND, CONFIG, FLUSHDB/FLUSHALL, SHUTDOWN, MONITOR, TIME."""
+"""Server commands: INFO, FLUSHDB/FLUSHALL, TIME, SHUTDOWN, MONITOR, SLOWLOG,
+LATENCY, MEMORY, and the DEBUG subcommands that are not persistence's.
+
+(COMMAND lives in :mod:`redpoll.commands.command`, CONFIG in
+:mod:`redpoll.commands.config`; the DEBUG container itself is declared in
+:mod:`redpoll.commands.persistence` and subcommands are added with
+``register_debug``.)
+"""
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import platform
-import resource
-import sys
 import time
 
-from redpoll import REDIS_COMPAT_VERSION, __version__
-from redpoll.commands import table as T
+from redpoll.client import F_MONITOR, F_REPLICA
 from redpoll.commands.table import command, subcommand
-from redpoll.config import DIRECTIVES, ConfigError
 from redpoll.errors import SYNTAX, RedisError
-from redpoll.protocol.resp import OK, Map, Verbatim
+from redpoll.info import info_text
+from redpoll.protocol.quoting import repr_arg
+from redpoll.protocol.resp import OK, Double, Map, Status, Verbatim
 
 G = "server"
 
 
+def _help(lines: list[str]) -> list:
+    return [Status(line) for line in lines]
+
+
+def _sub_error(sub: bytes, container: str) -> RedisError:
+    """Redis's reply when a subcommand gets a wrong number of arguments."""
+    return RedisError(f"ERR unknown subcommand or wrong number of arguments for "
+                      f"'{sub.decode('utf-8', 'replace')}'. Try {container} HELP.")
+
+
+def _int_arg(b: bytes) -> int:
+    from redpoll.config.directives import ConfigError, parse_ll
+    try:
+        return parse_ll(b.decode("latin-1"))
+    except ConfigError:
+        raise RedisError("ERR value is not an integer or out of range")
+
+
 # -- INFO ------------------------------------------------------------------------
 
-def _section_server(srv) -> list[str]:
-    uptime = int(time.time() - srv.start_time)
-    return [
-        f"redis_version:{REDIS_COMPAT_VERSION}",
-        f"redpoll_version:{__version__}",
-        "redis_git_sha1:00000000",
-        "redis_git_dirty:0",
-        "redis_build_id:0",
-        f"redis_mode:{'sentinel' if srv.sentinel_mode else 'standalone'}",
-        f"os:{platform.system()} {platform.release()} {platform.machine()}",
-        f"arch_bits:{64 if sys.maxsize > 2**32 else 32}",
-        "monotonic_clock:POSIX clock_gettime",
-        "multiplexing_api:epoll",
-        "atomicvar_api:c11-builtin",
-        "gcc_version:0.0.0",
-        f"python_version:{platform.python_version()}",
-        f"process_id:{os.getpid()}",
-        "process_supervised:no",
-        f"run_id:{srv.run_id}",
-        f"tcp_port:{srv.port}",
-        f"server_time_usec:{int(time.time() * 1e6)}",
-        f"uptime_in_seconds:{uptime}",
-        f"uptime_in_days:{uptime // 86400}",
-        f"hz:{srv.config['hz']}",
-        f"configured_hz:{srv.config['hz']}",
-        "lru_clock:%d" % (int(time.time()) & ((1 << 24) - 1)),
-        f"executable:{srv.executable}",
-        f"config_file:{srv.config.file or ''}",
-        "io_threads_active:0",
-    ]
-
-
-def _section_clients(srv) -> list[str]:
-    clients = srv.clients.values()
-    blocked = sum(1 for c in clients if c.blocked is not None)
-    return [
-        f"connected_clients:{sum(1 for c in clients if not c.flags & 1)}",
-        "cluster_connections:0",
-        f"maxclients:{srv.config['maxclients']}",
-        "client_recent_max_input_buffer:0",
-        "client_recent_max_output_buffer:0",
-        f"blocked_clients:{blocked}",
-        "tracking_clients:0",
-        f"clients_in_timeout_table:{blocked}",
-    ]
-
-
-def used_memory(srv) -> int:
-    """Memory used by the process, as counted for maxmemory (see docs/memory.md)."""
-    fn = getattr(srv, "used_memory_fn", None)
-    if fn is not None:
-        return fn()
-    return rss_bytes()
-
-
-def rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _human(n: int) -> str:
-    for unit, div in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if n >= div:
-            return f"{n / div:.2f}{unit}"
-    return f"{n}B"
-
-
-def _section_memory(srv) -> list[str]:
-    used = used_memory(srv)
-    rss = rss_bytes()
-    peak = max(getattr(srv, "peak_memory", 0), used)
-    srv.peak_memory = peak
-    maxmem = srv.config["maxmemory"]
-    return [
-        f"used_memory:{used}", f"used_memory_human:{_human(used)}",
-        f"used_memory_rss:{rss}", f"used_memory_rss_human:{_human(rss)}",
-        f"used_memory_peak:{peak}", f"used_memory_peak_human:{_human(peak)}",
-        "used_memory_peak_perc:%.2f%%" % (100.0 * used / peak if peak else 100.0),
-        f"used_memory_dataset:{used}",
-        f"maxmemory:{maxmem}", f"maxmemory_human:{_human(maxmem)}",
-        f"maxmemory_policy:{srv.config['maxmemory-policy']}",
-        "mem_fragmentation_ratio:%.2f" % (rss / used if used else 1.0),
-        "mem_allocator:pymalloc",
-        "lazyfree_pending_objects:0",
-    ]
-
-
-def _section_stats(srv) -> list[str]:
-    s = srv.stats
-    return [
-        f"total_connections_received:{s.total_connections_received}",
-        f"total_commands_processed:{s.total_commands_processed}",
-        f"instantaneous_ops_per_sec:{int(srv.instantaneous(1))}",
-        f"total_net_input_bytes:{s.net_input_bytes}",
-        f"total_net_output_bytes:{s.net_output_bytes}",
-        "instantaneous_input_kbps:%.2f" % (srv.instantaneous(2) / 1024),
-        "instantaneous_output_kbps:%.2f" % (srv.instantaneous(3) / 1024),
-        f"rejected_connections:{s.rejected_connections}",
-        f"sync_full:{s.sync_full}",
-        f"sync_partial_ok:{s.sync_partial_ok}",
-        f"sync_partial_err:{s.sync_partial_err}",
-        f"expired_keys:{s.expired_keys}",
-        "expired_stale_perc:0.00",
-        f"expired_time_cap_reached_count:{s.expired_time_cap_reached_count}",
-        f"evicted_keys:{s.evicted_keys}",
-        f"evicted_clients:{s.evicted_clients}",
-        f"keyspace_hits:{s.keyspace_hits}",
-        f"keyspace_misses:{s.keyspace_misses}",
-        f"pubsub_channels:{len(getattr(srv, 'pubsub_channels', {}))}",
-        f"pubsub_patterns:{len(getattr(srv, 'pubsub_patterns', {}))}",
-        f"pubsubshard_channels:{len(getattr(srv, 'pubsubshard_channels', {}))}",
-        "latest_fork_usec:%d" % getattr(srv, "latest_fork_usec", 0),
-        f"total_forks:{getattr(srv, 'total_forks', 0)}",
-        f"total_error_replies:{s.total_error_replies}",
-        f"dump_payload_sanitizations:{s.dump_payload_sanitizations}",
-    ]
-
-
-def _section_replication(srv) -> list[str]:
-    fn = srv.info_sections.get("replication")
-    if fn is not None:
-        return fn()
-    return ["role:master", "connected_slaves:0", "master_failover_state:no-failover",
-            "master_replid:" + srv.run_id[:40], "master_replid2:" + "0" * 40,
-            "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
-            "repl_backlog_size:%d" % srv.config["repl-backlog-size"],
-            "repl_backlog_first_byte_offset:0", "repl_backlog_histlen:0"]
-
-
-def _section_cpu(srv) -> list[str]:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return [f"used_cpu_sys:{r.ru_stime:.6f}", f"used_cpu_user:{r.ru_utime:.6f}",
-            f"used_cpu_sys_children:{ch.ru_stime:.6f}",
-            f"used_cpu_user_children:{ch.ru_utime:.6f}"]
-
-
-def _section_commandstats(srv) -> list[str]:
-    out = []
-    for cmd in T.all_commands():
-        if cmd.calls or cmd.rejected_calls or cmd.failed_calls:
-            usec = cmd.usec // 1000
-            per = (cmd.usec / 1000 / cmd.calls) if cmd.calls else 0.0
-            out.append(f"cmdstat_{cmd.name}:calls={cmd.calls},usec={usec},"
-                       f"usec_per_call={per:.2f},rejected_calls={cmd.rejected_calls},"
-                       f"failed_calls={cmd.failed_calls}")
-    return out
-
-
-def _section_errorstats(srv) -> list[str]:
-    return [f"errorstat_{k}:count={v}" for k, v in sorted(srv.stats.errors.items())]
-
-
-def _section_keyspace(srv) -> list[str]:
-    out = []
-    for db in srv.dbs:
-        if db.data:
-            out.append(f"db{db.id}:keys={len(db.data)},expires={len(db.expires)},"
-                       f"avg_ttl={db.avg_ttl}")
-    return out
-
-
-def _section_persistence(srv) -> list[str]:
-    fn = srv.info_sections.get("persistence")
-    if fn is not None:
-        return fn()
-    return [f"loading:{int(srv.loading)}", "async_loading:0",
-            f"rdb_changes_since_last_save:{srv.dirty}",
-            "rdb_bgsave_in_progress:0", f"rdb_last_save_time:{srv.lastsave}",
-            "rdb_last_bgsave_status:ok", "aof_enabled:0", "aof_rewrite_in_progress:0",
-            "aof_last_bgrewrite_status:ok", "aof_last_write_status:ok"]
-
-
-SECTIONS = {
-    "server": _section_server, "clients": _section_clients, "memory": _section_memory,
-    "persistence": _section_persistence, "stats": _section_stats,
-    "replication": _section_replication, "cpu": _section_cpu,
-    "modules": lambda srv: [], "errorstats": _section_errorstats,
-    "cluster": lambda srv: ["cluster_enabled:0"], "keyspace": _section_keyspace,
-    "commandstats": _section_commandstats,
-}
-DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats",
-                    "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"]
-ALL_SECTIONS = DEFAULT_SECTIONS[:-3] + ["commandstats", "errorstats", "cluster", "keyspace"]
-
-
-def info_text(srv, args: list[str]) -> str:
-    sections = srv.extra_sections if hasattr(srv, "extra_sections") else {}
-    table = {**SECTIONS, **sections}
-    if not args:
-        names = DEFAULT_SECTIONS
-    else:
-        names = []
-        for a in args:
-            a = a.lower()
-            if a == "default":
-                names += DEFAULT_SECTIONS
-            elif a in ("all", "everything"):
-                names += ALL_SECTIONS
-            else:
-                names.append(a)
-    out = []
-    seen = set()
-    for name in names:
-        if name in seen or name not in table:
-            continue
-        seen.add(name)
-        title = name.capitalize() if name != "cpu" else "CPU"
-        if name == "commandstats":
-            title = "Commandstats"
-        if name == "errorstats":
-            title = "Errorstats"
-        lines = table[name](srv)
-        if out:
-            out.append("")
-        out.append(f"# {title}")
-        out.extend(lines)
-    return "\r\n".join(out) + "\r\n" if out else ""
-
-
-@command("info", -1, "loading stale sentinel", group=G, summary="Returns information and statistics about the server.")
+@command("info", -1, "loading stale sentinel", group=G, acl="dangerous",
+         summary="Returns information and statistics about the server.")
 def info(c, argv):
-    return Verbatim(info_text(c.server, [a.decode() for a in argv[1:]]).encode())
+    return Verbatim(info_text(c.server, [a.decode("utf-8", "replace") for a in argv[1:]])
+                    .encode())
 
 
-# -- keyspace-wide -------------------------------------------------------------------
+# -- keyspace-wide ---------------------------------------------------------------
 
 def _flush_option(argv) -> None:
     if len(argv) > 2:
@@ -258,7 +57,8 @@ def _flush_option(argv) -> None:
         raise RedisError(SYNTAX)
 
 
-@command("flushdb", -1, "write", group=G, acl="keyspace dangerous", summary="Remove all keys from the current database.")
+@command("flushdb", -1, "write", group=G, acl="keyspace dangerous",
+         summary="Remove all keys from the current database.")
 def flushdb(c, argv):
     _flush_option(argv)
     srv = c.server
@@ -267,7 +67,8 @@ def flushdb(c, argv):
     return OK
 
 
-@command("flushall", -1, "write", group=G, acl="keyspace dangerous", summary="Removes all keys from all databases.")
+@command("flushall", -1, "write", group=G, acl="keyspace dangerous",
+         summary="Removes all keys from all databases.")
 def flushall(c, argv):
     _flush_option(argv)
     srv = c.server
@@ -279,87 +80,662 @@ def flushall(c, argv):
     return OK
 
 
-@command("time", 1, "loading stale fast", group=G, summary="Returns the server time.")
+@command("time", 1, "loading stale fast", group=G,
+         summary="Returns the server time.", since="2.6.0")
 def time_(c, argv):
-    t = time.time()
-    return [str(int(t)).encode(), str(int((t % 1) * 1e6)).encode()]
+    t = time.time_ns() // 1000
+    return [str(t // 1_000_000).encode(), str(t % 1_000_000).encode()]
 
 
-@command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy", group=G, summary="Synchronously saves the database(s) to disk and shuts down the Redis server.")
+@command("lolwut", -1, "readonly fast", group=G,
+         summary="Displays computer art and the Redis version")
+def lolwut(c, argv):
+    from redpoll import REDIS_COMPAT_VERSION
+    return Verbatim(f"Redis ver. {REDIS_COMPAT_VERSION}\n".encode())
+
+
+# -- SHUTDOWN ----------------------------------------------------------------------
+
+@command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy",
+         group=G, summary="Synchronously saves the database(s) to disk and shuts "
+         "down the Redis server.")
 def shutdown(c, argv):
+    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]."""
     save = None
+    now = force = abort = False
     for a in argv[1:]:
         o = a.lower()
-        if o == b"nosave":
+        if o == b"nosave" and save is None:
             save = False
-        elif o == b"save":
+        elif o == b"save" and save is None:
             save = True
-        elif o in (b"now", b"force", b"abort"):
-            pass
+        elif o == b"now":
+            now = True
+        elif o == b"force":
+            force = True
+        elif o == b"abort":
+            abort = True
         else:
             raise RedisError(SYNTAX)
+    if abort and (save is not None or now or force):
+        raise RedisError(SYNTAX)
     srv = c.server
-    srv.loop.create_task(srv.shutdown(save))
+    if abort:
+        task = getattr(srv, "shutdown_task", None)
+        if task is None or task.done():
+            raise RedisError("ERR No shutdown in progress.")
+        task.cancel()
+        srv.shutdown_task = None
+        srv.log.warning("Shutdown manually aborted.")
+        return OK
     from redpoll.server import NO_REPLY
+    srv.shutdown_task = srv.loop.create_task(_shutdown(c, save, force))
     return NO_REPLY
 
 
+async def _shutdown(c, save, force) -> None:
+    srv = c.server
+    try:
+        await srv.shutdown(save)
+    except RedisError:
+        if force:
+            srv.log.warning("Errors trying to shut down the server. "
+                            "Exiting anyway because of FORCE.")
+            await srv.shutdown(False, exit_code=0)
+            return
+        srv.log.warning("Errors trying to shut down the server. Check the logs "
+                        "for more information.")
+        c.add_reply(RedisError("ERR Errors trying to SHUTDOWN. Check logs."))
+        c.flush()
+
+
+# -- MONITOR ---------------------------------------------------------------------------
+
+@command("monitor", 1, "admin noscript loading stale", group=G,
+         summary="Listens for all requests received by the server in real-time.",
+         since="1.0.0")
+def monitor(c, argv):
+    if c.flags & F_REPLICA:
+        return None
+    if not c.flags & F_MONITOR:
+        c.flags |= F_MONITOR
+        c.server.monitors.append(c)
+    return OK
+
+
+_REDACT_ALL = {b"auth"}
+
+
 def monitor_line(c, argv) -> bytes:
-    """One MONITOR line: +1339518083.107412 [0 127.0.0.1:60866] "set" "k" "v"."""
-    from redpoll.protocol.quoting import repr_arg
-    t = time.time()
-    where = "lua" if c.is_fake else c.addr
-    args = " ".join(repr_arg(a) for a in argv)
-    return f"+{t:.6f} [{c.db.id} {where}] {args}\r\n".encode("utf-8", "surrogateescape")
+    """One MONITOR line: ``+1339518083.107412 [0 127.0.0.1:60866] "set" "k" "v"``.
+    Passwords given to AUTH / HELLO AUTH are shown as ``(redacted)``."""
+    args = [bytes(a) for a in argv]
+    name = args[0].lower() if args else b""
+    if name in _REDACT_ALL:
+        args = args[:1] + [b"(redacted)"] * (len(args) - 1)
+    elif name == b"hello":
+        for i in range(1, len(args) - 2):
+            if args[i].lower() == b"auth":
+                args[i + 1] = args[i + 2] = b"(redacted)"
+    t = time.time_ns() // 1000
+    if getattr(c, "flags", 0) & (1 << 12):        # F_LUA: called from a script
+        where = "lua"
+    elif c.is_fake:
+        where = "?" if not c.addr else c.addr
+    elif c.addr.startswith("/"):
+        where = "unix:" + c.addr
+    else:
+        where = c.addr
+    text = " ".join(repr_arg(a) for a in args)
+    return (f"+{t // 1_000_000}.{t % 1_000_000:06d} [{c.db.id} {where}] {text}\r\n"
+            .encode("utf-8", "surrogateescape"))
 
 
-# -- COMMAND ---------------------------------------------------------------------------
+# -- SLOWLOG -----------------------------------------------------------------------------
 
-def command_info(cmd) -> list:
-    return [cmd.name.encode(), cmd.arity, [f.encode() for f in cmd.flag_names()],
-            cmd.first_key, cmd.last_key, cmd.key_step,
-            [f"@{c}".encode() for c in cmd.acl_categories], [], [],
-            [command_info(s) for s in cmd.subcommands.values()]]
+_SLOWLOG_HELP = [
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Prints this help.",
+]
 
 
-@command("command", -1, "loading stale sentinel", group=G, summary="Returns detailed information about all commands.")
-def command_(c, argv):
-    return [command_info(cmd) for cmd in T.TABLE.values()]
+@subcommand("slowlog", "get", -2, "admin loading stale", group=G,
+            summary="Returns the slow log's entries.", since="2.2.12")
+def slowlog_get(c, argv):
+    if len(argv) > 3:
+        raise _sub_error(argv[1], "SLOWLOG")
+    count = 10
+    if len(argv) == 3:
+        try:
+            count = _int_arg(argv[2])
+        except RedisError:
+            raise RedisError("ERR count should be greater than or equal to -1")
+        if count < -1:
+            raise RedisError("ERR count should be greater than or equal to -1")
+    entries = c.server.slowlog.entries
+    if count != -1:
+        entries = entries[:count]
+    return [list(e) for e in entries]
 
 
-@subcommand("command", "count", 2, "loading stale", group=G, summary="Returns a count of commands.")
-def command_count(c, argv):
-    return len(T.TABLE)
+@subcommand("slowlog", "len", 2, "admin loading stale", group=G,
+            summary="Returns the number of entries in the slow log.", since="2.2.12")
+def slowlog_len(c, argv):
+    return len(c.server.slowlog.entries)
 
 
-@subcommand("command", "info", -2, "loading stale", group=G, summary="Returns information about one, multiple or all commands.")
-def command_info_cmd(c, argv):
-    if len(argv) == 2:
-        return [command_info(cmd) for cmd in T.TABLE.values()]
+@subcommand("slowlog", "reset", 2, "admin loading stale", group=G,
+            summary="Clears all entries from the slow log.", since="2.2.12")
+def slowlog_reset(c, argv):
+    c.server.slowlog.entries.clear()
+    return OK
+
+
+@subcommand("slowlog", "help", 2, "loading stale", group=G,
+            summary="Show helpful text about the different subcommands", since="6.2.0")
+def slowlog_help(c, argv):
+    return _help(_SLOWLOG_HELP)
+
+
+# -- LATENCY -------------------------------------------------------------------------------
+
+_LATENCY_HELP = [
+    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram "
+    "for the specified command names.",
+    "    If no commands are specified then all histograms are replied.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand("latency", "latest", 2, "admin noscript loading stale", group=G,
+            summary="Returns the latest latency samples for all events.", since="2.8.13")
+def latency_latest(c, argv):
+    sl = c.server.slowlog
     out = []
-    for name in argv[2:]:
-        cmd = T.TABLE.get(name.lower())
-        out.append(command_info(cmd) if cmd is not None else None)
+    for event, series in sl.events.items():
+        if series:
+            t, ms = series[-1]
+            out.append([event.encode(), t, ms, sl.event_max.get(event, ms)])
     return out
 
 
-@subcommand("command", "docs", -2, "loading stale", group=G, summary="Returns documentary information about one, multiple or all commands.")
-def command_docs(c, argv):
-    names = [n.lower() for n in argv[2:]] or list(T.TABLE)
+@subcommand("latency", "history", 3, "admin noscript loading stale", group=G,
+            summary="Returns timestamp-latency samples for an event.", since="2.8.13")
+def latency_history(c, argv):
+    series = c.server.slowlog.events.get(argv[2].decode("utf-8", "replace"), [])
+    return [[t, ms] for t, ms in series]
+
+
+@subcommand("latency", "reset", -2, "admin noscript loading stale", group=G,
+            summary="Resets the latency data for one or more events.", since="2.8.13")
+def latency_reset(c, argv):
+    return c.server.slowlog.reset_events(
+        [a.decode("utf-8", "replace") for a in argv[2:]] or None)
+
+
+@subcommand("latency", "graph", 3, "admin noscript loading stale", group=G,
+            summary="Returns a latency graph for an event.", since="2.8.13")
+def latency_graph(c, argv):
+    event = argv[2].decode("utf-8", "replace")
+    sl = c.server.slowlog
+    series = sl.events.get(event)
+    if not series:
+        raise RedisError(f"ERR No samples available for event '{event}'")
+    top = max(ms for _, ms in series) or 1
+    now = int(time.time())
+    lines = [f"{event} - high {top} ms, low {min(ms for _, ms in series)} ms "
+             f"(all time high {sl.event_max.get(event, top)} ms)",
+             "-" * 80]
+    for row in range(4, 0, -1):
+        lines.append("".join("#" if ms * 4 >= top * row else " " for _, ms in series))
+    lines.append("".join(_ago(now - t)[-1] for t, _ in series))
+    return Verbatim(("\n".join(lines) + "\n").encode())
+
+
+def _ago(secs: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+@subcommand("latency", "doctor", 2, "admin noscript loading stale", group=G,
+            summary="Returns a human-readable latency analysis report.", since="2.8.13")
+def latency_doctor(c, argv):
+    sl = c.server.slowlog
+    if not sl.latency_threshold_ms:
+        text = ("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in "
+                "this Redis instance. You may use \"CONFIG SET latency-monitor-threshold "
+                "<milliseconds>.\" in order to enable it. If we weren't in a deep space "
+                "mission I'd suggest to take a look at "
+                "https://redis.io/topics/latency-monitor.\n")
+    elif not any(sl.events.values()):
+        text = ("Dave, no latency spike was observed during the lifetime of this Redis "
+                "instance, not in the slightest bit. I honestly think you ought to sleep "
+                "better tonight.\n")
+    else:
+        parts = ["Dave, I have observed latency spikes in this Redis instance. You don't "
+                 "mind talking about it, do you Dave?\n"]
+        for i, (event, series) in enumerate(sl.events.items(), 1):
+            if not series:
+                continue
+            avg = sum(ms for _, ms in series) // len(series)
+            parts.append(f"{i}. {event}: {len(series)} latency spikes (average {avg}ms, "
+                         f"mean deviation 0ms, period 0 sec). Worst all time event "
+                         f"{sl.event_max.get(event, 0)}ms.")
+        parts.append("\nI have a few advices for you:\n\n- Check your system for "
+                     "slow commands: SLOWLOG GET shows them.\n")
+        text = "\n".join(parts)
+    return Verbatim(text.encode())
+
+
+@subcommand("latency", "histogram", -2, "admin noscript loading stale", group=G,
+            summary="Returns the cumulative distribution of latencies of a subset or "
+            "all commands.", since="7.0.0")
+def latency_histogram(c, argv):
+    from redpoll import slowlog
+    from redpoll.commands import table as T
+    c.server.slowlog.start_recording()
+    if len(argv) > 2:
+        cmds = []
+        for name in argv[2:]:
+            parts = name.lower().split(b"|", 1)
+            cmd = T.TABLE.get(parts[0])
+            if cmd is not None and len(parts) == 2:
+                cmd = cmd.subcommands.get(parts[1])
+            if cmd is not None and cmd not in cmds:
+                cmds.append(cmd)
+    else:
+        cmds = list(T.all_commands())
     out = []
-    for n in names:
-        cmd = T.TABLE.get(n)
-        if cmd is None:
+    for cmd in cmds:
+        calls, buckets = slowlog.histogram(cmd)
+        if not calls:
             continue
-        doc = Map([(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()),
-                   (b"group", cmd.group.encode())])
-        if cmd.complexity:
-            doc.append((b"complexity", cmd.complexity.encode()))
-        if cmd.subcommands:
-            doc.append((b"subcommands", Map(
-                [(s.name.encode(), Map([(b"summary", s.summary.encode()),
-                                        (b"since", s.since.encode()),
-                                        (b"group", s.group.encode())]))
-                 for s in cmd.subcommands.values()])))
-        out.append((cmd.name.encode(), doc))
+        out.append((cmd.name.encode(), Map([
+            (b"calls", calls),
+            (b"histogram_usec", Map([(b, n) for b, n in buckets]))])))
     return Map(out)
+
+
+@subcommand("latency", "help", 2, "loading stale", group=G,
+            summary="Returns helpful text about the different subcommands.", since="2.8.13")
+def latency_help(c, argv):
+    return _help(_LATENCY_HELP)
+
+
+# -- MEMORY ------------------------------------------------------------------------------
+
+_MEMORY_HELP = [
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1), group=G,
+            summary="Estimates the memory usage of a key.", since="4.0.0")
+def memory_usage(c, argv):
+    from redpoll.memory import SAMPLES, key_size
+    samples = SAMPLES
+    i = 3
+    while i < len(argv):
+        if argv[i].lower() == b"samples" and i + 1 < len(argv):
+            samples = _int_arg(argv[i + 1])
+            if samples < 0:
+                raise RedisError(SYNTAX)
+            i += 2
+        else:
+            raise RedisError(SYNTAX)
+    db = c.db
+    v = db.read(argv[2]) if hasattr(db, "read") else db.get(argv[2])
+    if v is None:
+        return None
+    return key_size(argv[2], v, samples)
+
+
+@subcommand("memory", "stats", 2, "", group=G,
+            summary="Returns details about memory usage.", since="4.0.0")
+def memory_stats(c, argv):
+    from redpoll import memory as M
+    srv = c.server
+    used = M.used_memory(srv)
+    peak = max(getattr(srv, "peak_memory", 0), used)
+    srv.peak_memory = peak
+    rss = M.rss_bytes()
+    startup = M.STARTUP_MEMORY
+    clients = sum(cl.output_buffer_size() for cl in srv.clients.values())
+    out = [(b"peak.allocated", peak), (b"total.allocated", used),
+           (b"startup.allocated", startup), (b"replication.backlog", 0),
+           (b"clients.slaves", 0), (b"clients.normal", clients),
+           (b"cluster.links", 0), (b"aof.buffer", 0), (b"lua.caches", 0),
+           (b"functions.caches", 200)]
+    overhead = startup + clients
+    keys = 0
+    for db in srv.dbs:
+        if not db.data:
+            continue
+        main = M._dict_size(len(db.data))
+        expires = M._dict_size(len(db.expires)) if db.expires else 0
+        overhead += main + expires
+        keys += len(db.data)
+        out.append((f"db.{db.id}".encode(), Map([
+            (b"overhead.hashtable.main", main),
+            (b"overhead.hashtable.expires", expires),
+            (b"overhead.hashtable.slot-to-keys", 0)])))
+    dataset = max(0, used - overhead)
+    net = max(1, used - startup)
+    out += [(b"overhead.total", overhead), (b"keys.count", keys),
+            (b"keys.bytes-per-key", (used - startup) // keys if keys else 0),
+            (b"dataset.bytes", dataset),
+            (b"dataset.percentage", Double(100.0 * dataset / net)),
+            (b"peak.percentage", Double(100.0 * used / peak if peak else 100.0)),
+            (b"allocator.allocated", used), (b"allocator.active", used),
+            (b"allocator.resident", max(rss, used)),
+            (b"allocator-fragmentation.ratio", Double(1.0)),
+            (b"allocator-fragmentation.bytes", 0),
+            (b"allocator-rss.ratio", Double(max(rss, used) / used if used else 1.0)),
+            (b"allocator-rss.bytes", max(rss, used) - used),
+            (b"rss-overhead.ratio", Double(1.0)), (b"rss-overhead.bytes", 0),
+            (b"fragmentation", Double(rss / used if used else 1.0)),
+            (b"fragmentation.bytes", rss - used)]
+    return Map(out)
+
+
+@subcommand("memory", "doctor", 2, "", group=G,
+            summary="Outputs a memory problems report.", since="4.0.0")
+def memory_doctor(c, argv):
+    from redpoll import memory as M
+    srv = c.server
+    used = M.used_memory(srv)
+    if used < 5 * 1024 * 1024:
+        text = ("Hi Sam, this instance is empty or is using very little memory, my issues "
+                "detector can't be used in these conditions. Please, leave for your mission "
+                "on Earth and fill it with some data. The new Sam and I will be back to our "
+                "programming as soon as I finished rebooting.")
+    else:
+        text = ("Hi Sam, I can't find any memory issue in your instance. I can only account "
+                "for what occurs on this base.")
+    return Verbatim(text.encode())
+
+
+@subcommand("memory", "malloc-stats", 2, "", group=G,
+            summary="Returns the allocator statistics.", since="4.0.0")
+def memory_malloc_stats(c, argv):
+    import io
+    import sys
+    buf = io.StringIO()
+    old = sys.stderr
+    try:
+        sys.stderr = buf
+        sys._debugmallocstats()
+    except Exception:
+        pass
+    finally:
+        sys.stderr = old
+    text = buf.getvalue() or "Stats not supported for the current allocator"
+    return Verbatim(text.encode())
+
+
+@subcommand("memory", "purge", 2, "", group=G,
+            summary="Asks the allocator to release memory.", since="4.0.0")
+def memory_purge(c, argv):
+    import gc
+    gc.collect()
+    return OK
+
+
+@subcommand("memory", "help", 2, "loading stale", group=G,
+            summary="Returns helpful text about the different subcommands.", since="4.0.0")
+def memory_help(c, argv):
+    return _help(_MEMORY_HELP)
+
+
+# -- DEBUG subcommands ---------------------------------------------------------------------
+
+def _debug_sleep(c, argv):
+    if len(argv) != 3:
+        raise _sub_error(argv[1], "DEBUG")
+    try:
+        secs = float(argv[2])
+    except ValueError:
+        secs = 0.0
+    if secs > 0:
+        time.sleep(secs)       # blocks the server, as in Redis
+    return OK
+
+
+def _debug_object(c, argv):
+    if len(argv) != 3:
+        raise _sub_error(argv[1], "DEBUG")
+    db = c.db
+    v = db.read(argv[2]) if hasattr(db, "read") else db.get(argv[2])
+    if v is None:
+        raise RedisError("ERR no such key")
+    from redpoll.memory import value_size
+    enc = _encoding(c, argv[2])
+    idle = 0
+    idle_fn = getattr(c.server, "idle_ms", None)
+    if idle_fn is not None and c.server.config["maxmemory-policy"] not in (
+            "allkeys-lfu", "volatile-lfu"):
+        idle = idle_fn(db, argv[2]) // 1000
+    lru = int(time.time()) & ((1 << 24) - 1)
+    line = (f"Value at:0x{id(v):x} refcount:1 encoding:{enc} "
+            f"serializedlength:{max(1, value_size(v) - 16)} lru:{lru} "
+            f"lru_seconds_idle:{idle}")
+    if enc == "quicklist":
+        line += (f" ql_nodes:1 ql_avg_node:{len(v):.2f} ql_listpack_max:"
+                 f"{c.server.config['list-max-listpack-size']} ql_compressed:0 "
+                 f"ql_uncompressed_size:{value_size(v)}")
+    return Status(line)
+
+
+def _encoding(c, key: bytes) -> str:
+    """OBJECT ENCODING's answer, through the generic room's handler."""
+    from redpoll.commands import table as T
+    obj = T.TABLE.get(b"object")
+    sub = obj.subcommands.get(b"encoding") if obj is not None else None
+    if sub is None:
+        return "raw"
+    try:
+        r = sub.handler(c, [b"OBJECT", b"ENCODING", key])
+    except RedisError:
+        return "raw"
+    return r.decode() if isinstance(r, bytes) else str(r)
+
+
+def _debug_error(c, argv):
+    if len(argv) != 3:
+        raise _sub_error(argv[1], "DEBUG")
+    return RedisError(argv[2].decode("utf-8", "surrogateescape"))
+
+
+def _debug_log(c, argv):
+    if len(argv) != 3:
+        raise _sub_error(argv[1], "DEBUG")
+    c.server.log.warning(f"DEBUG LOG: {argv[2].decode('utf-8', 'replace')}")
+    return OK
+
+
+def _debug_change_repl_id(c, argv):
+    if len(argv) != 2:
+        raise _sub_error(argv[1], "DEBUG")
+    fn = getattr(c.server, "change_repl_id", None)
+    if fn is not None:
+        fn()
+    c.server.log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
+    return OK
+
+
+def _debug_populate(c, argv):
+    if not 3 <= len(argv) <= 5:
+        raise _sub_error(argv[1], "DEBUG")
+    count = _int_arg(argv[2])
+    if count < 0:
+        raise RedisError("ERR count must be greater than or equal to 0")  # as 7.0 text
+    prefix = argv[3] if len(argv) > 3 else b"key"
+    size = _int_arg(argv[4]) if len(argv) > 4 else 0
+    db = c.db
+    for i in range(count):
+        key = b"%b:%d" % (prefix, i)
+        if key in db.data:
+            continue
+        val = b"value:%d" % i
+        if size:
+            val = val[:size] + b"\0" * max(0, size - len(val))
+        db.add(key, val)
+    return OK
+
+
+def _debug_protocol(c, argv):
+    if len(argv) != 3:
+        raise _sub_error(argv[1], "DEBUG")
+    from redpoll.protocol import resp as R
+    kind = argv[2].lower()
+    values = {
+        b"string": b"Hello World", b"integer": 12345, b"double": Double(3.141),
+        b"null": None, b"array": [0, 1, 2], b"set": R.Set([0, 1, 2]),
+        b"map": Map([(0, R.Bool(0)), (1, R.Bool(1)), (2, R.Bool(0))]),
+        b"true": R.Bool(1), b"false": R.Bool(0),
+        b"verbatim": Verbatim(b"This is a verbatim\nstring"),
+    }
+    if kind == b"bignum":
+        return R.Raw(b"(1234567999999999999999999999999999999\r\n") if c.resp == 3 else \
+            b"1234567999999999999999999999999999999"
+    if kind == b"attrib":
+        return b"Some real reply following the attribute"
+    if kind == b"push":
+        if c.resp < 3:
+            raise RedisError("ERR RESP2 is not supported by this command")
+        return R.Push([b"server-cpu-usage", 42])
+    if kind not in values:
+        raise RedisError("ERR Wrong protocol type name. Please use one of the following: "
+                         "string|integer|double|bignum|null|array|set|map|attrib|push|"
+                         "verbatim|true|false")
+    return values[kind]
+
+
+def _debug_digest(c, argv):
+    import hashlib
+    h = bytearray(20)
+    any_key = False
+    for db in c.server.dbs:
+        for k in sorted(db.data):
+            any_key = True
+            d = hashlib.sha1(k + repr(_canon(db.data[k])).encode()).digest()
+            h = bytearray(a ^ b for a, b in zip(h, d))
+    return Status(h.hex() if any_key else "0" * 40)
+
+
+def _canon(v):
+    if isinstance(v, (bytes, int, float)):
+        return v
+    if isinstance(v, dict):
+        return sorted((k, _canon(x)) for k, x in v.items())
+    if isinstance(v, (set, frozenset)):
+        return sorted(v)
+    d = getattr(v, "dict", None)
+    if isinstance(d, dict):
+        return sorted(d.items())
+    try:
+        return list(v)
+    except TypeError:
+        return repr(type(v))
+
+
+def _debug_help(c, argv):
+    return _help([
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANGE-REPL-ID",
+        "    Change the replication IDs of the instance.",
+        "    Dangerous: should be used only for testing the replication subsystem.",
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "ERROR <string>",
+        "    Return a Redis protocol error with <string> as message. Useful for clients",
+        "    unit tests to simulate Redis errors.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix. These are not propagated to",
+        "    replicas.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
+        "RELOAD [option ...]",
+        "    Save the RDB on disk and reload it back to memory.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+        "HELP",
+        "    Prints this help.",
+    ])
+
+
+def _register_debug() -> None:
+    from redpoll.commands.persistence import register_debug
+    for name, fn in (("sleep", _debug_sleep), ("object", _debug_object),
+                     ("error", _debug_error), ("log", _debug_log),
+                     ("change-repl-id", _debug_change_repl_id),
+                     ("populate", _debug_populate), ("protocol", _debug_protocol),
+                     ("digest", _debug_digest), ("help", _debug_help)):
+        register_debug(name, fn)
+
+
+_register_debug()
+
+
+def debug_allowed(c) -> bool:
+    """enable-debug-command: no / yes / local (loopback or unix socket clients)."""
+    mode = c.server.config["enable-debug-command"]
+    if mode is True or mode == "yes":
+        return True
+    if mode == "local":
+        addr = c.addr or ""
+        return (c.is_fake or addr.startswith("/") or addr.startswith("127.")
+                or addr.startswith("::1:") or addr.startswith("::ffff:127."))
+    return False

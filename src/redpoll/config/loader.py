@@ -189,7 +189,7 @@ class Config:
         for name, d, args in found:
             if not d.mutable:
                 raise failed(name, "can't set immutable config")
-            if d.protected and not self.values["enable-protected-configs"]:
+            if d.protected and self.values["enable-protected-configs"] == "no":
                 raise failed(name, "can't set protected config")
             if name.lower() in seen:
                 raise failed(name, "duplicate parameter")

@@ -211,6 +211,15 @@ class Replication:
                 link.reploff if link.client is not None else -1]
 
 
+def _rewrite_replicaof_as_redis() -> None:
+    """CONFIG REWRITE on a primary removes every ``replicaof`` line (so a
+    promoted replica stays a primary after a restart), as Redis does."""
+    from redpoll.config.directives import DIRECTIVES
+    d = DIRECTIVES["replicaof"]
+    if getattr(d, "rewrite_fn", None) is None:
+        d.rewrite_fn = lambda name, v: [] if v is None else [f"replicaof {v[0]} {v[1]}"]
+
+
 def install(server) -> None:
     repl = Replication(server)
     server.repl = repl
@@ -221,6 +230,7 @@ def install(server) -> None:
     server.info_sections["replication"] = repl.info_lines
     server.disconnect_hooks.append(repl.primary.client_gone)
     cfg = server.config
+    _rewrite_replicaof_as_redis()
     cfg.watch("repl-backlog-size", lambda old, new: repl.backlog and repl.backlog.resize(new))
     for name in ("min-replicas-to-write", "min-replicas-max-lag", "replica-serve-stale-data"):
         cfg.watch(name, lambda old, new: repl.update_checks())

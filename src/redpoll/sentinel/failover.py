@@ -59,9 +59,9 @@ def send_slaveof(sentinel, ri, addr: Addr | None) -> bool:
     cc.send([m("CONFIG"), "REWRITE"])
     cc.send([m("CLIENT"), "KILL", "TYPE", "normal"])
     cc.send([m("CLIENT"), "KILL", "TYPE", "pubsub"])
-    if addr is not None and getattr(ri, "_writes_paused", False):
+    if addr is not None and ri.writes_paused:
         cc.send([m("CLIENT"), "UNPAUSE"])
-        ri._writes_paused = False
+        ri.writes_paused = False
     cc.send([m("EXEC")])
     return True
 
@@ -75,7 +75,7 @@ def start_failover(sentinel, master) -> None:
     sentinel.event(WARNING, "+try-failover", master, "%@")
     master.failover_start_time = mstime() + random.randrange(MAX_DESYNC)
     master.failover_state_change_time = mstime()
-    master._pause_target = None
+    master.pause_target = None
 
 
 def start_if_needed(sentinel, master) -> bool:
@@ -130,10 +130,10 @@ def abort(sentinel, master) -> None:
     if master.promoted_slave is not None:
         master.promoted_slave.flags &= ~SRI_PROMOTED
         master.promoted_slave = None
-    if getattr(master, "_writes_paused", False) and master.link.cc is not None:
+    if master.writes_paused and master.link.cc is not None:
         master.link.cc.send([master.map_command("CLIENT"), "UNPAUSE"])
-    master._writes_paused = False
-    master._pause_target = None
+    master.writes_paused = False
+    master.pause_target = None
 
 
 def state_machine(sentinel, master) -> None:
@@ -207,29 +207,29 @@ def _manual_catch_up_done(sentinel, master, slave) -> bool:
     if (not master.flags & SRI_FORCE_FAILOVER or master.flags & SRI_S_DOWN
             or master.link.disconnected or master.link.cc is None):
         return True
-    target = getattr(master, "_pause_target", None)
+    target = master.pause_target
     now = mstime()
     if target is None:
         pause = min(master.failover_timeout, MANUAL_PAUSE_MAX_MS * 2)
         cc = master.link.cc
         cc.send([master.map_command("CLIENT"), "PAUSE", str(pause), "WRITE"])
-        master._writes_paused = True
-        master._pause_target = -1
-        master._pause_deadline = now + MANUAL_PAUSE_MAX_MS
+        master.writes_paused = True
+        master.pause_target = -1
+        master.pause_deadline = now + MANUAL_PAUSE_MAX_MS
 
         def got_info(r, master=master):
             if isinstance(r, bytes):
                 for line in r.decode("utf-8", "replace").split("\r\n"):
                     if line.startswith("master_repl_offset:"):
                         try:
-                            master._pause_target = int(line[19:])
+                            master.pause_target = int(line[19:])
                         except ValueError:
                             pass
                         return
-            master._pause_target = 0
+            master.pause_target = 0
         cc.send([master.map_command("INFO"), "replication"], got_info)
         return False
-    if now > master._pause_deadline:
+    if now > master.pause_deadline:
         return True
     if target < 0:
         return False
@@ -304,20 +304,20 @@ def _detect_end(sentinel, master) -> None:
 
 def switch_to_promoted(sentinel, master) -> None:
     ref = master.promoted_slave or master
-    paused = getattr(master, "_writes_paused", False)
+    paused = master.writes_paused
     sentinel.event(WARNING, "+switch-master", master,
                    f"{master.name} {sentinel.announce_addr(master.addr)} "
                    f"{master.addr.port} {sentinel.announce_addr(ref.addr)} {ref.addr.port}")
     old = master.addr.copy()
     sentinel.reset_master_and_change_address(master, ref.addr.hostname, ref.addr.port)
-    master._writes_paused = False
-    master._pause_target = None
+    master.writes_paused = False
+    master.pause_target = None
     if paused:
         # the old master (now listed as a replica) still has writes paused:
         # the SLAVEOF that demotes it will lift the pause
         for s in master.slaves.values():
             if s.addr.same(old):
-                s._writes_paused = True
+                s.writes_paused = True
 
 
 def _crash() -> None:

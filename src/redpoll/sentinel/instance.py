@@ -325,6 +325,11 @@ class Instance:
         self.client_reconfig_script: str | None = None
         self.info: str | None = None
         self.master_repl_offset = 0       # from the master's INFO (manual failover)
+        self.info_pending_on: Conn | None = None   # connection with an INFO in flight
+        # manual failover (see failover.py): writes paused on this master
+        self.writes_paused = False
+        self.pause_target: int | None = None       # offset the replica must reach
+        self.pause_deadline = 0
 
     @property
     def type_str(self) -> str:

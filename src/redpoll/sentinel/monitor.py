@@ -336,8 +336,9 @@ class Sentinel:
         ping_period = min(ri.down_after_period, self.p["ping-period"])
         if not ri.flags & SRI_SENTINEL and (
                 ri.info_refresh == 0 or now - ri.info_refresh > info_period):
-            if not getattr(ri, "_info_pending", False):
-                ri._info_pending = True
+            # one INFO at a time per connection (replies can be slow to come)
+            if ri.info_pending_on is not link.cc:
+                ri.info_pending_on = link.cc
                 link.cc.send([ri.map_command("INFO")], lambda r: self.info_reply(ri, r))
         if (now - link.last_pong_time > ping_period
                 and now - link.last_ping_time > ping_period / 2):
@@ -366,7 +367,7 @@ class Sentinel:
         link.last_pong_time = mstime()
 
     def info_reply(self, ri: Instance, r) -> None:
-        ri._info_pending = False
+        ri.info_pending_on = None
         if isinstance(r, bytes):
             self.refresh_info(ri, r.decode("utf-8", "replace"))
 

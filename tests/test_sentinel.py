@@ -1,0 +1,476 @@
+"""redpoll-sentinel: real processes on free ports (redpoll servers, redpoll
+sentinels and, for mixed groups and reply comparisons, Debian's
+redis-sentinel), real clients (redis-py, its Sentinel client, raw sockets).
+
+Timeouts are small (down-after 1000 ms, failover-timeout 5000 ms) and every
+wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import redis
+from redis.sentinel import Sentinel
+
+from support import ServerProcess, free_port, wait_until
+
+NAME = "mymaster"
+HAVE_REAL_SENTINEL = shutil.which("redis-server") is not None
+
+
+def sentinel_conf(master_port: int, quorum: int = 2, down_after: int = 1000,
+                  failover_timeout: int = 5000, extra: str = "") -> str:
+    return (f"sentinel monitor {NAME} 127.0.0.1 {master_port} {quorum}\n"
+            f"sentinel down-after-milliseconds {NAME} {down_after}\n"
+            f"sentinel failover-timeout {NAME} {failover_timeout}\n"
+            f"sentinel parallel-syncs {NAME} 1\n" + extra)
+
+
+class Group:
+    """A primary, replicas and sentinels; everything stopped by close()."""
+
+    def __init__(self, replicas: int = 2, sentinels: int = 3, real_sentinels: int = 0,
+                 server_kind: str = "redpoll", server_args: list[str] | None = None,
+                 password: str | None = None, conf_extra: str = "",
+                 down_after: int = 1000, failover_timeout: int = 5000, quorum: int = 2):
+        self.procs: list[ServerProcess] = []
+        self.password = password
+        self.server_args = list(server_args or [])
+        self.server_kind = server_kind
+        self.primary = self._start_server(server_kind, self.server_args)
+        self.replicas = [self._start_server(
+            server_kind, self.server_args + ["--replicaof", "127.0.0.1",
+                                             str(self.primary.port)])
+            for _ in range(replicas)]
+        conf = sentinel_conf(self.primary.port, quorum, down_after, failover_timeout,
+                             conf_extra)
+        self.sentinels = [self.start_sentinel("redpoll", conf) for _ in range(sentinels)]
+        self.sentinels += [self.start_sentinel("redis", conf) for _ in range(real_sentinels)]
+
+    def _start_server(self, kind: str, args: list[str]) -> ServerProcess:
+        p = ServerProcess(kind, args=args, password=self.password)
+        self.procs.append(p)
+        return p.start()
+
+    def start_sentinel(self, kind: str, conf: str, port: int | None = None,
+                       workdir: str | None = None) -> ServerProcess:
+        p = ServerProcess(kind, config=conf, args=["--sentinel"], port=port,
+                          workdir=workdir)
+        self.procs.append(p)
+        return p.start()
+
+    def wait_discovered(self, replicas: int | None = None, timeout: float = 20) -> None:
+        """Every sentinel knows every replica and every other sentinel."""
+        nrep = len(self.replicas) if replicas is None else replicas
+        nsen = len(self.sentinels) - 1
+        for s in self.sentinels:
+            c = s.client(decode_responses=True)
+            wait_until(lambda: len(c.execute_command("SENTINEL", "REPLICAS", NAME)) == nrep
+                       and len(c.execute_command("SENTINEL", "SENTINELS", NAME)) == nsen,
+                       timeout, what=f"discovery by sentinel {s.port}")
+
+    def master_addr(self, s: ServerProcess):
+        r = raw_client(s).execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME)
+        return (r[0], int(r[1])) if r else None
+
+    def redis_sentinel(self) -> Sentinel:
+        return Sentinel([("127.0.0.1", s.port) for s in self.sentinels],
+                        socket_timeout=0.5, password=self.password)
+
+    def close(self) -> None:
+        for p in self.procs:
+            try:
+                if p.proc is not None and p.proc.poll() is None:
+                    os.kill(p.proc.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            p.cleanup()
+
+
+@pytest.fixture
+def group_factory():
+    made: list[Group] = []
+
+    def make(**kw) -> Group:
+        g = Group(**kw)
+        made.append(g)
+        return g
+    yield make
+    for g in made:
+        g.close()
+
+
+def raw_client(s: ServerProcess) -> redis.Redis:
+    """A client that returns replies as sent (no redis-py reply parsing)."""
+    c = s.client(decode_responses=True, protocol=2)
+    c.response_callbacks.clear()
+    return c
+
+
+def _fields(reply) -> list[str]:
+    return [reply[i] for i in range(0, len(reply), 2)]
+
+
+def _as_dict(reply) -> dict:
+    return dict(zip(reply[::2], reply[1::2]))
+
+
+class EventLog:
+    """Every event a sentinel publishes (PSUBSCRIBE *), collected in a thread."""
+
+    def __init__(self, s: ServerProcess):
+        self.events: list[tuple[str, str]] = []
+        self.c = s.client(decode_responses=True, socket_timeout=None)
+        self.ps = self.c.pubsub()
+        self.ps.psubscribe(**{"*": self._on})
+        wait_until(lambda: self.ps.get_message(timeout=0.1) is not None, 5,
+                   what="psubscribe confirmation")
+        self.thread = self.ps.run_in_thread(sleep_time=0.05, daemon=True,
+                                            exception_handler=lambda *a: None)
+
+    def _on(self, m) -> None:
+        self.events.append((m["channel"], m["data"]))
+
+    def has(self, channel: str, contains: str = "") -> bool:
+        return any(ch == channel and contains in data for ch, data in self.events)
+
+    def close(self) -> None:
+        self.thread.stop()
+        self.ps.close()
+
+
+# -- discovery, reply shapes --------------------------------------------------------
+
+@pytest.mark.timeout(120)
+def test_discovery_mixed_group_and_reply_shapes(group_factory):
+    """Two redpoll sentinels and one real redis-sentinel watch redpoll
+    servers: all discover each other; redpoll's SENTINEL replies have the
+    real sentinel's fields in the same order; errors match."""
+    g = group_factory(replicas=2, sentinels=2, real_sentinels=1)
+    g.wait_discovered()
+    ours = raw_client(g.sentinels[0])
+    real = raw_client(g.sentinels[2])
+    # the real sentinel knows the redpoll sentinels by their run ids
+    ids = {s.client(decode_responses=True).execute_command("SENTINEL", "MYID")
+           for s in g.sentinels[:2]}
+    known = {_as_dict(x)["runid"] for x in real.execute_command("SENTINEL", "SENTINELS", NAME)}
+    assert ids <= known
+    for args in (["MASTER", NAME],):
+        a, b = ours.execute_command("SENTINEL", *args), real.execute_command("SENTINEL", *args)
+        assert _fields(a) == _fields(b)
+        da, db = _as_dict(a), _as_dict(b)
+        for k in ("name", "ip", "port", "runid", "flags", "quorum", "num-slaves",
+                  "num-other-sentinels", "config-epoch", "role-reported"):
+            assert da[k] == db[k], k
+    for args in (["REPLICAS", NAME], ["SLAVES", NAME], ["SENTINELS", NAME]):
+        a = sorted(ours.execute_command("SENTINEL", *args), key=lambda r: _as_dict(r)["port"])
+        b = sorted(real.execute_command("SENTINEL", *args), key=lambda r: _as_dict(r)["port"])
+        assert [_fields(x) for x in a] == [_fields(x) for x in b[:len(a)]]
+    rep = sorted(ours.execute_command("SENTINEL", "REPLICAS", NAME),
+                 key=lambda r: _as_dict(r)["port"])
+    d = _as_dict(rep[0])
+    assert d["flags"] == "slave" and d["master-link-status"] == "ok"
+    assert d["slave-priority"] == "100" and int(d["master-port"]) == g.primary.port
+    assert ours.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME) == \
+        real.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME)
+    assert ours.execute_command("ROLE") == real.execute_command("ROLE") == ["sentinel", [NAME]]
+    assert ours.execute_command("SENTINEL", "CKQUORUM", NAME) == \
+        real.execute_command("SENTINEL", "CKQUORUM", NAME)
+    assert _fields(ours.execute_command("SENTINEL", "DEBUG")) == \
+        _fields(real.execute_command("SENTINEL", "DEBUG"))
+    assert ours.execute_command("SENTINEL", "CONFIG", "GET", "*") == \
+        real.execute_command("SENTINEL", "CONFIG", "GET", "*")
+    assert ours.execute_command("SENTINEL", "HELP") == real.execute_command("SENTINEL", "HELP")
+    assert ours.execute_command("SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1",
+                                str(g.primary.port), "0", "*") == [0, "*", 0]
+    info = ours.execute_command("INFO", "sentinel")
+    assert f"master0:name={NAME},status=ok,address=127.0.0.1:{g.primary.port}," \
+           f"slaves=2,sentinels=3" in info
+    assert info.startswith("# Sentinel\r\nsentinel_masters:1\r\nsentinel_tilt:0\r\n")
+    headers = [l for l in ours.execute_command("INFO").split("\r\n") if l.startswith("#")]
+    assert headers == [l for l in real.execute_command("INFO").split("\r\n")
+                       if l.startswith("#")]
+    # errors: the same text from both
+    bad = [["GET", "k"], ["CONFIG", "GET", "port"], ["SENTINEL"], ["SENTINEL", "FOO"],
+           ["SENTINEL", "MASTER", "nosuch"], ["SENTINEL", "MASTERS", "x"],
+           ["SENTINEL", "REPLICAS", "nosuch"], ["SENTINEL", "FAILOVER", "nosuch"],
+           ["SENTINEL", "MONITOR", "m2", "127.0.0.1", "abc", "2"],
+           ["SENTINEL", "MONITOR", "m2", "127.0.0.1", "6379", "0"],
+           ["SENTINEL", "MONITOR", "m2", "127.0.0.1", "6379", "x"],
+           ["SENTINEL", "MONITOR", NAME, "127.0.0.1", "6379", "2"],
+           ["SENTINEL", "SET", NAME, "quorum", "0"],
+           ["SENTINEL", "SET", NAME, "nosuch", "1"],
+           ["SENTINEL", "SET", NAME, "notification-script", "/bin/true"],
+           ["SENTINEL", "CONFIG", "SET", "announce-port", "70000"],
+           ["SENTINEL", "CONFIG", "SET", "nosuch", "1"],
+           ["SENTINEL", "CONFIG", "GET"], ["SENTINEL", "CONFIG", "FOO", "x"],
+           ["SENTINEL", "SIMULATE-FAILURE", "nope"],
+           ["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "x", "0", "*"],
+           ["PUBLISH", "foo", "bar"]]
+    for cmd in bad:
+        errs = []
+        for cl in (ours, real):
+            with pytest.raises(redis.ResponseError) as e:
+                cl.execute_command(*cmd)
+            errs.append(str(e.value))
+        assert errs[0] == errs[1], cmd
+    assert ours.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "nosuch") is None
+    assert ours.execute_command("SENTINEL", "SIMULATE-FAILURE", "HELP") == \
+        ["crash-after-election", "crash-after-promotion"]
+    assert ours.execute_command("COMMAND", "COUNT") == real.execute_command("COMMAND", "COUNT")
+    assert ours.execute_command("PING") == "PONG"
+    assert _as_dict(ours.execute_command("HELLO"))["mode"] == "sentinel"
+
+
+@pytest.mark.timeout(60)
+def test_monitor_set_remove_reset_and_config_rewrite(group_factory):
+    g = group_factory(replicas=1, sentinels=1)
+    g.wait_discovered()
+    s = g.sentinels[0]
+    c = raw_client(s)
+    other = ServerProcess("redpoll").start()
+    g.procs.append(other)
+    assert c.execute_command("SENTINEL", "MONITOR", "other", "127.0.0.1",
+                             str(other.port), "1") == "OK"
+    assert c.execute_command("SENTINEL", "SET", "other", "down-after-milliseconds", "3000",
+                             "parallel-syncs", "2", "auth-pass", "secret") == "OK"
+    d = _as_dict(c.execute_command("SENTINEL", "MASTER", "other"))
+    assert d["down-after-milliseconds"] == "3000" and d["parallel-syncs"] == "2"
+    assert [m for m in c.execute_command("ROLE")[1]] == [NAME, "other"]
+    text = open(s.config_path).read()
+    assert f"sentinel monitor other 127.0.0.1 {other.port} 1" in text
+    assert "sentinel down-after-milliseconds other 3000" in text
+    assert "sentinel auth-pass other secret" in text
+    assert f"sentinel known-replica {NAME} 127.0.0.1 {g.replicas[0].port}" in text
+    assert "sentinel myid " + c.execute_command("SENTINEL", "MYID") in text
+    assert c.execute_command("SENTINEL", "RESET", "oth*") == 1
+    assert c.execute_command("SENTINEL", "REMOVE", "other") == "OK"
+    assert c.execute_command("SENTINEL", "MASTERS")[0][1] == NAME
+    assert "other" not in open(s.config_path).read()
+    assert c.execute_command("SENTINEL", "FLUSHCONFIG") == "OK"
+    # default values are not written; the user's lines keep their place
+    text = open(s.config_path).read()
+    assert text.splitlines()[0] == f"sentinel monitor {NAME} 127.0.0.1 {g.primary.port} 2"
+    assert "parallel-syncs" not in text
+
+
+# -- failover -------------------------------------------------------------------------
+
+def _writer(master, stop: threading.Event, acked: list, errors: list):
+    i = 0
+    while not stop.is_set():
+        try:
+            master.set(f"k{i}", i)
+            acked.append(i)
+            i += 1
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError,
+                redis.ResponseError) as e:
+            errors.append(repr(e))
+            time.sleep(0.02)
+
+
+@pytest.mark.timeout(120)
+def test_kill_primary_failover_clients_follow_old_primary_rejoins(group_factory):
+    g = group_factory(replicas=2, sentinels=3)
+    g.wait_discovered()
+    events = EventLog(g.sentinels[0])
+    rs = g.redis_sentinel()
+    assert rs.discover_master(NAME) == ("127.0.0.1", g.primary.port)
+    master = rs.master_for(NAME, socket_timeout=0.5, retry_on_timeout=False)
+    master.set("before", "1")
+    wait_until(lambda: all(r.client().get("before") == b"1" for r in g.replicas), 10,
+               what="replication")
+    old_port = g.primary.port
+    g.primary.kill()
+    t0 = time.monotonic()
+    wait_until(lambda: events.has("+switch-master"), 15, what="+switch-master")
+    switched = time.monotonic() - t0
+    new_port = int(next(d for ch, d in events.events if ch == "+switch-master").split()[-1])
+    assert new_port in [r.port for r in g.replicas]
+    # redis-py follows the new primary
+    def write_ok():
+        try:
+            return master.set("after", "2")
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError):
+            return False
+    wait_until(write_ok, 10, what="write through the Sentinel client")
+    assert rs.discover_master(NAME) == ("127.0.0.1", new_port)
+    assert master.get("before") == b"1"
+    assert switched < 6, switched
+    # every sentinel agrees; the other replica follows the new primary
+    for s in g.sentinels:
+        wait_until(lambda: g.master_addr(s) == ("127.0.0.1", new_port), 10,
+                   what=f"sentinel {s.port} switched")
+    other = next(r for r in g.replicas if r.port != new_port)
+    wait_until(lambda: other.client().info("replication").get("master_port") == new_port
+               and other.client().info("replication")["master_link_status"] == "up",
+               15, what="other replica reconfigured")
+    for kind in ("+sdown", "+odown", "+new-epoch", "+switch-master"):
+        assert events.has(kind), kind
+    # the old primary comes back (empty, no persistence) and is demoted at once
+    back = ServerProcess("redpoll", port=old_port)
+    g.procs.append(back)
+    back.start()
+    t1 = time.monotonic()
+    wait_until(lambda: back.client().info("replication")["role"] == "slave", 10,
+               what="old primary demoted")
+    assert time.monotonic() - t1 < 3
+    wait_until(lambda: back.client().get("after") == b"2", 10, what="old primary synced")
+    assert g.sentinels[0].client().execute_command("SENTINEL", "REPLICAS", NAME)
+    # the sentinels' files were rewritten: a restarted sentinel resumes
+    s = g.sentinels[1]
+    text = open(s.config_path).read()
+    assert f"sentinel monitor {NAME} 127.0.0.1 {new_port} 2" in text
+    assert "sentinel current-epoch" in text and "sentinel known-sentinel" in text
+    s.stop()
+    s.start()
+    c = s.client(decode_responses=True)
+    assert g.master_addr(s) == ("127.0.0.1", new_port)
+    wait_until(lambda: len(c.execute_command("SENTINEL", "REPLICAS", NAME)) == 2
+               and len(c.execute_command("SENTINEL", "SENTINELS", NAME)) == 2, 10,
+               what="restarted sentinel knows the group")
+    events.close()
+
+
+@pytest.mark.timeout(120)
+def test_manual_failover_loses_no_acknowledged_write(group_factory):
+    g = group_factory(replicas=1, sentinels=1, quorum=1)
+    g.wait_discovered()
+    rs = g.redis_sentinel()
+    master = rs.master_for(NAME, socket_timeout=1)
+    stop = threading.Event()
+    acked: list[int] = []
+    errors: list[str] = []
+    t = threading.Thread(target=_writer, args=(master, stop, acked, errors), daemon=True)
+    t.start()
+    wait_until(lambda: len(acked) > 200, 10, what="writes flowing")
+    c = g.sentinels[0].client(decode_responses=True)
+    assert c.execute_command("SENTINEL", "FAILOVER", NAME) == "OK"
+    with pytest.raises(redis.ResponseError, match="INPROG Failover already in progress"):
+        c.execute_command("SENTINEL", "FAILOVER", NAME)
+    wait_until(lambda: g.master_addr(g.sentinels[0])[1] == g.replicas[0].port, 15,
+               what="manual failover done")
+    n = len(acked)
+    wait_until(lambda: len(acked) > n + 100, 15, what="writes on the new primary")
+    stop.set()
+    t.join(5)
+    new = g.replicas[0].client()
+    missing = [i for i in acked if new.get(f"k{i}") is None]
+    assert missing == [], f"{len(missing)} acknowledged writes lost"
+    wait_until(lambda: g.primary.client().info("replication")["role"] == "slave", 15,
+               what="old primary demoted")
+
+
+@pytest.mark.timeout(90)
+def test_replica_priority_zero_is_never_promoted(group_factory):
+    g = group_factory(replicas=0, sentinels=3)
+    never = ServerProcess("redpoll", args=["--replicaof", "127.0.0.1", str(g.primary.port),
+                                           "--replica-priority", "0"]).start()
+    ok = ServerProcess("redpoll", args=["--replicaof", "127.0.0.1",
+                                        str(g.primary.port)]).start()
+    g.procs += [never, ok]
+    g.replicas = [never, ok]
+    g.wait_discovered()
+    d = {_as_dict(r)["port"]: _as_dict(r) for r in raw_client(
+        g.sentinels[0]).execute_command("SENTINEL", "REPLICAS", NAME)}
+    assert d[str(never.port)]["slave-priority"] == "0"
+    g.primary.kill()
+    for s in g.sentinels:
+        wait_until(lambda: g.master_addr(s) == ("127.0.0.1", ok.port), 20,
+                   what="failover to the priority-100 replica")
+    wait_until(lambda: never.client().info("replication").get("master_port") == ok.port,
+               15, what="priority-0 replica follows")
+
+
+@pytest.mark.timeout(90)
+def test_auth_pass_and_sentinel_requirepass(group_factory):
+    g = group_factory(replicas=1, sentinels=3, password="s3cret",
+                      server_args=["--requirepass", "s3cret", "--masterauth", "s3cret"],
+                      conf_extra=f"sentinel auth-pass {NAME} s3cret\nrequirepass s3cret\n")
+    g.wait_discovered()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=g.sentinels[0].port).execute_command("SENTINEL", "MASTERS")
+    rs = Sentinel([("127.0.0.1", s.port) for s in g.sentinels], socket_timeout=0.5,
+                  sentinel_kwargs={"password": "s3cret"}, password="s3cret")
+    assert rs.discover_master(NAME) == ("127.0.0.1", g.primary.port)
+    g.primary.kill()
+    wait_until(lambda: rs.discover_master(NAME) == ("127.0.0.1", g.replicas[0].port), 20,
+               what="failover with auth")
+    assert rs.master_for(NAME).set("x", "1")
+
+
+@pytest.mark.timeout(150)
+def test_repeated_kill_failovers_never_fail_over_twice(group_factory):
+    """Kill the current primary again and again: each kill gives exactly one
+    failover (one +switch-master), never a second one right after it."""
+    g = group_factory(replicas=2, sentinels=3)
+    g.wait_discovered()
+    events = EventLog(g.sentinels[0])
+    servers = {p.port: p for p in [g.primary] + g.replicas}
+    current = g.primary.port
+    for round_ in range(3):
+        n = sum(1 for ch, _ in events.events if ch == "+switch-master")
+        servers[current].kill()
+        wait_until(lambda: sum(1 for ch, _ in events.events if ch == "+switch-master") > n,
+                   20, what=f"failover {round_}")
+        new = int([d for ch, d in events.events if ch == "+switch-master"][-1].split()[-1])
+        # bring the killed one back; it rejoins as a replica
+        back = ServerProcess("redpoll", port=current)
+        g.procs.append(back)
+        back.start()
+        servers[current] = back
+        wait_until(lambda: back.client().info("replication")["role"] == "slave"
+                   and back.client().info("replication")["master_link_status"] == "up",
+                   15, what="killed primary rejoins")
+        # a few down-after periods later there was no second failover
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert sum(1 for ch, _ in events.events if ch == "+switch-master") == n + 1
+            time.sleep(0.1)
+        current = new
+        for s in g.sentinels:
+            wait_until(lambda: g.master_addr(s) == ("127.0.0.1", new), 10,
+                       what="all sentinels agree")
+    events.close()
+
+
+@pytest.mark.timeout(60)
+def test_sentinel_mode_entry_points_and_missing_config(tmp_path):
+    """redpoll-sentinel and redpoll-server --sentinel both run a sentinel; a
+    sentinel without a config file refuses to start, as Redis does."""
+    r = subprocess.run([sys.executable, "-m", "redpoll", "sentinel"], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 1
+    assert "Sentinel needs config file on disk to save state. Exiting..." in r.stdout
+    conf = tmp_path / "s.conf"
+    conf.write_text("sentinel monitor m 127.0.0.1 1 0\n")
+    r = subprocess.run([sys.executable, "-m", "redpoll", "server", str(conf), "--sentinel"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1
+    assert ">>> 'sentinel monitor m 127.0.0.1 1 0'\nQuorum must be 1 or greater." in r.stderr
+    exe = shutil.which("redpoll-sentinel")
+    if exe is None:
+        exe_cmd = [sys.executable, "-m", "redpoll.sentinel_main"]
+    else:
+        exe_cmd = [exe]
+    port = free_port()
+    conf.write_text("sentinel monitor m 127.0.0.1 1 2\n")
+    p = subprocess.Popen(exe_cmd + [str(conf), "--port", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        c = redis.Redis(port=port, decode_responses=True)
+        wait_until(lambda: c.ping(), 15, what="redpoll-sentinel up")
+        assert c.execute_command("ROLE") == ["sentinel", ["m"]]
+        assert c.info("server")["redis_mode"] == "sentinel"
+    finally:
+        p.terminate()
+        p.wait(10)

@@ -277,6 +277,20 @@ def _aof_commands(dirpath: str):
     return cmds
 
 
+def propagated(kind: str, cmds) -> list:
+    """Run ``cmds`` on a fresh ``kind`` server with the AOF on; the commands
+    it wrote to the AOF (what replicas get too), SELECTs left out."""
+    with ServerProcess(kind, args=["--appendonly", "yes", "--appendfsync", "always"]) as srv:
+        main = RespConn(srv.port)
+        for argv in cmds:
+            main.call(argv)
+        main.call(["RPUSH", "marker", "end"])
+        wait_until(lambda: _aof_commands(srv.dir) and _aof_commands(srv.dir)[-1][1] == "marker", 5)
+        main.close()
+        return [[a.lower() if k == 0 else a for k, a in enumerate(cmd)]
+                for cmd in _aof_commands(srv.dir)]
+
+
 def test_propagation_of_served_commands():
     """What reaches the AOF (= replicas): the non-blocking equivalent."""
     results = []

@@ -141,3 +141,10 @@ def hash_cmd(draw):
 def test_random_sequences(pair, cmds):
     pair.check([["SET", "str", "x"]] + cmds + [["HGETALL", "h1"], ["HGETALL", "h2"]],
                norm={"hkeys": unordered})
+
+
+def test_hincrbyfloat_propagation():
+    from test_blocking import propagated
+    cmds = [["HINCRBYFLOAT", "h", "f", "1.1"], ["HINCRBYFLOAT", "h", "f", "2e3"],
+            ["HINCRBYFLOAT", "h", "f", "x"], ["HINCRBY", "h", "n", "3"]]
+    assert propagated("redpoll", cmds) == propagated("redis", cmds)

@@ -248,3 +248,13 @@ def list_cmd(draw):
 def test_random_sequences(pair, cmds):
     pair.check([["SET", "str", "x"]] + cmds + [["LRANGE", "k1", "0", "-1"],
                                              ["LRANGE", "k2", "0", "-1"]])
+
+
+def test_propagation():
+    from test_blocking import propagated
+    cmds = [["RPUSH", "l", "a", "b", "c", "d"], ["LMPOP", "1", "l", "LEFT"],
+            ["LMPOP", "2", "nokey", "l", "RIGHT", "COUNT", "2"], ["LPOP", "nokey"],
+            ["LMOVE", "l", "m", "left", "RIGHT"], ["RPUSH", "m", "x"],
+            ["LMPOP", "1", "m", "LEFT", "COUNT", "10"], ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            ["ZMPOP", "1", "z", "MIN"], ["ZMPOP", "1", "z", "max", "COUNT", "5"], ["ZPOPMIN", "z"]]
+    assert propagated("redpoll", cmds) == propagated("redis", cmds)

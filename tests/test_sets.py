@@ -153,3 +153,14 @@ def set_cmd(draw):
 def test_random_sequences(pair, cmds):
     pair.check([["SET", "str", "x"]] + cmds + [["SMEMBERS", "s1"], ["SMEMBERS", "s2"],
                                              ["OBJECT", "ENCODING", "s1"]])
+
+
+def test_spop_propagation():
+    from test_blocking import propagated
+    cmds = [["SADD", "s", "a", "b", "c", "d", "e"], ["SPOP", "s"], ["SPOP", "s", "1"],
+            ["SPOP", "s", "2"], ["SPOP", "nokey"], ["SPOP", "s", "0"], ["SADD", "t", "x", "y"],
+            ["SPOP", "t", "5"], ["MULTI"], ["SADD", "u", "1", "2", "3"], ["SPOP", "u", "2"], ["EXEC"]]
+    a, b = propagated("redpoll", cmds), propagated("redis", cmds)
+    # the members popped are random: compare the shapes
+    shape = lambda cmds: [(c[0], c[1:2], len(c)) for c in cmds]
+    assert shape(a) == shape(b)

@@ -441,7 +441,7 @@ def _mpop_serve(where: bytes, count: int):
         if lst is None:
             return blocking.NOT_READY
         out = pop_n(c, key, lst, where, count)
-        c.prop_argv = [b"LPOP" if where == _LEFT else b"RPOP", key, str(count).encode()]
+        c.prop_argv = [b"LPOP" if where == _LEFT else b"RPOP", key, str(len(out)).encode()]
         return [key, out]
     return serve
 
@@ -526,7 +526,7 @@ def blmove(c, argv):
     wfrom, wto = _where(argv[3]), _where(argv[4])
     timeout = blocking.parse_timeout(argv[5])
     return _bmove(c, argv[1], argv[2], wfrom, wto, timeout,
-                  [b"LMOVE", argv[1], argv[2], argv[3], argv[4]])
+                  [b"LMOVE", argv[1], argv[2], wfrom, wto])
 
 
 @command("brpoplpush", 4, "write denyoom noscript blocking", keys=(1, 2, 1), group=G,

@@ -735,7 +735,7 @@ def _mpop_serve(is_max: bool, count: int):
         if z is None:
             return blocking.NOT_READY
         items = pop_items(c, key, z, is_max, count)
-        c.prop_argv = [name, key, str(count).encode()]
+        c.prop_argv = [name, key, str(len(items)).encode()]
         return [key, [[m, Double(s)] for m, s in items]]
     return serve
 

@@ -179,6 +179,9 @@ class Client(asyncio.Protocol):
             self.protocol_error(*e.args)
         finally:
             self._in_batch = False
+        hook = self.server.before_reply_hook
+        if hook is not None:
+            hook()
         self.flush()
 
     def protocol_error(self, msg: str, why: str | None = None) -> None:

@@ -328,8 +328,14 @@ class AOF:
         if self._always:
             self.flush()
         elif not self.flush_scheduled:
+            # written before the replies of this client's batch leave (the
+            # server's before_reply_hook), or soon for writes made elsewhere
             self.flush_scheduled = True
             self.server.loop.call_soon(self.flush)
+
+    def _set_state(self, state: int) -> None:
+        self.state = state
+        self.server.before_reply_hook = self.flush if state != OFF else None
 
     def _rewriting(self) -> bool:
         return self.children.active() and self.children.kind == "aof"
@@ -512,6 +518,7 @@ class AOF:
         """appendonly yes at start-up: make sure a base and an incr file exist."""
         if self.state != ON:
             return
+        self._set_state(ON)
         os.makedirs(self.dirpath, exist_ok=True)
         m = self.manifest
         if m.base is None and not m.incrs:
@@ -792,7 +799,7 @@ class AOF:
             self.consecutive_failures = 0
             self.rewrites += 1
             if self.state == WAIT_REWRITE:
-                self.state = ON
+                self._set_state(ON)
                 self._start_thread()
             log.notice("Background AOF rewrite finished successfully")
         else:
@@ -816,14 +823,14 @@ class AOF:
         if bool(old) == bool(new) and old is not None:
             return
         if new and self.state == OFF:
-            self.state = WAIT_REWRITE
+            self._set_state(WAIT_REWRITE)
             if self.children.active() and self.children.kind != "aof":
                 self.rewrite_scheduled = True
                 log.notice("AOF was enabled but there is already another background "
                            "operation. An AOF background was scheduled to start when "
                            "possible.")
             elif not self.rewrite():
-                self.state = OFF
+                self._set_state(OFF)
                 log.warning("Redis needs to enable the AOF but can't trigger a "
                             "background AOF rewrite operation. Check the above logs "
                             "for more info about the error.")
@@ -836,7 +843,7 @@ class AOF:
         self.fsync_now()
         self.kill_child()
         self._switch_fd(-1)
-        self.state = OFF
+        self._set_state(OFF)
         self.rewrite_scheduled = False
         self._stop.set()
         if self._thread is not None:

@@ -553,3 +553,69 @@ def test_command_errors_match_redis(procs):
         assert got[0] == got[1], args
     assert p.client().execute_command("ROLE") == [b"master", 0, []]
     assert real.client().execute_command("ROLE") == [b"master", 0, []]
+
+
+def test_failover_switches_roles(procs):
+    p = procs(*FAST)
+    r = procs(*FAST, "--replicaof", "127.0.0.1", str(p.port))
+    pc, rc = p.client(), r.client()
+    write_load(pc, 200)
+    wait_synced(pc, rc)
+    assert pc.execute_command("FAILOVER", "TO", "127.0.0.1", r.port, "TIMEOUT", 10000) == b"OK"
+    wait_until(lambda: info(rc)["role"] == "master" and info(pc)["role"] == "slave", 20,
+               what="roles switched")
+    wait_until(lambda: info(pc)["master_failover_state"] == "no-failover", 10,
+               what="failover finished")
+    rc.set("written", "on the new primary")
+    wait_synced(rc, pc)
+    assert pc.get("written") == b"on the new primary"
+    assert stats(rc)["sync_partial_ok"] == 1 and stats(rc)["sync_full"] == 0
+    assert same_data(pc, rc)
+    # and back, to any replica
+    assert rc.execute_command("FAILOVER") == b"OK"
+    wait_until(lambda: info(pc)["role"] == "master" and info(rc)["role"] == "slave", 20,
+               what="roles switched back")
+    pc.set("back", "1")
+    wait_synced(pc, rc)
+    assert rc.get("back") == b"1"
+
+
+def test_failover_timeout_aborts_and_errors(procs):
+    p = procs(*FAST)
+    pc = p.client()
+    real = procs(kind="redis")
+    for args in [("FAILOVER",), ("FAILOVER", "ABORT"), ("FAILOVER", "TIMEOUT", "0"),
+                 ("FAILOVER", "FOO"), ("FAILOVER", "TO", "h", "x"),
+                 ("FAILOVER", "ABORT", "1"), ("FAILOVER", "TIMEOUT", "1", "TIMEOUT", "1")]:
+        got = []
+        for c in (pc, real.client()):
+            try:
+                got.append(c.execute_command(*args))
+            except redis.ResponseError as e:
+                got.append(str(e))
+        assert got[0] == got[1], args
+    r = procs("--replicaof", "127.0.0.1", str(p.port))
+    rc = r.client()
+    wait_synced(pc, rc)
+    with pytest.raises(redis.ResponseError, match="not a replica"):
+        pc.execute_command("FAILOVER", "TO", "127.0.0.1", 1)
+    with pytest.raises(redis.ResponseError, match="requires both a timeout"):
+        pc.execute_command("FAILOVER", "FORCE")
+    with pytest.raises(redis.ResponseError, match="not valid when server is a replica"):
+        rc.execute_command("FAILOVER")
+    # the replica cannot catch up while it is stopped: the failover times out
+    r.proc.send_signal(signal.SIGSTOP)
+    try:
+        pc.execute_command("FAILOVER", "TIMEOUT", 1500)
+        assert info(pc)["master_failover_state"] == "waiting-for-sync"
+        with pytest.raises(redis.ResponseError, match="already in progress"):
+            pc.execute_command("FAILOVER")
+        with pytest.raises(redis.ResponseError, match="not allowed while failing over"):
+            pc.execute_command("REPLICAOF", "NO", "ONE")
+        wait_until(lambda: info(pc)["master_failover_state"] == "no-failover", 15,
+                   what="failover timed out")
+    finally:
+        r.proc.send_signal(signal.SIGCONT)
+    assert info(pc)["role"] == "master"
+    assert pc.set("still", "primary")
+    assert "Replica never caught up before timeout" in p.log_text()

@@ -152,3 +152,29 @@ def test_real_redis_primary_promoted_replica_psync2(procs):
     assert c2.get("after") == b"switch"
     assert stats(c1)["sync_partial_ok"] == 1 and stats(c1)["sync_full"] == 0
     assert same_data(c1, c2)
+
+
+def test_failover_between_redpoll_and_real_redis(procs):
+    """FAILOVER from a redpoll primary to a real replica, then back from the
+    real primary to redpoll (PSYNC ... FAILOVER understood both ways)."""
+    require_redis_server()
+    p = procs(*FAST)
+    r = procs("--replicaof", "127.0.0.1", str(p.port), "--repl-diskless-sync-delay", "0",
+              kind="redis")
+    pc, rc = p.client(), r.client()
+    write_load(pc, 200)
+    wait_synced(pc, rc)
+    assert pc.execute_command("FAILOVER", "TO", "127.0.0.1", r.port) == b"OK"
+    wait_until(lambda: info(rc)["role"] == "master" and info(pc)["role"] == "slave"
+               and info(pc)["master_link_status"] == "up", 30, what="real Redis promoted")
+    rc.set("on-real", "1")
+    wait_synced(rc, pc)
+    assert pc.get("on-real") == b"1" and same_data(pc, rc)
+    assert stats(rc)["sync_full"] == 0
+    assert rc.execute_command("FAILOVER") == b"OK"
+    wait_until(lambda: info(pc)["role"] == "master" and info(rc)["role"] == "slave"
+               and info(rc)["master_link_status"] == "up", 30, what="redpoll promoted back")
+    pc.set("on-redpoll", "1")
+    wait_synced(pc, rc)
+    assert rc.get("on-redpoll") == b"1"
+    assert stats(pc)["sync_partial_ok"] >= 1

@@ -167,3 +167,56 @@ def wait(c, argv):
     if timeout < 0:
         raise RedisError("ERR timeout is negative")
     return _repl(c).primary.wait(c, numreplicas, timeout)
+
+
+@command("failover", -1, "admin noscript stale", group=G,
+         summary="Starts a coordinated failover from a server to one of its replicas.",
+         since="6.2.0")
+def failover(c, argv):
+    srv = c.server
+    repl = _repl(c)
+    fo = repl.failover
+    if srv.config["cluster-enabled"]:
+        raise RedisError("ERR FAILOVER not allowed in cluster mode.")
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        if repl.failover_state == "no-failover":
+            raise RedisError("ERR No failover in progress.")
+        fo.abort("Failover manually aborted")
+        return OK
+    timeout = 0
+    force = False
+    host, port = None, 0
+    j = 1
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"timeout" and j + 1 < len(argv) and timeout == 0:
+            timeout = parse_int(argv[j + 1])
+            if timeout <= 0:
+                raise RedisError("ERR FAILOVER timeout must be greater than 0")
+            j += 2
+        elif opt == b"to" and j + 2 < len(argv) and host is None:
+            port = parse_int(argv[j + 2])
+            host = argv[j + 1].decode("utf-8", "surrogateescape")
+            j += 3
+        elif opt == b"force" and not force:
+            force = True
+            j += 1
+        else:
+            raise RedisError(SYNTAX)
+    if repl.failover_state != "no-failover":
+        raise RedisError("ERR FAILOVER already in progress.")
+    if srv.masterhost is not None:
+        raise RedisError("ERR FAILOVER is not valid when server is a replica.")
+    if not repl.primary.replicas:
+        raise RedisError("ERR FAILOVER requires connected replicas.")
+    if force and (not timeout or host is None):
+        raise RedisError("ERR FAILOVER with force option requires both a timeout and "
+                         "target HOST and IP.")
+    if host is not None:
+        target = repl.primary.find_replica(host, port)
+        if target is None:
+            raise RedisError("ERR FAILOVER target HOST and PORT is not a replica.")
+        if target.replica_state.state != "online":
+            raise RedisError("ERR FAILOVER target replica is not online.")
+    fo.start(host, port, timeout, force)
+    return OK

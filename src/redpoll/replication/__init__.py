@@ -19,6 +19,7 @@ import time
 from redpoll.errors import MASTERDOWN, NOREPLICAS, RedisError
 from redpoll.log import log
 from redpoll.replication.backlog import Backlog
+from redpoll.replication.failover import Failover
 from redpoll.replication.primary import PrimarySide
 from redpoll.replication.replica import MasterLink
 
@@ -43,6 +44,7 @@ class Replication:
         self.link: MasterLink | None = None
         self.masterport = 0
         self.failover_state = "no-failover"
+        self.failover = Failover(self)
         self.no_replicas_since = time.time()
         self.down_since = 0.0           # when the link to our primary went down
         self._last_cron = 0.0
@@ -85,8 +87,10 @@ class Replication:
     def is_replica(self) -> bool:
         return self.server.masterhost is not None
 
-    def set_master(self, host: str, port: int, from_config: bool = False) -> None:
-        """REPLICAOF host port (or ``replicaof`` in the config at start-up)."""
+    def set_master(self, host: str, port: int, from_config: bool = False,
+                   failover: bool = False) -> None:
+        """REPLICAOF host port (or ``replicaof`` in the config at start-up;
+        ``failover``: FAILOVER hands our role to that replica)."""
         srv = self.server
         was_master = srv.masterhost is None
         if self.link is not None:
@@ -101,15 +105,16 @@ class Replication:
         self.primary.disconnect_replicas()
         self.primary.abort_waiting_clients()
         self.down_since = 0.0
-        self.link = MasterLink(self, host, port,
-                               cached=not from_config)
+        self.link = MasterLink(self, host, port, cached=not from_config,
+                               failover=failover)
         if was_master:
             log.role = "S"
         self.update_checks()
         self.link.start()
 
-    def unset_master(self) -> None:
-        """REPLICAOF NO ONE: become a primary, keeping the dataset."""
+    def unset_master(self, failover_aborted: bool = False) -> None:
+        """REPLICAOF NO ONE: become a primary, keeping the dataset (also when
+        a FAILOVER we started is aborted)."""
         srv = self.server
         if srv.masterhost is None:
             return
@@ -163,6 +168,8 @@ class Replication:
     def cron(self) -> None:
         now = time.time()
         self.primary.fast_cron(now)
+        if self.failover_state == "waiting-for-sync":
+            self.failover.check()
         if now - self._last_cron < 1.0:
             return
         self._last_cron = now

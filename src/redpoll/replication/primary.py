@@ -411,7 +411,8 @@ class PrimarySide:
 
     def _send_getack(self) -> None:
         self._getack_scheduled = False
-        if self.waiting and self.replicas and self.server.masterhost is None:
+        if (self.waiting and self.replicas and self.server.masterhost is None
+                and self.repl.failover_state == "no-failover"):
             self.feed_raw(GETACK)
 
     def _wait_timeout(self, entry) -> None:
@@ -485,7 +486,7 @@ class PrimarySide:
         cfg = srv.config
         repl = self.repl
         timeout = cfg["repl-timeout"]
-        if self.replicas and srv.masterhost is None:
+        if self.replicas and srv.masterhost is None and repl.failover_state == "no-failover":
             period = cfg["repl-ping-replica-period"]
             if now - self._last_ping >= period:
                 self._last_ping = now
@@ -518,6 +519,12 @@ class PrimarySide:
             repl.free_backlog()
             log.notice(f"Replication backlog freed after {ttl} seconds without "
                        f"connected replicas.")
+
+    def find_replica(self, host: str, port: int):
+        for c in self.replicas:
+            if c.replica_state.listening_port == port and self.address(c) == host:
+                return c
+        return None
 
     # -- INFO / ROLE -----------------------------------------------------------------
     @staticmethod

@@ -41,7 +41,7 @@ def _text(b: bytes) -> str:
 
 
 class MasterLink:
-    def __init__(self, repl, host: str, port: int, cached: bool):
+    def __init__(self, repl, host: str, port: int, cached: bool, failover: bool = False):
         self.repl = repl
         self.server = repl.server
         self.host = host
@@ -60,6 +60,7 @@ class MasterLink:
         self.transfer_lastio = 0.0
         self.db_id = 0
         self.stopped = False
+        self.failover = failover        # PSYNC ... FAILOVER (see failover.py)
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -96,6 +97,13 @@ class MasterLink:
                 log.warning(f"Replication link error: {type(e).__name__}: {e}")
                 log.verbose(traceback.format_exc())
             connected = self.state == "connected"
+            if self.failover and not self.stopped:
+                # the target never answered our PSYNC: keep our role
+                self.failover = False
+                self.server.loop.call_soon(self.repl.failover.abort,
+                                           "Failover target rejected psync request")
+                self._teardown()
+                break
             self._teardown()
             if self.stopped:
                 break
@@ -192,8 +200,14 @@ class MasterLink:
         else:
             replid, offset = "?", -1
             log.notice("Partial resynchronization not possible (no cached master)")
-        await self._send(b"PSYNC", replid, offset)
+        if self.failover:
+            await self._send(b"PSYNC", replid, offset, b"FAILOVER")
+        else:
+            await self._send(b"PSYNC", replid, offset)
         reply = await self._line(skip_empty=True)
+        if self.failover and reply.startswith((b"+FULLRESYNC", b"+CONTINUE")):
+            self.failover = False
+            self.repl.failover.done()
         leftover = b""
         if reply.startswith(b"+FULLRESYNC"):
             parts = reply.split()

@@ -104,8 +104,8 @@ def debug(c, argv):
         raise RedisError(DEBUG_DISABLED)
     fn = DEBUG_SUBCOMMANDS.get(argv[1].lower())
     if fn is None:
-        raise RedisError(f"ERR unknown subcommand '{argv[1].decode('utf-8', 'replace')}'. "
-                         f"Try DEBUG HELP.")
+        from redpoll.commands.server import _sub_error
+        raise _sub_error(argv[1], "DEBUG")
     return fn(c, argv)
 
 

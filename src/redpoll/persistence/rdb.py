@@ -689,8 +689,15 @@ def verify_payload(data: bytes, check_crc: bool = True) -> bool:
 
 
 def restore_payload(data: bytes, config=None):
-    """Decode a DUMP payload already checked by :func:`verify_payload`."""
-    return decode_value(data[0], data[1:-10], config)
+    """Decode a DUMP payload already checked by :func:`verify_payload`.
+
+    As in Redis the value is read from the whole buffer (footer included) and
+    bytes left over are not an error."""
+    r = _Reader(data, 1)
+    v = read_value(r, data[0])
+    if config is not None:
+        fix_encoding(v, config)
+    return v
 
 
 def is_empty(v) -> bool:

@@ -52,10 +52,13 @@ class Evictor:
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
         self.idle_tracking = False   # OBJECT IDLETIME was used: keep LRU times
+        self.no_touch = False        # inside a command that must not touch keys
 
     # -- access tracking -------------------------------------------------------
     def record_access(self, db, key: bytes) -> None:
         """Called by the keyspace on every lookup/store while tracking is on."""
+        if self.no_touch:
+            return
         if self.policy in _LFU:
             db.access[key] = self.lfu_touch(db.access.get(key))
         else:
@@ -239,6 +242,40 @@ class Evictor:
             self.perform_evictions()
 
 
+# Commands that look keys up without counting as an access (Redis's
+# LOOKUP_NOTOUCH): their handlers are wrapped to suspend record_access.
+NO_TOUCH = ["object|idletime", "object|freq", "object|encoding", "object|refcount",
+            "type", "ttl", "pttl", "expiretime", "pexpiretime", "exists",
+            "memory|usage", "debug", "scan", "keys", "randomkey", "dump"]
+
+
+def _wrap_no_touch(ev: Evictor) -> None:
+    from redpoll.commands import table as T
+    for name in NO_TOUCH:
+        parts = name.encode().split(b"|", 1)
+        cmd = T.TABLE.get(parts[0])
+        if cmd is not None and len(parts) == 2:
+            cmd = cmd.subcommands.get(parts[1])
+        if cmd is None or cmd.handler is None or getattr(cmd.handler, "_no_touch", False):
+            continue
+        cmd.handler = _no_touch_handler(ev, cmd.handler)
+
+
+def _no_touch_handler(ev: Evictor, fn):
+    def handler(c, argv):
+        if not c.server.track_access:
+            return fn(c, argv)
+        ev.no_touch = True
+        try:
+            return fn(c, argv)
+        finally:
+            ev.no_touch = False
+    handler._no_touch = True
+    handler.__wrapped__ = fn
+    handler.__module__ = fn.__module__
+    return handler
+
+
 def _random_volatile(db):
     """A random key with a TTL (sampled from the expires dict)."""
     keys = db.expires
@@ -266,6 +303,7 @@ def install(server: "Server") -> None:
     for name in ("maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
         cfg.watch(name, lambda old, new: _after_change(ev))
     server.startup_hooks.append(ev.apply_config)
+    server.startup_hooks.append(lambda: _wrap_no_touch(ev))
 
 
 def _after_change(ev: Evictor) -> None:

@@ -209,11 +209,11 @@ def test_object(pair):
         ["SET", "e44", "y" * 44], ["SET", "r", long], ["SET", "big", "123456789012345678901"],
         ["SET", "sp", " 1"], ["INCR", "c"], ["APPEND", "ap", "1"], ["SET", "ap2", "1"],
         ["APPEND", "ap2", "2"], ["SETRANGE", "sr", "0", "a"], ["SETBIT", "sb", "1", "1"],
-        ["INCRBYFLOAT", "fl", "1.5"], ["SET", "ex", "1", "EX", "100"],
+        ["INCRBYFLOAT", "fl", "1.5"], ["INCRBYFLOAT", "fi", "15"], ["SET", "ex", "1", "EX", "100"],
         ["RPUSH", "l", "a"], ["SADD", "si", "1", "2"], ["SADD", "ss", "a"], ["HSET", "h", "f", "v"],
         ["HSET", "hb", "f", long * 2], ["ZADD", "zs", "1", "a"], ["ZADD", "zb", "1", long * 2],
     ]
-    for k in ["i", "neg", "z", "e", "e44", "r", "big", "sp", "c", "ap", "ap2", "sr", "sb", "fl",
+    for k in ["i", "neg", "z", "e", "e44", "r", "big", "sp", "c", "ap", "ap2", "sr", "sb", "fl", "fi",
               "ex", "l", "si", "ss", "h", "hb", "zs", "zb", "nokey"]:
         cmds.append(["OBJECT", "ENCODING", k])
     cmds += [["OBJECT", "REFCOUNT", "i"], ["OBJECT", "REFCOUNT", "e"], ["SET", "n1", "1"],

@@ -18,7 +18,7 @@ Read commands look keys up with :meth:`Database.read` (counts
 use :meth:`Database.get`, which does not count, as Redis's lookupKeyWrite.
 
 Keys must be removed only through the methods here (``delete``, ``rename``,
-``clear``, ...) so that side tables (expires, raw-string marks, access
+``clear``, ...) so that side tables (expires, string encoding marks, access
 clocks) stay consistent.
 
 SCAN cursors: see :class:`ScanCursors` below.
@@ -54,7 +54,7 @@ def mstime() -> int:
 
 class Database:
     __slots__ = ("id", "data", "expires", "_heap", "server", "access",
-                 "expired_stale_perc", "avg_ttl", "raw", "_sample")
+                 "expired_stale_perc", "avg_ttl", "enc", "_sample")
 
     def __init__(self, server: "Server", id: int):
         self.id = id
@@ -67,9 +67,10 @@ class Database:
         self.access: dict[bytes, int] = {}
         self.avg_ttl = 0
         self.expired_stale_perc = 0.0
-        # keys whose string value Redis would hold with the "raw" encoding
-        # although it is short (APPEND, SETRANGE, SETBIT... modify in place)
-        self.raw: set[bytes] = set()
+        # key -> encoding Redis would report for its string although the value
+        # alone suggests another: "raw" after in-place changes (APPEND,
+        # SETRANGE, SETBIT...), "embstr" for INCRBYFLOAT's integral results
+        self.enc: dict[bytes, str] = {}
         self._sample: list[bytes] | None = None   # RANDOMKEY / sampling cache
 
     def __len__(self) -> int:
@@ -143,8 +144,8 @@ class Database:
         del self.data[key]
         del self.expires[key]
         self.access.pop(key, None)
-        if self.raw:
-            self.raw.discard(key)
+        if self.enc:
+            self.enc.pop(key, None)
         srv.stats.expired_keys += 1
         srv.on_key_expired(self, key)
         return True
@@ -159,13 +160,20 @@ class Database:
             self.expires.pop(key, None)
         if self.server.track_access:
             self.server.record_access(self, key)
-        if self.raw:
-            self.raw.discard(key)
+        if self.enc:
+            self.enc.pop(key, None)
 
     def mark_raw(self, key: bytes) -> None:
         """The string at ``key`` was modified in place: OBJECT ENCODING says
         ``raw`` until it is replaced."""
-        self.raw.add(key)
+        self.enc[key] = "raw"
+
+    def mark_encoding(self, key: bytes, encoding: str) -> None:
+        """Force the string encoding OBJECT ENCODING reports for ``key``."""
+        self.enc[key] = encoding
+
+    def forced_encoding(self, key: bytes) -> str | None:
+        return self.enc.get(key) if self.enc else None
 
     def add(self, key: bytes, value) -> None:
         """Store a new key (the caller knows it does not exist)."""
@@ -187,8 +195,8 @@ class Database:
             self.expires.pop(key, None)
         if self.access:
             self.access.pop(key, None)
-        if self.raw:
-            self.raw.discard(key)
+        if self.enc:
+            self.enc.pop(key, None)
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -207,9 +215,7 @@ class Database:
     def rename(self, src: bytes, dst: bytes) -> None:
         value = self.data.pop(src)
         when = self.expires.pop(src, None)
-        raw = src in self.raw
-        if raw:
-            self.raw.discard(src)
+        enc = self.enc.pop(src, None) if self.enc else None
         self.access.pop(src, None)
         self.delete(dst)
         if self.server.notify_flags:
@@ -217,8 +223,8 @@ class Database:
         self.data[dst] = value
         if when is not None:
             self.set_expire(dst, when)
-        if raw:
-            self.raw.add(dst)
+        if enc is not None:
+            self.enc[dst] = enc
 
     def clear(self) -> int:
         n = len(self.data)
@@ -226,12 +232,12 @@ class Database:
         self.expires = {}
         self._heap = []
         self.access = {}
-        self.raw = set()
+        self.enc = {}
         self._sample = None
         return n
 
     def swap(self, other: "Database") -> None:
-        for attr in ("data", "expires", "_heap", "access", "avg_ttl", "raw", "_sample"):
+        for attr in ("data", "expires", "_heap", "access", "avg_ttl", "enc", "_sample"):
             a, b = getattr(self, attr), getattr(other, attr)
             setattr(self, attr, b)
             setattr(other, attr, a)

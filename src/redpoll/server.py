@@ -565,8 +565,10 @@ class Server:
             self.shutdown_asap = False
             self.loop.create_task(self.shutdown())
 
+    active_expire_enabled = True      # DEBUG SET-ACTIVE-EXPIRE 0|1
+
     def _active_expire(self) -> None:
-        if self.masterhost is not None:
+        if self.masterhost is not None or not self.active_expire_enabled:
             return
         now = self.now_ms()
         effort = self.config["active-expire-effort"]

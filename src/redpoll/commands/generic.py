@@ -244,13 +244,13 @@ def move(c, argv):
     if dst.get(key) is not None:
         return 0
     when = src.ttl_ms(key)
-    raw = key in src.raw
+    enc = src.forced_encoding(key)
     src.delete(key)
     dst.add(key, v)
     if when is not None:
         dst.set_expire(key, when)
-    if raw:
-        dst.mark_raw(key)
+    if enc is not None:
+        dst.mark_encoding(key, enc)
     srv = c.server
     if srv.watched_keys:
         srv.touch_watched(dst.id, key)
@@ -323,8 +323,9 @@ def copy(c, argv):
     dst.add(newkey, copy_value(v))
     if when is not None:
         dst.set_expire(newkey, when)
-    if key in src.raw:
-        dst.mark_raw(newkey)
+    enc = src.forced_encoding(key)
+    if enc is not None:
+        dst.mark_encoding(newkey, enc)
     srv = c.server
     if dst is not src:
         if srv.watched_keys:
@@ -403,8 +404,9 @@ def object_encoding(c, db, key: bytes, v) -> str:
     (conversions are one-way in Redis) through an ``encoding`` attribute."""
     t = type(v)
     if t is bytes:
-        if key in db.raw:
-            return "raw"
+        forced = db.forced_encoding(key)
+        if forced is not None:
+            return forced
         if is_int_string(v):
             return "int"
         return "embstr" if len(v) <= 44 else "raw"
@@ -458,7 +460,8 @@ def object_refcount(c, argv):
         return None
     # small integers are shared objects in Redis (unless an LRU/LFU policy
     # needs per-object access data)
-    if (type(v) is bytes and argv[2] not in c.db.raw and is_int_string(v)
+    if (type(v) is bytes and c.db.forced_encoding(argv[2]) is None
+            and is_int_string(v)
             and 0 <= int(v) < 10000):
         policy = str(c.server.config["maxmemory-policy"])
         if not c.server.config["maxmemory"] or ("lru" not in policy and "lfu" not in policy):
@@ -854,3 +857,30 @@ _categories("sort_ro", "read", "set", "sortedset", "list", "slow", "dangerous")
 
 __all__ = ["copy_value", "object_encoding", "parse_scan_cursor",
            "parse_scan_options", "sort_getkeys", "NULL_ARRAY"]
+
+
+# -- DEBUG SET-ACTIVE-EXPIRE (expiry is this module's concern) ----------------------
+
+def _debug_set_active_expire(c, argv):
+    """DEBUG SET-ACTIVE-EXPIRE 0|1: switch the active expiry cycle off/on
+    (lazy expiry on access keeps working), as Redis's tests use it."""
+    if len(argv) != 3:
+        raise RedisError("ERR unknown subcommand or wrong number of arguments for "
+                         "'set-active-expire'. Try DEBUG HELP.")
+    try:
+        on = int(argv[2])
+    except ValueError:
+        on = 0
+    c.server.active_expire_enabled = bool(on)
+    return OK
+
+
+def _register_debug() -> None:
+    try:
+        from redpoll.commands.persistence import register_debug
+    except ImportError:          # DEBUG not available in this build
+        return
+    register_debug("set-active-expire", _debug_set_active_expire)
+
+
+_register_debug()

@@ -465,6 +465,8 @@ def incrbyfloat(c, argv):
     key = argv[1]
     new = incr_long_double(get_string(db, key), argv[2])
     db.set(key, new, keep_ttl=True)
+    if len(new) <= 44:
+        db.mark_encoding(key, "embstr")    # never "int", even for "15"
     c.server.dirty += 1
     # replicate the final value so float formatting can never diverge
     c.prop_argv = [b"SET", key, new, b"KEEPTTL"]

@@ -1,0 +1,167 @@
+"""Expiry as observable in Redis: lazy expiry on access, the active cycle
+(keys disappear without being touched), stats and INFO keyspace, and the
+keyspace hit/miss counters, compared with a real Redis."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from support import ServerProcess, wait_until
+
+
+@pytest.fixture(scope="module")
+def server():
+    """redpoll with DEBUG enabled (DEBUG SET-ACTIVE-EXPIRE)."""
+    with ServerProcess("redpoll", args=["--enable-debug-command", "yes"]) as s:
+        yield s
+
+
+def _info(conn, section):
+    t, v = conn.call(["INFO", section])
+    assert t == "$", v
+    out = {}
+    for line in v.decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, _, val = line.partition(":")
+            out[k] = val
+    return out
+
+
+def test_active_expiry_without_access(server):
+    """At hz 10, keys whose TTL passed vanish within a few cron ticks without
+    any command touching them; DBSIZE, INFO keyspace and expired_keys agree."""
+    r = server.client()
+    r.flushall()
+    r.config_resetstat()
+    r.set("keep", "1")
+    p = r.pipeline(transaction=False)
+    for i in range(300):
+        p.set(f"k{i}", "v", px=150)
+    p.execute()
+    due = time.monotonic() + 0.15
+    assert r.dbsize() == 301
+    ks = r.info("keyspace")["db0"]
+    assert ks["keys"] == 301 and ks["expires"] == 300
+    wait_until(lambda: r.dbsize() == 1, 5, interval=0.01, what="active expiry")
+    elapsed = time.monotonic() - due
+    assert elapsed < 0.6, f"keys lingered {elapsed:.3f}s after their TTL"
+    assert r.info("stats")["expired_keys"] == 300
+    ks = r.info("keyspace")["db0"]
+    assert ks["keys"] == 1 and ks["expires"] == 0
+    assert r.get("keep") == b"1"
+
+
+def test_lazy_expiry_on_access(server):
+    """With the active cycle off, an expired key stays in DBSIZE until a
+    command touches it; then it is gone and counted in expired_keys."""
+    r = server.client()
+    r.flushall()
+    r.config_resetstat()
+    assert r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"OK"
+    try:
+        r.set("a", "1", px=30)
+        r.set("b", "1", px=30)
+        r.set("c", "1", px=30)
+        wait_until(lambda: r.pttl("a") == -2, 2, what="a logically expired")
+        # the PTTL lookup above deleted "a"; b and c are still stored
+        assert r.dbsize() == 2
+        assert r.info("stats")["expired_keys"] == 1
+        assert r.get("b") is None
+        assert r.exists("c") == 0
+        assert r.dbsize() == 0
+        assert r.info("stats")["expired_keys"] == 3
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_expire_in_past_deletes_and_counts_no_expired(pair):
+    """EXPIRE with a past time deletes at once (DEL semantics, not counted
+    as an expiry), like Redis."""
+    for c in pair.conns:
+        c.call(["CONFIG", "RESETSTAT"])
+    pair.check([["SET", "k", "v"], ["EXPIRE", "k", "-1"], ["EXISTS", "k"],
+                ["SET", "k", "v"], ["PEXPIREAT", "k", "1"], ["GET", "k"],
+                ["SET", "k", "v"], ["GETEX", "k", "PXAT", "1"], ["EXISTS", "k"]])
+    a, b = (_info(c, "stats") for c in pair.conns)
+    assert a["expired_keys"] == b["expired_keys"] == "0"
+
+
+def test_set_with_past_pxat_expires_lazily(pair):
+    for c in pair.conns:
+        c.call(["CONFIG", "RESETSTAT"])
+    pair.check([["SET", "k", "v", "PXAT", "1"], ["GET", "k"], ["EXISTS", "k"]])
+    a, b = (_info(c, "stats") for c in pair.conns)
+    assert a["expired_keys"] == b["expired_keys"] == "1"
+
+
+HIT_MISS_SEQUENCE = [
+    ["SET", "s", "v"], ["GET", "s"], ["GET", "nokey"], ["MGET", "s", "nokey", "s"],
+    ["EXISTS", "s", "nokey"], ["TYPE", "s"], ["TYPE", "nokey"], ["STRLEN", "s"],
+    ["STRLEN", "nokey"], ["GETRANGE", "s", "0", "1"], ["GETRANGE", "nokey", "0", "1"],
+    ["TTL", "s"], ["PTTL", "nokey"], ["EXPIRETIME", "s"], ["TOUCH", "s", "nokey"],
+    ["SET", "s", "w"], ["SET", "s", "x", "GET"], ["SET", "n", "x", "GET"], ["GETSET", "s", "y"],
+    ["GETDEL", "n"], ["GETDEL", "nokey"], ["GETEX", "s"], ["GETEX", "nokey", "EX", "10"],
+    ["APPEND", "s", "z"], ["INCR", "cnt"], ["INCRBYFLOAT", "f", "1"], ["SETRANGE", "s", "1", "x"],
+    ["DEL", "nokey"], ["EXPIRE", "s", "100"], ["PERSIST", "s"], ["RENAME", "s", "s2"],
+    ["COPY", "s2", "s3"], ["COPY", "nokey", "x"], ["OBJECT", "ENCODING", "s2"],
+    ["OBJECT", "ENCODING", "nokey"], ["LCS", "s2", "nokey"], ["SETBIT", "b", "1", "1"],
+    ["GETBIT", "b", "1"], ["GETBIT", "nokey", "1"], ["BITCOUNT", "b"], ["BITCOUNT", "nokey"],
+    ["BITPOS", "b", "1"], ["BITPOS", "nokey", "1"], ["BITOP", "OR", "d", "b", "nokey"],
+    ["BITFIELD", "b", "GET", "u8", "0"], ["BITFIELD", "b", "SET", "u8", "0", "1"],
+    ["BITFIELD_RO", "nokey", "GET", "u8", "0"], ["KEYS", "*"], ["DBSIZE"], ["RANDOMKEY"],
+    ["SORT", "nokey"], ["MSETNX", "s2", "1"], ["SETNX", "s2", "1"], ["MOVE", "s2", "1"],
+    ["RENAMENX", "s3", "s4"],
+]
+
+
+@pytest.mark.parametrize("proto", [2])
+def test_keyspace_hits_misses_like_redis(pair, proto):
+    for c in pair.conns:
+        c.call(["FLUSHALL"])
+        c.call(["CONFIG", "RESETSTAT"])
+    pair.check(HIT_MISS_SEQUENCE, flush=False, proto=proto)
+    a, b = (_info(c, "stats") for c in pair.conns)
+    assert (a["keyspace_hits"], a["keyspace_misses"]) == (b["keyspace_hits"], b["keyspace_misses"])
+
+
+def test_ttl_countdown_matches_redis(pair):
+    """TTL/PTTL rounding while a key counts down."""
+    pair.check([["SET", "k", "v", "PX", "1600"], ["TTL", "k"], ["SET", "k", "v", "PX", "1400"],
+                ["TTL", "k"], ["SET", "k", "v", "PX", "499"], ["TTL", "k"],
+                ["SET", "k", "v", "PX", "50000"], ["PTTL", "k"]])
+
+
+def test_expired_key_not_reported_by_keys_scan_exists(server):
+    r = server.client()
+    r.flushall()
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        r.set("gone", "1", px=20)
+        r.set("stay", "1")
+        wait_until(lambda: time.sleep(0.03) or True, 1)
+        assert r.keys("*") == [b"stay"]
+        r.set("gone2", "1", px=1)
+        time.sleep(0.01)
+        assert r.scan(0, count=100)[1] == [b"stay"]
+        assert r.randomkey() == b"stay"
+        assert r.dbsize() == 1
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_active_expiry_many_keys_and_hz():
+    """A larger set of volatile keys in several databases all expire, with
+    hz 100, and INFO keyspace drops the emptied databases."""
+    with ServerProcess("redpoll", args=["--hz", "100"]) as s:
+        r = s.client()
+        for db in (0, 3):
+            c = s.client(db=db)
+            p = c.pipeline(transaction=False)
+            for i in range(5000):
+                p.set(f"k{i}", "v", px=2500 + i % 100)
+            p.execute()
+        assert set(r.info("keyspace")) == {"db0", "db3"}
+        wait_until(lambda: r.info("keyspace") == {}, 5, what="all volatile keys expired")
+        assert r.info("stats")["expired_keys"] == 10000

@@ -109,6 +109,10 @@ class Evictor:
         if on and not srv.track_access:
             for db in srv.dbs:      # start with everything "just accessed"
                 db.access = {}
+        # the keyspace calls server.record_access(db, key): a closure
+        # specialised for the policy keeps the per-lookup cost small
+        srv.record_access = self.record_access if self.policy in _LFU else \
+            _lru_recorder(self)
         srv.track_access = on
 
     # -- eviction ----------------------------------------------------------------
@@ -240,6 +244,13 @@ class Evictor:
         if srv.maxmemory:
             srv.memory.check()
             self.perform_evictions()
+
+
+def _lru_recorder(ev: Evictor):
+    def record(db, key: bytes) -> None:
+        if not ev.no_touch:
+            db.access[key] = ev.lru_clock_ms
+    return record
 
 
 # Commands that look keys up without counting as an access (Redis's

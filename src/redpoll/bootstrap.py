@@ -17,6 +17,7 @@ ROOMS = [
     "redpoll.commands.scripting",
     "redpoll.eviction",
     "redpoll.slowlog",
+    "redpoll.config.runtime",
     "redpoll.sentinel",
     # module path, in the order they must be installed
 ]

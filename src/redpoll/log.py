@@ -5,6 +5,8 @@
 pid, role character (M primary, S replica, C forked child, X sentinel), the
 time with milliseconds, the level mark (``.`` debug, ``-`` verbose, ``*``
 notice, ``#`` warning) and the message. Output goes to ``logfile`` or stdout.
+As Redis does, the log file is opened for each line, so a rotated file
+(logrotate's move-and-create) is picked up at once.
 """
 
 from __future__ import annotations
@@ -23,17 +25,10 @@ class Logger:
         self.level = NOTICE
         self.role = "M"
         self.path = ""
-        self._file = sys.stdout
 
     def configure(self, level: str, path: str) -> None:
         self.level = LEVELS.get(level, NOTICE)
-        if path != self.path:
-            self.path = path
-            if path:
-                self._file = open(path, "a", buffering=1, encoding="utf-8",
-                                  errors="replace")
-            else:
-                self._file = sys.stdout
+        self.path = path
 
     def log(self, level: int, msg: str) -> None:
         if level < self.level:
@@ -43,8 +38,12 @@ class Logger:
         line = (f"{os.getpid()}:{self.role} {stamp}.{int(now * 1000) % 1000:03d} "
                 f"{_MARKS[level]} {msg}\n")
         try:
-            self._file.write(line)
-            self._file.flush()
+            if self.path:
+                with open(self.path, "a", encoding="utf-8", errors="replace") as f:
+                    f.write(line)
+            else:
+                sys.stdout.write(line)
+                sys.stdout.flush()
         except (OSError, ValueError):
             pass
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 
 from redpoll import REDIS_COMPAT_VERSION, __version__
@@ -64,15 +63,15 @@ def parse_argv(argv: list[str]):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-v", "--version"):
-        print(version_line() + f" (redpoll {__version__})")
+        print(version_line())
         return 0
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE, file=sys.stderr)
         return 1
     if argv and argv[0] == "--test-memory":
         print("redpoll-server: --test-memory is not supported: redpoll runs on the "
-              "Python runtime and does not test RAM. Use memtester instead.",
-              file=sys.stderr)
+              "Python runtime and cannot test the machine's RAM. Use memtester "
+              "instead.", file=sys.stderr)
         return 1
     if os.path.basename(sys.argv[0]).endswith("sentinel") and "--sentinel" not in argv:
         argv.append("--sentinel")
@@ -83,54 +82,59 @@ def main(argv: list[str] | None = None) -> int:
     return run_server(path, opts, read_stdin)
 
 
-def run_server(path, opts, read_stdin) -> int:
+def load_config(path, opts, read_stdin):
+    """The Config for this command line, or an exit status after printing
+    Redis's report of what is wrong."""
     from redpoll.config import Config, FatalConfigError
-    from redpoll.log import log
 
     cfg = Config()
-    stdin_text = sys.stdin.read() if read_stdin else None
+    stdin_text = None
+    if read_stdin:
+        print(_log_line("Reading config from stdin"))
+        stdin_text = sys.stdin.read()
     try:
         cfg.load(path, opts, stdin_text)
     except FatalConfigError as e:
         print(str(e), file=sys.stdout if e.log_line else sys.stderr)
+        return None
+    return cfg
+
+
+def run_server(path, opts, read_stdin) -> int:
+    from redpoll import process
+
+    cfg = load_config(path, opts, read_stdin)
+    if cfg is None:
         return 1
-    if cfg["daemonize"] and cfg["supervised"] != "systemd":
-        _daemonize()
+    supervised = process.supervision_mode(cfg)
+    background = cfg["daemonize"] and supervised == "no"
+    if cfg["daemonize"] and not cfg["pidfile"]:
+        cfg.values["pidfile"] = process.DEFAULT_PIDFILE
     if cfg["dir"]:
         try:
             os.chdir(cfg["dir"])
         except OSError as e:
             print(f"Can't chdir to '{cfg['dir']}': {e.strerror}", file=sys.stderr)
             return 1
-    else:
-        cfg.values["dir"] = os.getcwd()
-    return serve(cfg)
+    cfg.values["dir"] = os.getcwd()
+    if background:
+        process.daemonize(cfg["pidfile"])
+    return serve(cfg, supervised=supervised)
 
 
 def _daemonize() -> None:
-    if os.fork() > 0:
-        os._exit(0)
-    os.setsid()
-    fd = os.open(os.devnull, os.O_RDWR)
-    for std in (0, 1, 2):
-        os.dup2(fd, std)
+    """Kept for redpoll-sentinel: detach (see redpoll.process.daemonize)."""
+    from redpoll import process
+    process.daemonize("")
 
 
-def sd_notify(msg: str) -> None:
-    addr = os.environ.get("NOTIFY_SOCKET")
-    if not addr:
-        return
-    if addr.startswith("@"):
-        addr = "\0" + addr[1:]
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            s.connect(addr)
-            s.sendall(msg.encode())
-    except OSError:
-        pass
+def _log_line(msg: str) -> str:
+    from redpoll.config.loader import _log_line as fmt
+    return fmt(msg)
 
 
-def serve(cfg, sentinel_mode: bool = False) -> int:
+def serve(cfg, sentinel_mode: bool = False, supervised: str = "no") -> int:
+    from redpoll import bootstrap, process
     from redpoll.log import log
     from redpoll.server import Server
 
@@ -141,38 +145,44 @@ def serve(cfg, sentinel_mode: bool = False) -> int:
         pass
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    log.role = "C"
     server = Server(cfg, sentinel_mode=sentinel_mode)
-    log.role = "X" if sentinel_mode else "M"
-    log.notice("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
-    log.notice(f"Redis version={REDIS_COMPAT_VERSION}, bits=64, commit=00000000, "
-               f"modified=0, pid={os.getpid()}, just started (redpoll {__version__})")
-    if cfg.file:
-        log.notice("Configuration loaded")
+    server.supervised_mode = supervised
+    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.warning(f"Redis version={REDIS_COMPAT_VERSION}, bits=64, commit=00000000, "
+                f"modified=0, pid={os.getpid()}, just started (redpoll {__version__})")
+    if cfg.file or cfg.loaded_text:
+        log.warning("Configuration loaded")
     else:
         log.warning("Warning: no config file specified, using the default config. "
                     "In order to specify a config file use redpoll-server /path/to/redis.conf")
+    log.role = "X" if sentinel_mode else "M"
+    if supervised != "no":
+        log.notice(f"Supervised by {supervised}. Please make sure you set appropriate "
+                   f"values for TimeoutStartSec and TimeoutStopSec in your service unit.")
     for w in cfg.warnings:
         log.warning(w)
-    from redpoll import bootstrap
+    pidfile = cfg["pidfile"]
+    if pidfile:
+        process.write_pidfile(pidfile)
     bootstrap.install(server)
+    server.shutdown_hooks.append(lambda save: process.notify_stopping(supervised))
     try:
         loop.run_until_complete(server.start())
     except OSError as e:
         log.warning(str(e.strerror or e))
+        if pidfile:
+            process.remove_pidfile(pidfile)
         return 1
-    pidfile = cfg["pidfile"]
-    if pidfile or cfg["daemonize"]:
-        pidfile = pidfile or "/var/run/redis.pid"
-        try:
-            with open(pidfile, "w") as f:
-                f.write(f"{os.getpid()}\n")
-        except OSError as e:
-            log.warning(f"Failed to write PID file: {e.strerror}")
-    log.notice("Server initialized")
+    process.install_signal_handlers(server)
+    log.notice(f"Running mode={'sentinel' if sentinel_mode else 'standalone'}, "
+               f"port={server.port}.")
+    log.warning("Server initialized")
     for hook in getattr(server, "after_start_hooks", []):
         hook()
     log.notice("Ready to accept connections tcp")
-    sd_notify("READY=1\nSTATUS=Ready to accept connections\n")
+    process.daemon_started()
+    process.notify_ready(supervised)
     try:
         loop.run_forever()
     finally:

@@ -48,6 +48,7 @@ class Config:
         self.sentinel_lines: list[list[str]] = []
         self._watchers: dict[str, list[Callable]] = {}
         self._seen_in_load: set[str] = set()
+        self.loaded_text = False              # any directive given (file, stdin, argv)
 
     # -- access ------------------------------------------------------------
     def __getitem__(self, name: str):
@@ -85,7 +86,23 @@ class Config:
         extra = options_to_text(args)
         if extra:
             text += "\n" + extra
+        self.loaded_text = bool(path or stdin_text or extra)
         self.load_text(text, sentinel_mode=sentinel_mode)
+        self._check_logfile()
+
+    def _check_logfile(self) -> None:
+        """Redis opens the log file once the whole configuration is read."""
+        path = self.values["logfile"]
+        if not path:
+            return
+        try:
+            with open(path, "a"):
+                pass
+        except OSError as e:
+            from redpoll import REDIS_COMPAT_VERSION
+            raise FatalConfigError(
+                f"\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_COMPAT_VERSION}) ***\n"
+                f"Can't open the log file: {e.strerror}")
 
     def load_text(self, text: str, sentinel_mode: bool = False,
                   base_dir: str | None = None) -> None:
@@ -126,6 +143,12 @@ class Config:
         if not d.multiarg and len(args) != 1:
             raise ConfigError("wrong number of arguments")
         value = d.parse(args)
+        if d.name == "dir":
+            try:
+                os.chdir(value)     # as Redis: later relative paths follow it
+            except OSError as e:
+                raise ConfigError(e.strerror)
+            value = os.getcwd()
         self._store_from_file(d, value)
         if not d.implemented:
             self.warnings.append(

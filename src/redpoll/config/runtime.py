@@ -1,0 +1,104 @@
+"""CONFIG SET for the directives the server core reads once at start-up:
+``dir`` (chdir), ``port`` and ``bind`` (listeners re-opened). Other rooms
+register watchers for their own directives with ``config.watch``.
+
+A watcher raises ConfigError to refuse the change; CONFIG SET then restores
+every directive of the call (and calls the watchers again with the old
+values), so a failed rebind leaves the old listeners in place.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from redpoll.config.directives import ConfigError
+
+
+def _open_sockets(binds: list[str], port: int, backlog: int) -> list[socket.socket]:
+    """Bound, listening sockets for ``binds``:``port``, or ConfigError."""
+    socks = []
+    try:
+        for addr in binds:
+            optional = addr.startswith("-")
+            host = addr[1:] if optional else addr
+            host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            s = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind((host, port))
+                s.listen(backlog)
+                s.setblocking(False)
+            except OSError:
+                s.close()
+                if optional:
+                    continue
+                raise
+            socks.append(s)
+    except OSError:
+        for s in socks:
+            s.close()
+        raise ConfigError("Failed to bind to specified addresses.")
+    if not socks:
+        raise ConfigError("Failed to bind to specified addresses.")
+    return socks
+
+
+def _rebind(server, binds: list[str], port: int) -> None:
+    """Close the listeners and listen on ``binds``:``port``; on failure
+    listen again where the server listened before and raise ConfigError."""
+    if server.loop is None or not server.listeners:
+        return      # not listening yet (or port 0): start() will use the values
+    backlog = server.config["tcp-backlog"]
+    for lst in server.listeners:
+        lst.close()
+    server.listeners = []
+    try:
+        socks = _open_sockets(binds, port, backlog) if port else []
+    except ConfigError:
+        old_binds, old_port = server.bound_to
+        try:
+            _serve(server, _open_sockets(old_binds, old_port, backlog))
+        except ConfigError:
+            pass
+        raise
+    _serve(server, socks)
+    server.port = port
+    server.bound_to = (list(binds), port)
+
+
+def _serve(server, socks) -> None:
+    from redpoll.client import Client
+
+    async def serve(sock):
+        srv = await server.loop.create_server(lambda: Client(server), sock=sock)
+        server.listeners.append(srv)
+
+    for s in socks:
+        server.loop.create_task(serve(s))
+
+
+def install(server) -> None:
+    cfg = server.config
+    server.bound_to = (list(cfg["bind"]), cfg["port"])
+
+    def on_dir(old, new):
+        try:
+            os.chdir(new)
+        except OSError as e:
+            raise ConfigError(e.strerror)
+        cfg.values["dir"] = os.getcwd()
+
+    def on_port(old, new):
+        if server.port != new:  # (a rollback to the port in use changes nothing)
+            _rebind(server, cfg["bind"], new)
+
+    def on_bind(old, new):
+        _rebind(server, new, cfg["port"])
+
+    cfg.watch("dir", on_dir)
+    cfg.watch("port", on_port)
+    cfg.watch("bind", on_bind)

@@ -473,19 +473,21 @@ _enum("syslog-facility", "local0", ["user", "local0", "local1", "local2", "local
       mutable=False, implemented=False)
 _str("pidfile", "")
 _int("databases", 16, 1, INT_MAX, mutable=False)
-_bool("always-show-logo", False, mutable=False)
-_bool("set-proc-title", True, mutable=False)
-_str("proc-title-template", "{title} {listen-addr} {server-mode}")
+_bool("always-show-logo", False, mutable=False, implemented=False)
+_bool("set-proc-title", True, mutable=False, implemented=False)
+_str("proc-title-template", "{title} {listen-addr} {server-mode}", implemented=False)
 _bool("crash-log-enabled", True, implemented=False)
 _bool("crash-memcheck-enabled", True, implemented=False)
 _enum("shutdown-on-sigint", "default", ["default", "save", "nosave", "now", "force"], multi=True)
 _enum("shutdown-on-sigterm", "default", ["default", "save", "nosave", "now", "force"], multi=True)
-_int("shutdown-timeout", 10, 0, INT_MAX)
-for _p in ("enable-protected-configs", "enable-debug-command", "enable-module-command"):
+_int("shutdown-timeout", 10, 0, INT_MAX, implemented=False)
+for _p in ("enable-protected-configs", "enable-debug-command"):
     _enum(_p, "no", ["no", "yes", "local"], mutable=False)
-_str("ignore-warnings", "")
+_enum("enable-module-command", "no", ["no", "yes", "local"], mutable=False,
+      implemented=False)      # no MODULE command
+_str("ignore-warnings", "", implemented=False)
 _d("hz", "special", 10, parse_fn=_parse_hz)
-_bool("dynamic-hz", True)
+_bool("dynamic-hz", True, implemented=False)
 _str("dir", "", mutable=True, protected=True)
 _enum("oom-score-adj", "no", ["no", "yes", "relative", "absolute"], implemented=False)
 _d("oom-score-adj-values", "special", [0, 200, 800], parse_fn=_parse_oom_values,
@@ -505,7 +507,7 @@ _bool("rdbcompression", True)
 _bool("rdbchecksum", True, mutable=False)
 _str("dbfilename", "dump.rdb", protected=True)
 _bool("rdb-del-sync-files", False)
-_bool("rdb-save-incremental-fsync", True)
+_bool("rdb-save-incremental-fsync", True, implemented=False)
 _enum("sanitize-dump-payload", "no", ["no", "yes", "clients"], implemented=False)
 
 # replication
@@ -518,10 +520,10 @@ _bool("replica-read-only", True, aliases=("slave-read-only",))
 _bool("repl-diskless-sync", True)
 _int("repl-diskless-sync-delay", 5, 0, INT_MAX)
 _int("repl-diskless-sync-max-replicas", 0, 0, INT_MAX)
-_enum("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"])
+_enum("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"], implemented=False)
 _int("repl-ping-replica-period", 10, 1, INT_MAX, aliases=("repl-ping-slave-period",))
 _int("repl-timeout", 60, 1, INT_MAX)
-_bool("repl-disable-tcp-nodelay", False)
+_bool("repl-disable-tcp-nodelay", False, implemented=False)
 _d("repl-backlog-size", "special", 1024 * 1024, parse_fn=_parse_backlog_size,
    rewrite_fn=lambda n, v: [f"{n} {memory_with_unit(v)}"])
 _int("repl-backlog-ttl", 3600, 0, LONG_MAX)
@@ -531,10 +533,10 @@ _str("replica-announce-ip", aliases=("slave-announce-ip",))
 _int("replica-announce-port", 0, 0, 65535, aliases=("slave-announce-port",))
 _int("min-replicas-to-write", 0, 0, INT_MAX, aliases=("min-slaves-to-write",))
 _int("min-replicas-max-lag", 10, 0, INT_MAX, aliases=("min-slaves-max-lag",))
-_bool("replica-lazy-flush", False, aliases=("slave-lazy-flush",))
+_bool("replica-lazy-flush", False, aliases=("slave-lazy-flush",), implemented=False)
 _bool("replica-ignore-maxmemory", True, aliases=("slave-ignore-maxmemory",))
-_bool("replica-ignore-disk-write-errors", False)
-_enum("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"])
+_bool("replica-ignore-disk-write-errors", False, implemented=False)
+_enum("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"], implemented=False)
 
 # security
 _str("requirepass", sensitive=True)
@@ -554,8 +556,8 @@ _enum("maxmemory-policy", "noeviction",
       ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"])
 _int("maxmemory-samples", 5, 1, INT_MAX)
-_int("maxmemory-eviction-tenacity", 10, 0, 100)
-_d("maxmemory-clients", "special", 0, parse_fn=_parse_percent_memory,
+_int("maxmemory-eviction-tenacity", 10, 0, 100, implemented=False)
+_d("maxmemory-clients", "special", 0, parse_fn=_parse_percent_memory, implemented=False,
    format_fn=_format_percent_memory,
    rewrite_fn=lambda n, v: [f"{n} {_format_percent_memory(v) if v < 0 else memory_with_unit(v)}"])
 _int("lfu-log-factor", 10, 0, INT_MAX)
@@ -563,20 +565,20 @@ _int("lfu-decay-time", 1, 0, INT_MAX)
 _int("active-expire-effort", 1, 1, 10)
 for _lf in ("lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
             "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush"):
-    _bool(_lf, False)
+    _bool(_lf, False, implemented=False)     # frees are synchronous
 
 # append only file
 _bool("appendonly", False)
 _str("appendfilename", "appendonly.aof", mutable=False)
 _str("appenddirname", "appendonlydir", mutable=False)
 _enum("appendfsync", "everysec", ["everysec", "always", "no"])
-_bool("no-appendfsync-on-rewrite", False)
+_bool("no-appendfsync-on-rewrite", False, implemented=False)
 _int("auto-aof-rewrite-percentage", 100, 0, INT_MAX)
 _mem("auto-aof-rewrite-min-size", 64 * 1024**2)
 _bool("aof-load-truncated", True)
 _bool("aof-use-rdb-preamble", True)
 _bool("aof-timestamp-enabled", False)
-_bool("aof-rewrite-incremental-fsync", True)
+_bool("aof-rewrite-incremental-fsync", True, implemented=False)
 _bool("aof-disable-auto-gc", False)
 
 # scripting, slow log, latency, notifications
@@ -603,7 +605,7 @@ _mem("zset-max-listpack-value", 64, aliases=("zset-max-ziplist-value",))
 _mem("hll-sparse-max-bytes", 3000)
 _mem("stream-node-max-bytes", 4096)
 _int("stream-node-max-entries", 100, 0, LONG_MAX)
-_bool("activerehashing", True)
+_bool("activerehashing", True, implemented=False)
 
 # active defrag (accepted, no effect: Python manages its own heap)
 _d("activedefrag", "special", False, parse_fn=lambda a: _parse_activedefrag(a),

@@ -1,5 +1,6 @@
 """CONFIG SET for the directives the server core reads once at start-up:
-``dir`` (chdir), ``port`` and ``bind`` (listeners re-opened). Other rooms
+``dir`` (chdir), ``port`` and ``bind`` (listeners re-opened), and
+``rename-command`` applied to the command table at start-up. Other rooms
 register watchers for their own directives with ``config.watch``.
 
 A watcher raises ConfigError to refuse the change; CONFIG SET then restores
@@ -81,9 +82,30 @@ def _serve(server, socks) -> None:
         server.loop.create_task(serve(s))
 
 
+def apply_renames(server) -> None:
+    """rename-command OLD NEW (NEW "" removes the command)."""
+    from redpoll.commands import table as T
+    for args in server.config["rename-command"]:
+        if len(args) != 2:
+            server.log.warning("Invalid rename-command line: wrong number of arguments")
+            continue
+        old, new = args[0].lower().encode(), args[1].lower().encode()
+        cmd = T.TABLE.pop(old, None)
+        if cmd is None:
+            server.log.warning(f"No such command in rename-command: '{args[0]}'")
+            continue
+        T.DISPATCH.pop(old, None)
+        T.DISPATCH.pop(old.upper(), None)
+        if new:
+            T.TABLE[new] = cmd
+            T.DISPATCH[new] = T.DISPATCH[new.upper()] = cmd
+
+
 def install(server) -> None:
     cfg = server.config
     server.bound_to = (list(cfg["bind"]), cfg["port"])
+    if cfg["rename-command"]:
+        server.startup_hooks.append(lambda: apply_renames(server))
 
     def on_dir(old, new):
         try:

@@ -166,3 +166,74 @@ def test_active_expiry_many_keys_and_hz():
         assert set(r.info("keyspace")) == {"db0", "db3"}
         wait_until(lambda: r.info("keyspace") == {}, 5, what="all volatile keys expired")
         assert r.info("stats")["expired_keys"] == 10000
+
+
+PROPAGATION_SEQUENCE = [
+    ["SET", "a", "v", "EX", "100"], ["SET", "b", "v", "PX", "100000", "GET"],
+    ["SETEX", "c", "100", "v"], ["PSETEX", "d", "100000", "v"], ["GETEX", "a", "EX", "200"],
+    ["GETEX", "a", "PERSIST"], ["GETEX", "a"], ["EXPIRE", "b", "300"],
+    ["PEXPIRE", "b", "300000", "GT"], ["EXPIRE", "b", "400", "GT"],
+    ["EXPIREAT", "c", "4102444800"], ["INCRBYFLOAT", "f", "1.5"], ["INCRBYFLOAT", "f", "0.1"],
+    ["SET", "g", "v", "GET", "get"], ["GETDEL", "g"], ["EXPIRE", "d", "-1"],
+    ["GETEX", "c", "PXAT", "1"], ["SET", "h", "1", "KEEPTTL", "GET"], ["SET", "i", "v", "EXAT", "4102444800"],
+    ["SETRANGE", "h", "3", "x"], ["PERSIST", "b"], ["PERSIST", "b"], ["SET", "end", "1"],
+]
+
+
+def _aof_commands(dirpath):
+    import glob
+    import os
+    from diff import RespReader
+    out = []
+    for f in sorted(glob.glob(os.path.join(dirpath, "appendonlydir", "*.incr.aof"))):
+        data = open(f, "rb").read()
+
+        class _Buf:
+            def __init__(self, d):
+                self.d = d
+
+            def recv(self, n):
+                d, self.d = self.d[:n], self.d[n:]
+                return d
+        reader = RespReader(_Buf(data))
+        while reader.pos < len(reader.buf) or reader.sock.d:
+            try:
+                t, v = reader.read()
+            except ConnectionError:
+                break
+            out.append([x[1] for x in v])
+    return out
+
+
+def test_expiry_propagates_as_absolute_times():
+    """What reaches the AOF (and replicas) is what Redis 7.0 writes: relative
+    expiries as SET ... PXAT / PEXPIREAT, past ones as DEL, INCRBYFLOAT as
+    SET ... KEEPTTL, SET ... GET without GET."""
+    from diff import RespConn
+    streams = []
+    for kind in ("redpoll", "redis"):
+        with ServerProcess(kind, args=["--appendonly", "yes", "--appendfsync", "always"]) as s:
+            conn = RespConn(s.port)
+            for cmd in PROPAGATION_SEQUENCE:
+                conn.call(cmd)
+            wait_until(lambda: any(c[:2] == [b"SET", b"end"] for c in _aof_commands(s.dir)), 10,
+                       what=f"{kind} AOF written")
+            conn.close()
+            streams.append(_aof_commands(s.dir))
+
+    def norm(cmds):
+        # absolute times taken "now" differ by the run's offset: compare them
+        # as relative to the first one
+        base = None
+        out = []
+        for cmd in cmds:
+            row = []
+            for a in cmd:
+                if a.isdigit() and len(a) == 13 and not a.startswith(b"4102"):
+                    base = base or int(a)
+                    row.append(("t", round((int(a) - base) / 1000)))
+                else:
+                    row.append(a)
+            out.append(row)
+        return out
+    assert norm(streams[0]) == norm(streams[1])

@@ -139,6 +139,7 @@ class Evictor:
             return False
         acc = srv.memory
         freed = 0
+        t0 = time.perf_counter()
         while freed < to_free:
             victim = self.pick(policy)
             if victim is None:
@@ -147,6 +148,8 @@ class Evictor:
             before = acc.total
             self.evict(dbid, key)
             freed += max(0, before - acc.total)
+        from redpoll.slowlog import latency_add_sample
+        latency_add_sample(srv, "eviction-cycle", int((time.perf_counter() - t0) * 1000))
         return self.over() == 0
 
     def pick(self, policy: str):
@@ -319,4 +322,12 @@ def install(server: "Server") -> None:
 
 def _after_change(ev: Evictor) -> None:
     ev.apply_config()
+    srv = ev.server
+    used = used_memory(srv)
+    if srv.maxmemory and srv.maxmemory < used:
+        srv.log.warning(
+            f"WARNING: the new maxmemory value set via CONFIG SET ({srv.maxmemory}) is "
+            f"smaller than the current memory usage ({used}). This will result in key "
+            f"eviction and/or the inability to accept new write commands depending on "
+            f"the maxmemory-policy.")
     ev.perform_evictions()

@@ -46,6 +46,15 @@ class Group:
         self.password = password
         self.server_args = list(server_args or [])
         self.server_kind = server_kind
+        try:
+            self._start_all(replicas, sentinels, real_sentinels, server_kind, conf_extra,
+                            down_after, failover_timeout, quorum)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_all(self, replicas, sentinels, real_sentinels, server_kind, conf_extra,
+                   down_after, failover_timeout, quorum) -> None:
         self.primary = self._start_server(server_kind, self.server_args)
         self.replicas = [self._start_server(
             server_kind, self.server_args + ["--replicaof", "127.0.0.1",
@@ -60,14 +69,14 @@ class Group:
     def _start_server(self, kind: str, args: list[str]) -> ServerProcess:
         p = ServerProcess(kind, args=args, password=self.password)
         self.procs.append(p)
-        return p.start()
+        return p.start(timeout=60)     # the machine may be busy
 
     def start_sentinel(self, kind: str, conf: str, port: int | None = None,
                        workdir: str | None = None) -> ServerProcess:
         p = ServerProcess(kind, config=conf, args=["--sentinel"], port=port,
                           workdir=workdir, password=self.sentinel_password)
         self.procs.append(p)
-        return p.start()
+        return p.start(timeout=60)
 
     def wait_discovered(self, replicas: int | None = None, timeout: float = 20) -> None:
         """Every sentinel knows every replica and every other sentinel."""
@@ -474,3 +483,62 @@ def test_sentinel_mode_entry_points_and_missing_config(tmp_path):
     finally:
         p.terminate()
         p.wait(10)
+
+
+# -- failover time against real Redis Sentinel ------------------------------------------
+
+def _failover_run(kind: str, down_after: int) -> tuple[float, int, int]:
+    """Kill -9 the primary of a 1 primary + 2 replicas + 3 sentinels group of
+    ``kind`` under a write load (each write confirmed with WAIT 1); return
+    (seconds from the kill to the first write accepted through redis-py's
+    Sentinel client, acknowledged writes, acknowledged writes lost)."""
+    g = Group(replicas=2, sentinels=3 if kind == "redpoll" else 0,
+              real_sentinels=3 if kind == "redis" else 0, server_kind=kind,
+              down_after=down_after, failover_timeout=5000)
+    try:
+        g.wait_discovered()
+        master = g.redis_sentinel().master_for(NAME, socket_timeout=1,
+                                               socket_connect_timeout=0.5)
+        acked: list[int] = []
+        i = 0
+
+        def write() -> bool:
+            nonlocal i
+            try:
+                master.set(f"w{i}", i)
+                ok = master.execute_command("WAIT", 1, 100) >= 1
+            except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError,
+                    redis.ResponseError):
+                return False
+            if ok:
+                acked.append(i)
+            i += 1
+            return True
+        wait_until(lambda: write() and len(acked) >= 20, 20, interval=0,
+                   what=f"{kind}: writes acknowledged")
+        g.primary.kill()
+        t0 = time.monotonic()
+        wait_until(write, 60, interval=0.01, what=f"{kind}: write after failover")
+        elapsed = time.monotonic() - t0
+        for _ in range(50):
+            write()
+        host, port = g.redis_sentinel().discover_master(NAME)
+        new = redis.Redis(host=host, port=port)
+        lost = sum(1 for k in acked if new.get(f"w{k}") is None)
+        return elapsed, len(acked), lost
+    finally:
+        g.close()
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("down_after", [1000])
+def test_failover_time_not_worse_than_redis_sentinel(down_after):
+    ours = _failover_run("redpoll", down_after)
+    real = _failover_run("redis", down_after)
+    print(f"\nfailover (kill -9 to first write through redis-py Sentinel), "
+          f"down-after {down_after} ms: redpoll {ours[0]:.2f}s "
+          f"({ours[1]} acked, {ours[2]} lost), Redis Sentinel {real[0]:.2f}s "
+          f"({real[1]} acked, {real[2]} lost)")
+    assert ours[2] == 0, "an acknowledged (WAIT 1) write was lost"
+    # at most real Redis's time (with a little slack for a loaded machine)
+    assert ours[0] <= real[0] + 0.5, (ours, real)

@@ -326,6 +326,7 @@ class Instance:
         self.info: str | None = None
         self.master_repl_offset = 0       # from the master's INFO (manual failover)
         self.info_pending_on: Conn | None = None   # connection with an INFO in flight
+        self.asking_on: Conn | None = None         # ... with IS-MASTER-DOWN-BY-ADDR
         # manual failover (see failover.py): writes paused on this master
         self.writes_paused = False
         self.pause_target: int | None = None       # offset the replica must reach

@@ -198,8 +198,9 @@ class Sentinel:
 
     def _schedule(self) -> None:
         hz = 10 + random.randrange(10)
-        # redpoll: tick faster while a failover runs (promotion is seen sooner)
-        if any(m.flags & SRI_FAILOVER_IN_PROGRESS for m in self.masters.values()):
+        # redpoll: tick faster while a master is down or failing over
+        if any(m.flags & (SRI_S_DOWN | SRI_FAILOVER_IN_PROGRESS)
+               for m in self.masters.values()):
             hz = 50
         self._timer = self.server.loop.call_later(1.0 / hz, self.timer)
 
@@ -666,6 +667,11 @@ class Sentinel:
         """SENTINEL IS-MASTER-DOWN-BY-ADDR to the other sentinels (asking for
         their vote once our failover has started)."""
         now = mstime()
+        period = self.p["ask-period"]
+        if not master.flags & SRI_O_DOWN:
+            # redpoll: until the quorum agrees, ask again every 100 ms (the
+            # others may detect the failure a little after us)
+            period = min(period, 100)
         for ri in master.sentinels.values():
             if now - ri.last_master_down_reply_time > self.p["ask-period"] * 5:
                 ri.flags &= ~SRI_MASTER_DOWN
@@ -674,9 +680,12 @@ class Sentinel:
                 continue
             if ri.link.disconnected or ri.link.cc is None:
                 continue
-            if not forced and now - ri.last_master_down_reply_time < self.p["ask-period"]:
+            if not forced and now - ri.last_master_down_reply_time < period:
                 continue
+            if not forced and ri.asking_on is ri.link.cc:
+                continue       # an answer is still awaited on this connection
             runid = self.myid if master.failover_state > FO_NONE else "*"
+            ri.asking_on = ri.link.cc
             ri.link.cc.send(
                 [ri.map_command("SENTINEL"), "is-master-down-by-addr",
                  self.announce_addr(master.addr), str(master.addr.port),
@@ -686,6 +695,7 @@ class Sentinel:
 
     def is_master_down_reply(self, ri: Instance, master: Instance, addr: Addr,
                              r) -> None:
+        ri.asking_on = None
         if not (isinstance(r, list) and len(r) == 3 and isinstance(r[0], int)
                 and isinstance(r[1], bytes) and isinstance(r[2], int)):
             return

@@ -11,6 +11,7 @@ from redis.lock import Lock
 
 from diff import RespConn
 from support import ServerProcess, wait_until
+from test_replication import FAST, info, procs, wait_synced  # noqa: F401 (procs: fixture)
 
 SCRIPTS = [
     # replies and conversions
@@ -252,3 +253,44 @@ def test_effects_replication_through_monitor(server):
     assert c.eval("redis.call('set', KEYS[1], 'a') redis.call('incr', 'n') return 1",
                   1, "k") == 1
     assert c.get("k") == b"a" and c.get("n") == b"1"
+
+
+def test_effects_replicate_to_a_real_redis_replica(procs):
+    """The writes a script makes (not the script) reach a real Redis replica,
+    as one MULTI/EXEC: random values and SELECT inside the script included."""
+    p = procs(*FAST)
+    pc = p.client()
+    r = procs("--replicaof", "127.0.0.1", str(p.port), kind="redis")
+    rc = r.client()
+    wait_until(lambda: info(rc)["master_link_status"] == "up", 30, what="link up")
+    pc.eval("redis.call('set', KEYS[1], tostring(math.random())) "
+            "redis.call('incr', 'n') redis.call('select', 3) "
+            "redis.call('set', 'in3', redis.call('time')[1])", 1, "k")
+    pc.eval("redis.call('set', 'only', 'one')", 0)
+    pc.eval("redis.set_repl(redis.REPL_NONE) redis.call('set', 'hidden', '1')", 0)
+    pc.eval_ro("return redis.call('get', 'k')", 1, "k")
+    wait_synced(pc, rc)
+    assert rc.get("k") == pc.get("k") and rc.get("n") == b"1" and rc.get("only") == b"one"
+    rc.execute_command("SELECT", 3)
+    pc.execute_command("SELECT", 3)
+    assert rc.get("in3") == pc.get("in3")
+
+
+def test_script_writes_wake_blocked_clients_after_the_script(server):
+    r = server.client()
+    r.flushall()
+    got = {}
+
+    def pop():
+        got["v"] = server.client(socket_timeout=20).blpop(["q"], timeout=10)
+
+    t = threading.Thread(target=pop)
+    t.start()
+    wait_until(lambda: any("b" in x["flags"] for x in r.client_list()), what="blocked")
+    # pushed and popped inside one script: nothing for the blocked client
+    assert r.eval("redis.call('lpush', 'q', 'a') return redis.call('lpop', 'q')", 0) == b"a"
+    assert any("b" in x["flags"] for x in r.client_list())
+    r.eval("redis.call('lpush', 'q', 'x') redis.call('lpush', 'q', 'y')", 0)
+    t.join(10)
+    assert got["v"] == (b"q", b"y")
+    assert r.lrange("q", 0, -1) == [b"x"]

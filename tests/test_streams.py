@@ -11,6 +11,7 @@ import redis
 
 from diff import Approx
 from support import wait_until
+from test_replication import FAST, info, procs, wait_synced  # noqa: F401 (procs: fixture)
 
 
 def _timeless(argv, reply):
@@ -263,3 +264,37 @@ def test_keyspace_events_and_type(pair):
     pair.check([["XADD", "s", "1-1", "a", "b"], ["TYPE", "s"], ["SET", "x", "y"],
                 ["XRANGE", "x", "-", "+"], ["XINFO", "STREAM", "x"], ["XGROUP", "CREATE", "x", "g", "0"],
                 ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"], ["PFADD", "s", "a"]])
+
+
+def test_group_reads_replicate_to_a_real_redis_replica(procs):
+    """XREADGROUP/XCLAIM/XAUTOCLAIM propagate as Redis does: a real Redis
+    replica ends with the same groups, PELs and counters."""
+    p = procs(*FAST)
+    pc = p.client()
+    r = procs("--replicaof", "127.0.0.1", str(p.port), kind="redis")
+    rc = r.client()
+    wait_until(lambda: info(rc)["master_link_status"] == "up", 30, what="link up")
+    for i in range(10):
+        pc.xadd("s", {"f": i})
+    pc.xadd("s", {"f": "x"}, maxlen=8, approximate=True)
+    pc.xgroup_create("s", "g", id="0")
+    pc.xreadgroup("g", "alice", {"s": ">"}, count=3)
+    pc.xreadgroup("g", "bob", {"s": ">"}, count=2, noack=True)
+    pc.xreadgroup("g", "carol", {"s": ">"}, count=2)
+    first = pc.xrange("s", count=1)[0][0]
+    pc.xclaim("s", "g", "dave", 0, [first], retrycount=5)
+    pc.xautoclaim("s", "g", "erin", 0, "0-0", count=1)
+    pc.xack("s", "g", pc.xrange("s")[1][0])
+    pc.xdel("s", pc.xrange("s")[2][0])
+    pc.xgroup_createconsumer("s", "g", "zed")
+    wait_synced(pc, rc)
+
+    def view(c):
+        groups = [{k: v for k, v in g.items()} for g in c.xinfo_groups("s")]
+        pel = [(e["message_id"], e["consumer"], e["times_delivered"])
+               for e in c.xpending_range("s", "g", "-", "+", 100)]
+        cons = sorted((x["name"], x["pending"]) for x in c.xinfo_consumers("s", "g"))
+        st = c.xinfo_stream("s")
+        st = {k: v for k, v in st.items() if k not in ("radix-tree-nodes",)}
+        return groups, pel, cons, st, c.xrange("s")
+    assert view(pc) == view(rc)

@@ -294,3 +294,35 @@ def test_script_writes_wake_blocked_clients_after_the_script(server):
     t.join(10)
     assert got["v"] == (b"q", b"y")
     assert r.lrange("q", 0, -1) == [b"x"]
+
+
+def test_shutdown_nosave_interrupts_a_busy_script(procs):
+    p = procs()
+    c = p.client()
+    c.config_set("lua-time-limit", 50)
+
+    def run():
+        try:
+            p.client(socket_timeout=20).eval("while true do end", 0)
+        except (redis.exceptions.ResponseError, redis.exceptions.ConnectionError):
+            pass
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        def busy():
+            try:
+                c.ping()
+            except redis.exceptions.ResponseError as e:
+                return "BUSY" in str(e)
+            return False
+        wait_until(busy, 10, what="BUSY")
+        with pytest.raises(redis.exceptions.ResponseError, match="BUSY"):
+            c.shutdown(save=True)
+        try:
+            c.shutdown(nosave=True)
+        except redis.exceptions.ConnectionError:
+            pass
+        wait_until(lambda: p.proc.poll() is not None, 10, what="server exit")
+    finally:
+        t.join(20)

@@ -170,10 +170,14 @@ from redpoll.client import F_MASTER as _F_MASTER  # noqa: E402
 def busy_check(c, cmd, argv):
     """While a script runs past lua-time-limit, only allow_busy commands run."""
     srv = c.server
-    if getattr(srv, "script_running", False) and not cmd.flags & ALLOW_BUSY:
-        name = cmd.name
-        if name in ("shutdown",) and any(a.lower() == b"nosave" for a in argv[1:]):
+    if not getattr(srv, "script_running", False):
+        return None
+    if cmd.name == "shutdown":
+        # only SHUTDOWN NOSAVE may interrupt a busy script
+        if any(a.lower() == b"nosave" for a in argv[1:]):
             return None
+        return RedisError(BUSY)
+    if not cmd.flags & ALLOW_BUSY:
         return RedisError(BUSY)
     return None
 

@@ -139,6 +139,10 @@ class BusyMode:
             if not data:
                 continue        # EOF: the loop sees it after the script
             c.data_received(data)
+        task = getattr(srv, "shutdown_task", None)
+        if task is not None and not task.done():
+            # SHUTDOWN NOSAVE: stop the script so the loop can shut down
+            srv.lua.kill_requested = True
 
     def _accept(self, lsock: socket.socket) -> None:
         try:

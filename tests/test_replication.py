@@ -211,7 +211,7 @@ def procs():
     def make(*args, kind="redpoll", **kw):
         s = ServerProcess(kind, args=list(args), **kw)
         started.append(s)
-        return s.start()
+        return s.start(timeout=60)      # the machine may be busy
     yield make
     for s in started:
         try:
@@ -489,7 +489,7 @@ def test_restarted_replica_resyncs(procs):
     wait_synced(pc, r.client())
     r.kill()
     write_load(pc, 100, seed=5)
-    r.start()
+    r.start(timeout=60)
     wait_synced(pc, r.client())
     assert same_data(pc, r.client())
 
@@ -619,3 +619,21 @@ def test_failover_timeout_aborts_and_errors(procs):
     assert info(pc)["role"] == "master"
     assert pc.set("still", "primary")
     assert "Replica never caught up before timeout" in p.log_text()
+
+
+def test_replica_restart_after_shutdown_save_resyncs_partially(procs):
+    p = procs(*FAST)
+    pc = p.client()
+    r = procs("--replicaof", "127.0.0.1", str(p.port))
+    write_load(pc, 200)
+    wait_synced(pc, r.client())
+    try:
+        r.client().shutdown(save=True)
+    except redis.ConnectionError:
+        pass
+    r.proc.wait(20)
+    write_load(pc, 100, seed=9)
+    r.start(timeout=60)
+    wait_synced(pc, r.client())
+    assert stats(pc)["sync_full"] == 1 and stats(pc)["sync_partial_ok"] == 1
+    assert same_data(pc, r.client())

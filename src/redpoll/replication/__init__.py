@@ -105,8 +105,12 @@ class Replication:
         self.primary.disconnect_replicas()
         self.primary.abort_waiting_clients()
         self.down_since = 0.0
-        self.link = MasterLink(self, host, port, cached=not from_config,
-                               failover=failover)
+        cached = not from_config or self._restore_from_rdb()
+        self.link = MasterLink(self, host, port, cached=cached, failover=failover)
+        if from_config and cached:
+            db = getattr(self.server, "rdb_load_info", {}).get("aux", {}).get("repl-stream-db")
+            if isinstance(db, int) and 0 <= db < len(self.server.dbs):
+                self.link.db_id = db
         if was_master:
             log.role = "S"
         self.update_checks()
@@ -132,6 +136,35 @@ class Replication:
         self.down_since = 0.0
         log.role = "M"
         self.update_checks()
+
+    # -- replication info in RDB files -----------------------------------------
+    def rdb_repl_info(self) -> dict | None:
+        """What an RDB saved now records about the replication stream (the
+        ``repl-*`` aux fields), as Redis's rdbPopulateSaveInfo."""
+        link = self.link
+        if self.server.masterhost is None:
+            if self.backlog is None:
+                return None
+            db = max(self.primary.seldb, 0)
+        elif link is not None and (link.client is not None or link.cached):
+            db = link.client.db.id if link.client is not None else link.db_id
+        else:
+            return None
+        return {"repl-stream-db": db, "repl-id": self.replid,
+                "repl-offset": self.master_repl_offset}
+
+    def _restore_from_rdb(self) -> bool:
+        """At start-up as a replica: the RDB we loaded tells which stream it
+        is a snapshot of, so we can ask our primary for a partial resync."""
+        info = getattr(self.server, "rdb_load_info", None)
+        aux = info.get("aux", {}) if isinstance(info, dict) else {}
+        rid, roff = aux.get("repl-id"), aux.get("repl-offset")
+        if not rid or not isinstance(roff, int):
+            return False
+        self.replid = rid.decode() if isinstance(rid, bytes) else str(rid)
+        self.master_repl_offset = roff
+        self.create_backlog()
+        return True
 
     # -- checks before commands (MASTERDOWN, NOREPLICAS) -----------------------
     def update_checks(self) -> None:
@@ -242,6 +275,8 @@ def install(server) -> None:
     for name in ("min-replicas-to-write", "min-replicas-max-lag", "replica-serve-stale-data"):
         cfg.watch(name, lambda old, new: repl.update_checks())
     repl.update_checks()
+
+    server.rdb_repl_info = repl.rdb_repl_info
 
     def start_replication():
         target = cfg["replicaof"]

@@ -104,7 +104,7 @@ def test_lpos(pair):
             ["COUNT", "0"], ["COUNT", "2"], ["RANK", "-1", "COUNT", "2"],
             ["MAXLEN", "3"], ["RANK", "2", "MAXLEN", "4"], ["RANK", "-1", "MAXLEN", "2"],
             ["COUNT", "0", "MAXLEN", "0"], ["RANK", "0"], ["COUNT", "-1"], ["MAXLEN", "-1"],
-            ["RANK"], ["FOO", "1"], ["RANK", "x"], ["COUNT", "1", "RANK", "2", "COUNT", "3"]]
+            ["RANK"], ["FOO", "1"], ["RANK", "x"], ["RANK", "-9223372036854775808"], ["COUNT", "1", "RANK", "2", "COUNT", "3"]]
     for o in opts:
         for elem in ["a", "c", "zz"]:
             cmds.append(["LPOS", "l", elem] + o)

@@ -240,6 +240,8 @@ def lpos(c, argv):
     elem = argv[2]
     size = len(lst)
     want = count if count else size if count == 0 else 1
+    if rank == -2**63:
+        rank = -1                        # Redis negates it and overflows: any match
     if rank > 0:
         it, skip = enumerate(lst), rank - 1
         pos = lambda j: j

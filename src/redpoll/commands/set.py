@@ -140,6 +140,17 @@ def _sample(s: RSet, k: int) -> list:
     return random.sample(list(s), k)
 
 
+def _pop_one(s: RSet) -> bytes:
+    """Remove and return a random member. Small sets pick uniformly; big
+    ones use set.pop() (O(1); bytes hashing is salted per process, so the
+    order is arbitrary) rather than copying the set on every call."""
+    if len(s) <= 128:
+        m = random.choice(tuple(s))
+        s.remove(m)
+        return m
+    return s.pop()
+
+
 @command("spop", -2, "write fast", keys=(1, 1, 1), group=G, since="1.0.0",
          summary="Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.")
 def spop(c, argv):
@@ -152,8 +163,7 @@ def spop(c, argv):
         s = db.get_typed(key, RSet)
         if s is None:
             return None
-        m = _sample(s, 1)[0]
-        s.remove(m)
+        m = _pop_one(s)
         _event(c, "spop", key)
         _del_if_empty(c, key, s)
         srv.dirty += 1

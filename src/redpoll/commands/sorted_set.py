@@ -73,8 +73,18 @@ def strtod(b: bytes):
     return (-v if neg else v), erange
 
 
+_DECIMAL_CHARS = b"0123456789.-+eE"
+
+
 def parse_score(b: bytes, err: str = NOT_FLOAT) -> float:
     """getDoubleFromObject: strict (no leading space, no overflow, no NaN)."""
+    if b and not b.translate(None, _DECIMAL_CHARS):
+        try:                            # fast path: a plain decimal number
+            v = float(b)
+        except ValueError:
+            raise RedisError(err) from None
+        if v != 0.0 and v != INF and v != -INF:
+            return v
     if not b or b[:1].isspace():
         raise RedisError(err)
     r = strtod(b)

@@ -15,7 +15,6 @@ import random
 import signal
 import socket
 import threading
-import time
 
 import pytest
 import redis
@@ -197,10 +196,6 @@ def same_data(a, b) -> bool:
     sa = {k: v for k, v in da.items() if not v[2]}
     sb = {k: v for k, v in db_.items() if not v[2]}
     return sa == sb
-
-
-def start(*args, **kw) -> ServerProcess:
-    return ServerProcess("redpoll", args=list(args), **kw).start()
 
 
 @pytest.fixture
@@ -388,8 +383,8 @@ def test_diskless_delay_gathers_replicas(procs):
     try:
         r1.start(wait=False)
         r2.start(wait=False)
-        r1.wait_ready()
-        r2.wait_ready()
+        r1.wait_ready(60)
+        r2.wait_ready(60)
         wait_synced(pc, r1.client(), r2.client())
         assert p.log_text().count("Starting BGSAVE for SYNC") == 1
         assert r1.client().get("k") == r2.client().get("k") == b"v"

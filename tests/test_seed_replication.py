@@ -14,14 +14,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
 import redis
 
 from support import ServerProcess, raw_request, require_redis_server, wait_until
-from test_replication import info  # noqa: F401
 
 PW = "EXAMPLE_REPL_PASSWORD"
 
@@ -33,7 +31,7 @@ def _wait_v6(s: ServerProcess) -> None:
         with socket.create_connection(("::1", s.port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
-    wait_until(up, 30, what=f"server on [::1]:{s.port}")
+    wait_until(up, 60, what=f"server on [::1]:{s.port}")
 
 
 def _v6(s: ServerProcess, password=PW) -> redis.Redis:
@@ -113,8 +111,8 @@ def test_seed_001_master_slave_walkthrough(nodes):
     real_m = ServerProcess("redis", config=master_conf + "save \"\"\n")
     m = ServerProcess("redpoll", config=master_conf)
     nodes += [real_m, m]
-    real_m.start()
-    m.start()
+    real_m.start(timeout=60)
+    m.start(timeout=60)
     # Step 4: NOAUTH, then AUTH, then info replication
     assert raw_request(m.port, b"info replication\r\nauth your_redis_master_password\r\n") \
         == b"-NOAUTH Authentication required.\r\n+OK\r\n"
@@ -135,7 +133,7 @@ def test_seed_001_master_slave_walkthrough(nodes):
     slave_base = "requirepass your_redis_slave_password\n"
     s = ServerProcess("redpoll", config=slave_base)
     nodes.append(s)
-    s.start()
+    s.start(timeout=60)
     sc = redis.Redis(port=s.port, password="your_redis_slave_password")
     assert sc.get("test") is None
     s.stop()
@@ -143,11 +141,11 @@ def test_seed_001_master_slave_walkthrough(nodes):
                   "masterauth your_redis_master_password\n")
     with open(s.config_path, "w") as f:
         f.write(slave_conf)
-    s.start()
+    s.start(timeout=60)
     real_s = ServerProcess("redis", config=slave_base + f"slaveof 127.0.0.1 {real_m.port}\n"
                            "masterauth your_redis_master_password\nsave \"\"\n")
     nodes.append(real_s)
-    real_s.start()
+    real_s.start(timeout=60)
     assert raw_request(s.port, b"get test\r\n") == b"-NOAUTH Authentication required.\r\n"
     sc = redis.Redis(port=s.port, password="your_redis_slave_password")
     real_sc = redis.Redis(port=real_s.port, password="your_redis_slave_password")

@@ -133,20 +133,41 @@ def dataset(r: redis.Redis, dbs=range(16)) -> dict:
 
 
 def stream_state(r: redis.Redis, k) -> tuple:
-    entries = r.xrange(k)
+    """A stream's entries, metadata, groups, PELs and consumers (times too)."""
     full = r.execute_command("XINFO", "STREAM", k, "FULL")
-    full = dict(zip(full[::2], full[1::2]))
+    if isinstance(full, list):
+        full = dict(zip(full[::2], full[1::2]))
     groups = []
     for g in full.get(b"groups") or []:
-        g = dict(zip(g[::2], g[1::2]))
+        if isinstance(g, list):
+            g = dict(zip(g[::2], g[1::2]))
         consumers = []
         for c in g[b"consumers"]:
-            c = dict(zip(c[::2], c[1::2]))
-            consumers.append((c[b"name"], [tuple(p[:1]) + tuple(p[2:]) for p in c[b"pending"]]))
+            if isinstance(c, list):
+                c = dict(zip(c[::2], c[1::2]))
+            consumers.append((c[b"name"], c[b"seen-time"],
+                              [tuple(p) for p in c[b"pending"]]))
         groups.append((g[b"name"], g[b"last-delivered-id"], g.get(b"entries-read"),
                        [tuple(p) for p in g[b"pending"]], sorted(consumers)))
+    entries = [(e[0], tuple(e[1])) for e in r.xrange(k)]
     return (entries, full[b"last-generated-id"], full.get(b"max-deleted-entry-id"),
-            full.get(b"entries-added"), full[b"length"], sorted(groups))
+            full.get(b"entries-added"), full[b"length"], full.get(b"recorded-first-entry-id"),
+            sorted(groups))
+
+
+def timeless(ds: dict) -> dict:
+    """The dataset without stream delivery/seen times (they legitimately
+    differ when a stream is rebuilt from commands)."""
+    out = {}
+    for k, (t, v, ttl) in ds.items():
+        if t == "stream":
+            entries, last, maxdel, added, length, first, groups = v
+            groups = [(name, lid, read, [p[:2] + p[3:] for p in pel],
+                       [(cn, [p[:1] + p[2:] for p in cp]) for cn, _, cp in cons])
+                      for name, lid, read, pel, cons in groups]
+            v = (entries, last, maxdel, added, length, first, groups)
+        out[k] = (t, v, ttl)
+    return out
 
 
 def rdb_records(data: bytes) -> dict:

@@ -36,7 +36,7 @@ def test_payloads_interoperate_both_ways(servers):
     rc = real.client(single_connection_client=True)
     c.flushall()
     rc.flushall()
-    build_dataset(rc)
+    build_dataset(rc, streams=True)
     expected = dataset(rc)
     # real -> redpoll
     _payload_roundtrip(rc, c, expected)

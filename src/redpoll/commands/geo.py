@@ -619,3 +619,15 @@ def geosearch(c, argv):
                  "circle, optionally stores the result.")
 def geosearchstore(c, argv):
     return _georadius_generic(c, argv, 2, GEOSEARCH | GEOSEARCHSTORE)
+
+
+def _specs():
+    from redpoll.commands.keyspecs import set_specs, spec
+    set_specs("geosearchstore", spec("OW update", 1), spec("RO access", 2))
+    for name, start in (("georadius", 6), ("georadiusbymember", 5)):
+        set_specs(name, spec("RO access", 1),
+                  spec("OW update", keyword=b"STORE", startfrom=start),
+                  spec("OW update", keyword=b"STOREDIST", startfrom=start))
+
+
+_specs()

@@ -593,3 +593,16 @@ def pfselftest(c, argv):
             if abs(est - n) > n * 0.05 + 1:
                 raise RedisError(f"ERR TESTFAILED Too big error. card:{n} abserr:{abs(est - n)}")
     return OK
+
+
+def _specs():
+    from redpoll.commands.keyspecs import set_specs, spec
+    set_specs("pfadd", spec("RW insert", 1))
+    set_specs("pfcount", spec("RW access", 1, lastkey=-1, notes=(
+        "RW because it may change the internal representation of the key, and "
+        "propagate to replicas")))
+    set_specs("pfmerge", spec("RW access insert", 1), spec("RO access", 2, lastkey=-1))
+    set_specs("pfdebug", spec("RW access", 2))
+
+
+_specs()

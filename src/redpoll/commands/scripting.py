@@ -192,3 +192,24 @@ def _info_lines(srv) -> list[str]:
 def install(server) -> None:
     server.script_running = False
     server.info_sections.setdefault("scripting", lambda: _info_lines(server))
+
+
+# -- COMMAND INFO key specs and tips ---------------------------------------------
+
+def _specs():
+    from redpoll.commands.keyspecs import set_specs, spec
+    rw = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"
+    ro = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"
+    set_specs("eval", spec("RW access update", 2, keynum=(0, 1, 1), notes=rw))
+    set_specs("evalsha", spec("RW access update", 2, keynum=(0, 1, 1)))
+    set_specs("eval_ro", spec("RO access", 2, keynum=(0, 1, 1), notes=ro))
+    set_specs("evalsha_ro", spec("RO access", 2, keynum=(0, 1, 1)))
+    nodes = ("request_policy:all_nodes", "response_policy:all_succeeded")
+    set_specs("script|load", tips=nodes)
+    set_specs("script|flush", tips=nodes)
+    set_specs("script|kill", tips=("request_policy:all_shards", "response_policy:one_succeeded"))
+    set_specs("script|exists", tips=("request_policy:all_shards",
+                                     "response_policy:agg_logical_and"))
+
+
+_specs()

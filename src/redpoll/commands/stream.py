@@ -1264,3 +1264,27 @@ _XINFO_HELP = [
             summary="Returns helpful text about the different subcommands.")
 def xinfo_help(c, argv):
     return [Status(s) for s in _XINFO_HELP]
+
+
+def _specs():
+    from redpoll.commands.keyspecs import set_specs, spec
+    nondet = ("nondeterministic_output",)
+    set_specs("xadd", spec("RW update", 1, notes="UPDATE instead of INSERT because of the "
+                           "optional trimming feature"), tips=nondet)
+    set_specs("xlen", spec("RO", 1))
+    set_specs("xdel", spec("RW delete", 1))
+    set_specs("xtrim", spec("RW delete", 1), tips=nondet)
+    set_specs("xread", spec("RO access", keyword=b"STREAMS", startfrom=1, lastkey=-1, limit=2))
+    set_specs("xreadgroup", spec("RO access", keyword=b"STREAMS", startfrom=4, lastkey=-1,
+                                 limit=2))
+    set_specs("xpending", tips=nondet)
+    set_specs("xclaim", tips=nondet)
+    set_specs("xautoclaim", spec("RW delete", 1), tips=nondet)
+    set_specs("xgroup|create", spec("RW insert", 2))
+    set_specs("xgroup|createconsumer", spec("RW insert", 2))
+    set_specs("xgroup|destroy", spec("RW delete", 2))
+    set_specs("xgroup|delconsumer", spec("RW delete", 2))
+    set_specs("xinfo|consumers", tips=nondet)
+
+
+_specs()

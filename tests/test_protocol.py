@@ -90,6 +90,9 @@ CASES = [
     b"*1\r\n$4\r\nPING\r\n$4\r\nPING\r\n", b"*2\r\n$4\r\nECHO\r\n$3\r\na\x00b\r\n",
     b"ECHO a\x00b\r\nPING\r\n", b"*1\x00\r\n", b"NOSUCH a b\r\n",
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nGET k\r\n",
+    b"*2\r\n$1\r\nx\r\n*2147483647\r\n", b"PING\r\n*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$600000000\r\nab",
+    b"*1\r\n$4\r\nPING\r\n" * 3 + b"*1\r\n|1\r\n+a\r\n+b\r\n$4\r\nPING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$3\r\n\n+a\r\n*2\r\n$4\r\nECHO\r\n$8\r\n*1234567\r\n",
 ]
 
 
@@ -192,7 +195,7 @@ def test_query_buffer_limit_closes_without_reply(pr):
     wait_until(lambda: "Closing client that reached max query buffer length" in
                pr.redpoll.log_text(), 5, what="the query buffer log line")
     line = [l for l in pr.redpoll.log_text().splitlines() if "max query buffer" in l][0]
-    assert "(qbuf initial bytes: \"aaaa" in line and " # " in line
+    assert "(qbuf initial bytes: \"" in line and "aaaa" in line and " # " in line
 
 
 def test_maxclients():

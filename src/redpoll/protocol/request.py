@@ -11,17 +11,23 @@ Two parsers, one behaviour (Redis 7.0's ``processMultibulkBuffer`` and
   authenticate (``strict`` mode) and ``proto-max-bulk-len``.
 
 hiredis is a *client* reader and differs from Redis's request parser in a few
-ways, so a chunk goes to the Python parser whenever hiredis could get it
-wrong:
+ways; the reader makes up for each of them cheaply:
 
 * a simple string inside an array (``*1\\r\\n+PING\\r\\n``) comes back from
-  hiredis as ``[b"PING"]``, Redis says ``expected '$', got '+'`` (same for
-  RESP3 verbatim strings ``=``, big numbers ``(`` and attributes ``|``): chunks
-  with a newline followed by one of ``+=(|`` are suspect;
+  hiredis as ``[b"PING"]`` (likewise verbatim strings, big numbers,
+  attributes), where Redis says ``expected '$', got '+'``: every request
+  hiredis returns is checked against the bytes it came from (each argument
+  must start with ``$`` where canonical RESP puts it, which also yields the
+  exact number of bytes consumed); on a mismatch the Python parser takes over
+  from the start of that request;
 * hiredis allocates a list of the declared size as soon as it reads ``*N``
-  (``*2147483647`` would allocate 16 GB) and does not know
-  ``proto-max-bulk-len``: chunks with a ``*`` or ``$`` followed by 7 or more
-  digits are suspect (Redis's minimum proto-max-bulk-len is 1 MB);
+  (``*2147483647`` would reserve 16 GB): chunks with a ``*`` followed by 7 or
+  more digits go to the Python parser (one C-speed regex scan with a literal
+  prefix);
+* hiredis does not know ``proto-max-bulk-len`` and would wait for a 600 MB
+  argument that Redis refuses at once: a request still incomplete after a
+  read has its headers checked by the Python parser (each pending request
+  once, then again only when its pending bytes double);
 * anything hiredis rejects (``*-5``, ``*01``, junk) is parsed again by the
   Python parser, from the last request boundary, for Redis's reply.
 
@@ -47,8 +53,8 @@ MBULK_MAX_UNAUTH = 10           # multibulk count allowed before AUTH
 BULK_MAX_UNAUTH = 16384         # bulk length allowed before AUTH
 INT_MAX = 2**31 - 1
 
-# Chunks hiredis could parse differently from Redis (see the module docstring).
-_SUSPECT = re.compile(rb"\n[+=(|]|[*$][0-9]{7}")
+# A multibulk count hiredis would preallocate (see the module docstring).
+_BIG_COUNT = re.compile(rb"\*[0-9]{7}")
 
 
 class QueryBufferLimit(Exception):
@@ -174,24 +180,24 @@ class RequestReader:
     replies ``-ERR Protocol error: ...`` and closes the connection); ``feed()``
     raises :class:`QueryBufferLimit`.
 
-    In hiredis mode the reader keeps the bytes fed since the last request
-    boundary (``_chunks``) and counts the bytes of the requests hiredis
-    returned (``_consumed``, exact: what hiredis accepts is canonical RESP),
-    so it knows where a request starts and can hand the rest to the Python
-    parser at any point.
+    In hiredis mode the reader keeps the bytes fed since the start of the
+    oldest request not yet returned (``_chunks``) and counts the bytes of the
+    requests hiredis returned from them (``_consumed``, exact: every returned
+    request is verified to be canonical RESP), so it knows where each request
+    starts and can hand the rest to the Python parser at any point.
     """
 
-    __slots__ = ("_reader", "_chunks", "_fed", "_consumed", "_tail",
-                 "_buf", "_pos", "_mbulk", "_bulklen", "_argv",
+    __slots__ = ("_reader", "_chunks", "_fed", "_consumed", "_joined", "_checked", "_buf", "_pos", "_mbulk", "_bulklen", "_argv",
                  "strict", "max_bulk", "max_query")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024,
                  max_query: int = 1024 * 1024 * 1024, strict: bool = False):
         self._reader = hiredis.Reader()
-        self._chunks: list = []   # bytes fed to hiredis since the last request boundary
+        self._chunks: list = []   # bytes fed to hiredis, from a request start on
         self._fed = 0             # their total size
         self._consumed = 0        # bytes of the requests hiredis returned from them
-        self._tail = b""          # last bytes fed to hiredis (patterns across chunks)
+        self._joined = None       # b"".join(_chunks), cached until the next feed
+        self._checked = 0         # pending size at the last Python check of headers
         self._buf: bytearray | None = None   # Python mode buffer
         self._pos = 0
         self._mbulk = 0           # Python mode: arguments still expected
@@ -204,23 +210,36 @@ class RequestReader:
     # -- feeding -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         if self._buf is None and not self.strict:
+            chunks = self._chunks
             if self._fed == self._consumed:          # at a request boundary
-                if data[0] != 42 or _SUSPECT.search(data):
+                if data[0] != 42 or (
+                        # one request: its count is short; several: scan them
+                        data.find(b"\r", 1, 8) < 0 if data.find(b"*", 1) < 0
+                        else _BIG_COUNT.search(data)):
                     self._chunks = []
                     self._fed = self._consumed = 0
                     return self._to_python(data)
                 self._chunks = [data]
                 self._fed = len(data)
                 self._consumed = 0
+                self._joined = data
+                self._checked = 0
             else:
-                if _SUSPECT.search(data) or _SUSPECT.search(self._tail + data[:12]):
+                prev = chunks[-1]
+                tail = prev[-12:] if len(prev) >= 12 else self._bytes()[-12:]
+                if _BIG_COUNT.search(data) or _BIG_COUNT.search(tail + data[:12]):
                     return self._to_python(data)
-                self._chunks.append(data)
+                # forget the chunks whose requests were all returned
+                while len(chunks[0]) <= self._consumed:
+                    n = len(chunks.pop(0))
+                    self._consumed -= n
+                    self._fed -= n
+                chunks.append(data)
                 self._fed += len(data)
+                self._joined = None
                 if self._fed - self._consumed > self.max_query:
                     raise QueryBufferLimit()
             self._reader.feed(data)
-            self._tail = data[-12:] if len(data) >= 12 else (self._tail + data)[-12:]
             return
         if self._buf is None:
             self._buf = bytearray(data)
@@ -230,13 +249,21 @@ class RequestReader:
         if len(self._buf) - self._pos > self.max_query:
             raise QueryBufferLimit()
 
+    def _bytes(self) -> bytes:
+        """The bytes fed to hiredis since ``_chunks`` starts (joined once per feed)."""
+        b = self._joined
+        if b is None:
+            b = self._joined = b"".join(self._chunks)
+        return b
+
     def _to_python(self, data: bytes = b"") -> None:
         """Continue in Python mode from the first request hiredis has not
         returned (plus ``data``)."""
         if self._chunks:
-            rest = b"".join(self._chunks)[self._consumed:] + data
+            rest = self._bytes()[self._consumed:] + data
             self._reader = hiredis.Reader()
             self._chunks = []
+            self._joined = None
             self._fed = self._consumed = 0
         else:
             rest = data
@@ -256,7 +283,7 @@ class RequestReader:
         if self._buf is not None:
             return bytes(self._buf[self._pos:self._pos + n])
         c = self._consumed
-        return b"".join(self._chunks)[c:c + n]
+        return self._bytes()[c:c + n]
 
     # -- reading -------------------------------------------------------------
     def get(self):
@@ -269,23 +296,59 @@ class RequestReader:
             self._to_python()
             return self._get_python()
         if r is False:
+            pending = self._fed - self._consumed
+            if pending and pending > 2 * self._checked:
+                return self._check_pending(pending)
             return None
         if type(r) is list and r:
-            n = len(r)
-            size = _BULK_OVERHEAD[n] - 2 if n < 10000 else 3 + len(str(n))
-            for a in r:
-                if type(a) is not bytes:
-                    break
-                la = len(a)
-                size += la + (_BULK_OVERHEAD[la] if la < 10000 else 5 + len(str(la)))
-            else:
-                self._consumed += size
-                return r
-        # Anything else (*0, *-1, a nested or non-bulk element, a reply type
-        # at top level) is rare: let the Python parser decide, from the start
-        # of this request.
+            # Verify the request is canonical RESP where hiredis found it:
+            # "*N\r\n" then "$L\r\n<L bytes>\r\n" per argument.
+            buf = self._joined
+            if buf is None:
+                buf = self._bytes()
+            ovh = _BULK_OVERHEAD
+            try:
+                pos = self._consumed + ovh[len(r)] - 2
+                for a in r:
+                    if buf[pos] != 36 or type(a) is not bytes:
+                        break
+                    pos += len(a) + ovh[len(a)]
+                else:
+                    self._consumed = pos
+                    self._checked = 0
+                    return r
+            except IndexError:              # 10000+ arguments or bytes
+                pos = self._canonical_end(r, buf)
+                if pos >= 0:
+                    self._consumed = pos
+                    self._checked = 0
+                    return r
+        # Anything else (*0, *-1, a non-bulk element, a reply type at top
+        # level) is rare: let the Python parser decide, from the start of
+        # this request.
         self._to_python()
         return self._get_python()
+
+    def _canonical_end(self, r: list, buf: bytes) -> int:
+        """Where request ``r`` ends in ``buf`` if it is canonical RESP, else -1."""
+        pos = self._consumed + 3 + len(str(len(r)))
+        for a in r:
+            if type(a) is not bytes or pos >= len(buf) or buf[pos] != 36:
+                return -1
+            pos += len(a) + 5 + len(str(len(a)))
+        return pos
+
+    def _check_pending(self, pending: int):
+        """A request is incomplete after a read: check its headers the way
+        Redis does (a bulk length over proto-max-bulk-len is refused at once),
+        in Python, without waiting for its data."""
+        self._checked = pending
+        start = self._consumed
+        probe = RequestReader(self.max_bulk, self.max_query, strict=True)
+        probe.strict = False
+        probe._buf = bytearray(self._bytes()[start:])
+        probe._get_python()        # raises ProtocolError like Redis would
+        return None
 
     def _get_python(self):
         """One request from the Python buffer (Redis's own parsing rules)."""

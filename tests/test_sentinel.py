@@ -542,3 +542,59 @@ def test_failover_time_not_worse_than_redis_sentinel(down_after):
     assert ours[2] == 0, "an acknowledged (WAIT 1) write was lost"
     # at most real Redis's time (with a little slack for a loaded machine)
     assert ours[0] <= real[0] + 0.5, (ours, real)
+
+
+@pytest.mark.timeout(120)
+def test_sigstopped_primary_is_demoted_as_soon_as_it_answers(group_factory):
+    """A primary that hangs (SIGSTOP) is failed over; when it comes back
+    (SIGCONT) it is turned into a replica of the new primary at once."""
+    g = group_factory(replicas=2, sentinels=3)
+    g.wait_discovered()
+    old = g.primary
+    os.kill(old.proc.pid, signal.SIGSTOP)
+    try:
+        for s in g.sentinels:
+            wait_until(lambda: g.master_addr(s)[1] != old.port, 20,
+                       what=f"sentinel {s.port} switched")
+        new_port = g.master_addr(g.sentinels[0])[1]
+        # stay stopped a little, as a hung process would
+        wait_until(lambda: all(
+            _as_dict(r).get("flags", "").startswith("s_down")
+            for r in raw_client(g.sentinels[0]).execute_command("SENTINEL", "REPLICAS", NAME)
+            if int(_as_dict(r)["port"]) == old.port), 10, what="old primary seen down")
+    finally:
+        os.kill(old.proc.pid, signal.SIGCONT)
+    t0 = time.monotonic()
+    c = old.client(decode_responses=True, socket_timeout=5)
+    wait_until(lambda: c.info("replication")["role"] == "slave", 10, interval=0.01,
+               what="hung primary demoted")
+    assert time.monotonic() - t0 < 2.5
+    assert c.info("replication")["master_port"] == new_port
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.skipif(not HAVE_REAL_SENTINEL, reason="needs Debian's redis-server")
+def test_mixed_sentinels_fail_over_real_redis_servers(group_factory):
+    """Two redpoll sentinels and a real Redis Sentinel watch real Redis
+    servers: they agree on ODOWN, elect one leader and fail over once."""
+    g = group_factory(replicas=2, sentinels=2, real_sentinels=1, server_kind="redis")
+    g.wait_discovered()
+    events = [EventLog(s) for s in g.sentinels]
+    g.primary.kill()
+    for s in g.sentinels:
+        wait_until(lambda: g.master_addr(s) is not None
+                   and g.master_addr(s)[1] != g.primary.port, 20,
+                   what=f"sentinel {s.port} switched")
+    addrs = {g.master_addr(s) for s in g.sentinels}
+    assert len(addrs) == 1
+    new_port = addrs.pop()[1]
+    leaders = [e for e in events if e.has("+elected-leader")]
+    assert len(leaders) == 1
+    other = next(r for r in g.replicas if r.port != new_port)
+    wait_until(lambda: other.client().info("replication").get("master_port") == new_port,
+               15, what="other replica follows")
+    for e in events:
+        wait_until(lambda: e.has("+switch-master"), 15, what="+switch-master everywhere")
+    for e in events:
+        assert sum(1 for ch, _ in e.events if ch == "+switch-master") == 1
+        e.close()

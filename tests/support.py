@@ -91,7 +91,7 @@ class ServerProcess:
             cmd.append("-")
         return cmd
 
-    def start(self, wait: bool = True, timeout: float = 15.0) -> "ServerProcess":
+    def start(self, wait: bool = True, timeout: float = 60.0) -> "ServerProcess":
         log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             self.command, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
@@ -104,7 +104,7 @@ class ServerProcess:
             self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 15.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"{self.kind} exited with {self.proc.returncode}:\n"

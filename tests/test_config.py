@@ -267,7 +267,7 @@ def _start_fail(kind: str, args: list[str], stdin: str | None = None):
     exe = ([sys.executable, "-m", "redpoll", "server"] if kind == "redpoll"
            else ["redis-server"])
     p = subprocess.run(exe + args, input=stdin, capture_output=True, text=True,
-                       timeout=20, cwd=tempfile.gettempdir())
+                       timeout=90, cwd=tempfile.gettempdir())
     return p.returncode, p.stdout, p.stderr
 
 
@@ -428,13 +428,13 @@ def test_units_and_booleans(tmp_path):
 
 def test_version_help_test_memory():
     out = subprocess.run([sys.executable, "-m", "redpoll", "server", "--version"],
-                         capture_output=True, text=True, timeout=20)
+                         capture_output=True, text=True, timeout=90)
     assert out.returncode == 0 and "v=7.0.15" in out.stdout
     out = subprocess.run([sys.executable, "-m", "redpoll", "server", "--help"],
-                         capture_output=True, text=True, timeout=20)
+                         capture_output=True, text=True, timeout=90)
     assert "Usage:" in out.stderr and out.returncode == 1
     out = subprocess.run([sys.executable, "-m", "redpoll", "server", "--test-memory", "10"],
-                         capture_output=True, text=True, timeout=20)
+                         capture_output=True, text=True, timeout=90)
     assert out.returncode == 1 and "not supported" in out.stderr
 
 

@@ -57,7 +57,7 @@ def test_logfile_and_unknown_levels_filtered(tmp_path):
 
 def test_bad_logfile_is_a_fatal_config_error():
     p = subprocess.run(SERVER + ["--port", "0", "--logfile", "/nonexistent/x.log"],
-                       capture_output=True, text=True, timeout=30)
+                       capture_output=True, text=True, timeout=90)
     assert p.returncode == 1
     assert p.stderr == ("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
                         "Can't open the log file: No such file or directory\n")
@@ -71,7 +71,7 @@ def test_daemonize_pidfile_and_sigterm(tmp_path):
     p = subprocess.run(SERVER + ["--port", str(port), "--daemonize", "yes",
                                  "--pidfile", str(pidfile), "--logfile", str(logfile),
                                  "--dir", str(tmp_path), "--save", ""],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     # the launcher returns once the daemon is up: pid file written, port open
     pid = int(pidfile.read_text())
@@ -147,7 +147,7 @@ def test_supervised_systemd_notifies_ready_and_stopping(tmp_path):
     addr = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(addr)
-    sock.settimeout(30)
+    sock.settimeout(90)
     port = free_port()
     env = dict(os.environ, NOTIFY_SOCKET=addr)
     proc = subprocess.Popen(SERVER + ["--port", str(port), "--supervised", "systemd",
@@ -187,7 +187,7 @@ def test_config_dir_is_used_for_relative_paths(tmp_path):
                             stderr=subprocess.DEVNULL)
     try:
         c = redis.Redis(port=port)
-        wait_until(lambda: c.ping(), 30, what="server")
+        wait_until(lambda: c.ping(), 90, what="server")
         assert c.config_get("dir") == {"dir": str(d)}
         c.close()
         assert (d / "rel.log").exists()
@@ -197,5 +197,5 @@ def test_config_dir_is_used_for_relative_paths(tmp_path):
 
 
 def test_version():
-    out = subprocess.run(SERVER + ["-v"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(SERVER + ["-v"], capture_output=True, text=True, timeout=90)
     assert out.returncode == 0 and out.stdout.startswith("Redis server v=7.0.15 ")

@@ -349,7 +349,8 @@ def test_promotion_and_psync2_repointing(procs):
 def test_chained_replication(procs):
     p = procs(*FAST)
     r1 = procs(*FAST, "--replicaof", "127.0.0.1", str(p.port))
-    r2 = procs("--replicaof", "127.0.0.1", str(r1.port))
+    r2 = procs("--replicaof", "127.0.0.1", str(r1.port),
+               "--replica-announce-ip", "10.1.2.3", "--replica-announce-port", "7777")
     pc, c1, c2 = p.client(), r1.client(), r2.client()
     write_load(pc, 300)
     wait_synced(pc, c1)
@@ -359,6 +360,9 @@ def test_chained_replication(procs):
     # identical offsets and ids along the chain
     assert info(c2)["master_replid"] == info(pc)["master_replid"]
     assert info(c1)["connected_slaves"] == 1
+    s0 = info(c1)["slave0"]
+    assert (s0["ip"], s0["port"]) == ("10.1.2.3", 7777)   # replica-announce-ip/port
+    assert c1.execute_command("ROLE")[0] == b"slave"
 
 
 def test_disk_sync_shared_by_replicas(procs):
@@ -394,7 +398,7 @@ def test_diskless_delay_gathers_replicas(procs):
 
 
 def test_flush_on_resync(procs):
-    p = procs(*FAST)
+    p = procs("--repl-diskless-sync-delay", "2")
     pc = p.client()
     pc.set("test", "this key was defined on the master server")
     r = procs()
@@ -402,6 +406,9 @@ def test_flush_on_resync(procs):
     rc.set("local", "only here")
     rc.set("test", "local value")
     rc.execute_command("SLAVEOF", "127.0.0.1", p.port)
+    # while the primary prepares the sync the old data is still served
+    assert rc.get("local") == b"only here"
+    assert info(rc)["master_link_status"] == "down"
     wait_synced(pc, rc)
     assert rc.get("local") is None
     assert rc.get("test") == b"this key was defined on the master server"
@@ -632,3 +639,29 @@ def test_replica_restart_after_shutdown_save_resyncs_partially(procs):
     wait_synced(pc, r.client())
     assert stats(pc)["sync_full"] == 1 and stats(pc)["sync_partial_ok"] == 1
     assert same_data(pc, r.client())
+
+
+def test_old_sync_command(procs):
+    """SYNC (pre-PSYNC replicas): the payload comes without +FULLRESYNC, in
+    the disk format since the client did not announce capa eof."""
+    p = procs(*FAST)
+    pc = p.client()
+    pc.set("k", "v")
+    with socket.create_connection(("127.0.0.1", p.port), timeout=20) as s:
+        s.sendall(b"SYNC\r\n")
+        data = b""
+        while b"\r\n" not in data.lstrip(b"\n"):
+            data += s.recv(65536)
+        data = data.lstrip(b"\n")
+        assert data.startswith(b"$") and not data.startswith(b"$EOF:")
+        size = int(data[1:data.index(b"\r\n")])
+        body = data[data.index(b"\r\n") + 2:]
+        while len(body) < size:
+            body += s.recv(65536)
+        assert body[:9] == b"REDIS0010"
+        pc.set("after", "sync")
+        stream = body[size:]
+        while b"after" not in stream:
+            stream += s.recv(65536)
+        assert b"$5\r\nafter\r\n$4\r\nsync\r\n" in stream
+    assert stats(pc)["sync_full"] == 1

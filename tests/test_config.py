@@ -140,6 +140,11 @@ def test_config_set_is_atomic(cfg_pair):
         ["CONFIG", "GET", "maxmemory-samples"],
         ["CONFIG", "GET", "timeout"],
         ["CONFIG", "SET", "maxmemory-samples", "5", "timeout", "0"],
+        # a change the server cannot apply undoes the whole call
+        ["CONFIG", "SET", "maxmemory-samples", "9", "bind", "192.0.2.1"],
+        ["CONFIG", "GET", "maxmemory-samples"],
+        ["CONFIG", "GET", "bind"],
+        ["PING"],
     ])
 
 

@@ -231,7 +231,11 @@ class Evictor:
     def apply_config(self) -> None:
         srv = self.server
         cfg = srv.config
-        self.policy = str(cfg["maxmemory-policy"])
+        new_policy = str(cfg["maxmemory-policy"])
+        if (new_policy in _LFU) != (self.policy in _LFU):
+            for db in srv.dbs:      # LRU times and LFU counters do not mix
+                db.access = {}
+        self.policy = new_policy
         self.lfu_log_factor = cfg["lfu-log-factor"]
         self.lfu_decay_time = cfg["lfu-decay-time"]
         if srv.maxmemory:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from redpoll.client import F_MONITOR, F_REPLICA
+from redpoll.client import F_LUA, F_MONITOR, F_REPLICA
 from redpoll.commands.table import command, subcommand
 from redpoll.errors import SYNTAX, RedisError
 from redpoll.info import info_text
@@ -178,7 +178,7 @@ def monitor_line(c, argv) -> bytes:
             if args[i].lower() == b"auth":
                 args[i + 1] = args[i + 2] = b"(redacted)"
     t = time.time_ns() // 1000
-    if getattr(c, "flags", 0) & (1 << 12):        # F_LUA: called from a script
+    if c.flags & F_LUA:                         # called from a script
         where = "lua"
     elif c.is_fake:
         where = "?" if not c.addr else c.addr

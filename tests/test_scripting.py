@@ -326,3 +326,22 @@ def test_shutdown_nosave_interrupts_a_busy_script(procs):
         wait_until(lambda: p.proc.poll() is not None, 10, what="server exit")
     finally:
         t.join(20)
+
+
+def test_acl_inside_scripts(pair):
+    for conn in pair.conns:
+        assert conn.call(["ACL", "SETUSER", "lim", "on", "nopass", "+@all", "-set", "~*"])[0] == "+"
+        assert conn.call(["AUTH", "lim", "x"])[0] == "+"
+    try:
+        pair.check([
+            ["EVAL", "return redis.call('set','a','b')", "0"],
+            ["EVAL", "return redis.pcall('set','a','b')", "0"],
+            ["EVAL", "return redis.acl_check_cmd('set','a','b')", "0"],
+            ["EVAL", "return redis.acl_check_cmd('get','a')", "0"],
+            ["EVAL", "return redis.acl_check_cmd('nosuch')", "0"],
+            ["EVAL", "return redis.acl_check_cmd()", "0"],
+        ], flush=False)
+    finally:
+        pair.reconnect()
+        for conn in pair.conns:
+            conn.call(["ACL", "DELUSER", "lim"])

@@ -70,6 +70,19 @@ def _to_str(b) -> str:
     return str(b)
 
 
+def _script_acl_error(msg: str) -> str:
+    """scriptCall's wording of an ACL denial."""
+    if "keys" in msg:
+        return ("ERR The user executing the script can't access at least one of the "
+                "keys mentioned in the command")
+    if "channel" in msg:
+        return ("ERR The user executing the script can't publish to the channel "
+                "mentioned in the command")
+    if "run the" in msg or "command" in msg:
+        return "ERR The user executing the script can't run this command or subcommand"
+    return "ERR The user executing the script is lacking the permissions for the command"
+
+
 class ScriptError(Exception):
     """Raised by redis.call: the Lua error becomes {err=msg}."""
 
@@ -464,7 +477,7 @@ class LuaEngine:
         if user is not None and not user.unrestricted and srv.acl_check is not None:
             err = srv.acl_check(fake, cmd, argv)
             if err is not None:
-                return False, err_text("-" + err.msg)
+                return False, _script_acl_error(err.msg)
         if flags & T.WRITE:
             if ctx.readonly:
                 return False, "ERR Write commands are not allowed from read-only scripts."
@@ -485,30 +498,64 @@ class LuaEngine:
             return False, err_text("-" + r.msg)
         return True, self._to_lua(r, fake.resp)
 
-    def _log(self, level, msg) -> None:
-        log.log(int(level), _to_str(msg))
+    # The functions below are the redis.* helpers that can fail: as C
+    # functions in Redis, they raise errors located at the calling line.
+    def _log(self, *args) -> None:
+        if len(args) < 2:
+            raise ScriptError("ERR redis.log() requires two arguments or more.")
+        level = _lua_tonumber(args[0])
+        if level is None:
+            raise ScriptError("ERR First argument must be a number (log level).")
+        level = int(level)
+        if level < 0 or level > 3:
+            raise ScriptError("ERR Invalid debug level.")
+        parts = [a if type(a) is bytes else _num_bytes(a) for a in args[1:]
+                 if type(a) in (bytes, int, float)]
+        log.log(level, b" ".join(parts).decode("utf-8", "replace"))
 
-    def _setresp(self, v) -> None:
-        if self.ctx is not None:
-            self.ctx.fake.resp = int(v)
+    def _setresp(self, *args) -> None:
+        if self.ctx is None:
+            raise ScriptError("ERR redis.setresp can only be called inside a script invocation")
+        if len(args) != 1:
+            raise ScriptError("ERR redis.setresp() requires one argument.")
+        v = _lua_tonumber(args[0]) or 0
+        if int(v) not in (2, 3):
+            raise ScriptError("ERR RESP version must be 2 or 3.")
+        self.ctx.fake.resp = int(v)
 
-    def _set_repl(self, flags) -> None:
-        if self.ctx is not None:
-            self.ctx.repl = int(flags)
+    def _set_repl(self, *args) -> None:
+        if self.ctx is None:
+            raise ScriptError("ERR redis.set_repl can only be called inside a script invocation")
+        if len(args) != 1:
+            raise ScriptError("ERR redis.set_repl() requires two arguments.")
+        flags = int(_lua_tonumber(args[0]) or 0)
+        if flags & ~3:
+            raise ScriptError("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                              "REPL_ALL or REPL_NONE.")
+        self.ctx.repl = flags
 
     def _acl_check_cmd(self, *args):
-        argv = [a if type(a) is bytes else b"%.17g" % a for a in args
-                if type(a) in (bytes, int, float)]
-        if not argv:
-            return None, "ERR Please specify at least one argument for this redis lib call"
+        if self.ctx is None:
+            raise ScriptError("ERR redis.acl_check_cmd can only be called inside a script "
+                              "invocation")
+        if not args:
+            raise ScriptError("ERR Please specify at least one argument for this redis lib call")
+        argv = []
+        for a in args:
+            if type(a) is bytes:
+                argv.append(a)
+            elif type(a) in (int, float):
+                argv.append(b"%.17g" % a)
+            else:
+                raise ScriptError("ERR Lua redis lib command arguments must be strings or "
+                                  "integers")
         cmd = T.lookup(argv)
         if cmd is None or cmd.subcommands:
-            return None, "ERR Invalid command passed to redis.acl_check_cmd()"
-        ctx = self.ctx
-        user = ctx.caller.user if ctx is not None else None
+            raise ScriptError("ERR Invalid command passed to redis.acl_check_cmd()")
+        user = self.ctx.caller.user
         if user is None or user.unrestricted or self.server.acl_check is None:
-            return True, None
-        return self.server.acl_check(ctx.caller, cmd, argv) is None, None
+            return True
+        return self.server.acl_check(self.ctx.caller, cmd, argv) is None
 
     def _rand(self) -> float:
         return (self.rand.next() % 0x7FFFFFFF) / 0x7FFFFFFF
@@ -541,6 +588,26 @@ class LuaEngine:
             log.warning("Lua script killed by user with SCRIPT KILL.")
             return True
         return False
+
+
+def _lua_tonumber(v):
+    """lua_tonumber: numbers, and strings that convert; None otherwise."""
+    if type(v) in (int, float):
+        return v
+    if type(v) is bytes:
+        try:
+            return float(v.strip())
+        except ValueError:
+            try:
+                return int(v.strip(), 16)
+            except ValueError:
+                return None
+    return None
+
+
+def _num_bytes(v) -> bytes:
+    """A number as Lua's tostring() writes it (%.14g)."""
+    return b"%.14g" % v
 
 
 def _num_str(v) -> str:

@@ -91,10 +91,6 @@ local function err_text(s)
   return code .. " " .. msg
 end
 
-local function raise(msg)
-  error({err = err_text(msg)}, 0)
-end
-
 -- __redis__err__handler: the message handler of every script call
 local function err_handler(err)
   local level = 2
@@ -146,47 +142,13 @@ local redis = {
   end,
   status_reply = single_field("ok"),
   sha1hex = P.sha1hex,
-  log = function(...)
-    local n = select("#", ...)
-    if n < 2 then raise("redis.log() requires two arguments or more.") end
-    local level = ...
-    if type(level) ~= "number" and not (type(level) == "string" and tonumber(level)) then
-      raise("First argument must be a number (log level).")
-    end
-    level = math.floor(tonumber(level))
-    if level < 0 or level > 3 then raise("Invalid debug level.") end
-    local parts = {}
-    for j = 2, n do
-      local s = select(j, ...)
-      if type(s) == "string" or type(s) == "number" then
-        parts[#parts + 1] = tostring(s)
-      end
-    end
-    P.log(level, table.concat(parts, " "))
-  end,
-  setresp = function(...)
-    if select("#", ...) ~= 1 then raise("redis.setresp() requires one argument.") end
-    local v = tonumber((...)) or 0
-    if v ~= 2 and v ~= 3 then raise("RESP version must be 2 or 3.") end
-    P.setresp(v)
-  end,
-  set_repl = function(...)
-    if select("#", ...) ~= 1 then raise("redis.set_repl() requires two arguments.") end
-    local f = tonumber((...)) or 0
-    f = f - f % 1
-    if f < 0 or f > 3 then
-      raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
-    end
-    P.set_repl(f)
-  end,
+  log = P.log,
+  setresp = P.setresp,
+  set_repl = P.set_repl,
   replicate_commands = function() return true end,
   breakpoint = function() return false end,
   debug = function() end,
-  acl_check_cmd = function(...)
-    local ok, v = P.acl_check_cmd(...)
-    if ok == nil then error({err = v}, 0) end
-    return ok
-  end,
+  acl_check_cmd = P.acl_check_cmd,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
   REDIS_VERSION = P.version, REDIS_VERSION_NUM = P.version_num,

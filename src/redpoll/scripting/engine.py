@@ -208,6 +208,7 @@ class LuaEngine:
         self.ctx: RunContext | None = None
         self.rand = Lrand48()
         self.busy = None            # redpoll.scripting.busy.BusyMode while timed out
+        self.fake: ScriptClient | None = None   # the client of redis.call (reused)
         self.kill_requested = False
         self._new_state()
 
@@ -283,12 +284,13 @@ class LuaEngine:
             oom = bool(srv.oom_check())
             if oom and flags is not None and not readonly and "allow-oom" not in flags:
                 raise RedisError("OOM command not allowed when used memory > 'maxmemory'.")
-        fake = ScriptClient(srv)
+        fake = self.fake
+        if fake is None:
+            fake = self.fake = ScriptClient(srv)
         fake.db = c.db
         fake.user = c.user
         fake.resp = 2
-        if c.flags & F_MASTER:
-            fake.flags |= F_MASTER
+        fake.flags = F_LUA | (c.flags & F_MASTER)
         ctx = RunContext(c, fake, sha, readonly, oom)
         self.ctx = ctx
         self.kill_requested = False

@@ -598,3 +598,89 @@ def test_mixed_sentinels_fail_over_real_redis_servers(group_factory):
     for e in events:
         assert sum(1 for ch, _ in e.events if ch == "+switch-master") == 1
         e.close()
+
+
+@pytest.mark.timeout(150)
+def test_leader_killed_during_failover_others_finish_and_it_catches_up(group_factory):
+    """kill -9 the sentinel elected to fail over, right after its election:
+    the two others still hold a majority and complete the failover; the
+    killed one, restarted from its rewritten sentinel.conf, learns the new
+    primary from their hello messages."""
+    g = group_factory(replicas=2, sentinels=3)
+    g.wait_discovered()
+    events = {s.port: EventLog(s) for s in g.sentinels}
+    old_port = g.primary.port
+    g.primary.kill()
+    leader = wait_until(lambda: next((s for s in g.sentinels
+                                      if events[s.port].has("+elected-leader")), None),
+                        20, interval=0.005, what="a leader")
+    leader.kill()
+    others = [s for s in g.sentinels if s is not leader]
+    for s in others:
+        wait_until(lambda: g.master_addr(s)[1] != old_port
+                   and events[s.port].has("+switch-master"), 40,
+                   what=f"sentinel {s.port} completes the failover")
+    new = g.master_addr(others[0])
+    assert g.master_addr(others[1]) == new
+    leader.start(timeout=60)
+    wait_until(lambda: g.master_addr(leader) == new, 20, what="restarted leader catches up")
+    for e in events.values():
+        e.close()
+
+
+@pytest.mark.timeout(90)
+def test_notification_and_client_reconfig_scripts(group_factory, tmp_path):
+    out = tmp_path / "calls.txt"
+    script = tmp_path / "record.sh"
+    script.write_text(f'#!/bin/sh\necho "$(basename "$0") $*" >> {out}\n')
+    script.chmod(0o755)
+    reconf = tmp_path / "reconf.sh"
+    reconf.write_text(f'#!/bin/sh\necho "reconf $*" >> {out}\n')
+    reconf.chmod(0o755)
+    g = group_factory(replicas=1, sentinels=1, quorum=1,
+                      conf_extra=f"sentinel notification-script {NAME} {script}\n"
+                                 f"sentinel client-reconfig-script {NAME} {reconf}\n")
+    g.wait_discovered()
+    d = _as_dict(raw_client(g.sentinels[0]).execute_command("SENTINEL", "MASTER", NAME))
+    assert d["notification-script"] == str(script)
+    assert d["client-reconfig-script"] == str(reconf)
+    old, new = g.primary.port, g.replicas[0].port
+    g.primary.kill()
+    wait_until(lambda: out.exists() and "+switch-master" in out.read_text(), 20,
+               what="scripts run")
+    wait_until(lambda: f"reconf {NAME} leader start 127.0.0.1 {old} 127.0.0.1 {new}"
+               in out.read_text(), 10, what="client-reconfig-script arguments")
+    lines = out.read_text().splitlines()
+    assert f"record.sh +sdown master {NAME} 127.0.0.1 {old}" in lines
+    assert f"record.sh +switch-master {NAME} 127.0.0.1 {old} 127.0.0.1 {new}" in lines
+    c = raw_client(g.sentinels[0])
+    with pytest.raises(redis.ResponseError, match="Reconfiguration of scripts path is denied"):
+        c.execute_command("SENTINEL", "SET", NAME, "notification-script", str(script))
+    pending = c.execute_command("SENTINEL", "PENDING-SCRIPTS")
+    for job in pending:
+        assert _fields(job) in (["argv", "flags", "pid", "run-time", "retry-num"],
+                                ["argv", "flags", "pid", "run-delay", "retry-num"])
+    wait_until(lambda: c.execute_command("SENTINEL", "PENDING-SCRIPTS") == [], 10,
+               what="every script finished")
+
+
+@pytest.mark.timeout(60)
+def test_tilt_mode_after_a_clock_jump(group_factory):
+    """A sentinel that did not run for longer than the tilt trigger (here it
+    is stopped) enters TILT mode, as Redis does; SENTINEL DEBUG shortens the
+    tilt period so it also leaves it."""
+    g = group_factory(replicas=0, sentinels=1, quorum=1)
+    s = g.sentinels[0]
+    c = raw_client(s)
+    assert c.execute_command("SENTINEL", "DEBUG", "tilt-period", "1500") == "OK"
+    assert _as_dict(c.execute_command("SENTINEL", "DEBUG"))["TILT-PERIOD"] == "1500"
+    events = EventLog(s)
+    os.kill(s.proc.pid, signal.SIGSTOP)
+    time.sleep(2.5)     # the "clock jump" itself: the process does not run
+    os.kill(s.proc.pid, signal.SIGCONT)
+    wait_until(lambda: events.has("+tilt", "#tilt mode entered"), 10, what="+tilt")
+    assert "sentinel_tilt:1" in c.execute_command("INFO", "sentinel") or \
+        events.has("-tilt")
+    wait_until(lambda: events.has("-tilt", "#tilt mode exited"), 10, what="-tilt")
+    assert "sentinel_tilt:0" in c.execute_command("INFO", "sentinel")
+    events.close()

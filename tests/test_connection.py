@@ -282,3 +282,63 @@ def test_reset_restores_defaults(server):
     text = info[1].decode() if isinstance(info[1], bytes) else str(info[1])
     assert "db=0" in text and "name= " in text and "resp=2" in text and "flags=N" in text
     c.close()
+
+
+# -- CLIENT TRACKING ----------------------------------------------------------------
+
+def _drain(s, timeout=0.3) -> bytes:
+    """Everything the server sends within ``timeout`` of quiet."""
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    return out
+
+
+def _tracking_session(port: int) -> list[bytes]:
+    """A scripted session: what the tracking clients receive at each step."""
+    admin = _raw(port)
+    t3 = _raw(port)
+    sub2, sub_id = _raw_client(port)
+    seen = []
+
+    def step(sock, data):
+        sock.sendall(data)
+        return _drain(sock)
+    step(admin, b"FLUSHALL\r\nSET a 1\r\nSET b 2\r\nSET pre:x 3\r\n")
+    # RESP3 default mode: GET a, then a write to a -> one invalidate push
+    seen.append(step(t3, b"HELLO 3\r\nCLIENT TRACKING on\r\nGET a\r\nMGET b nokey\r\n"
+                     ).split(b"modules", 1)[1])
+    seen.append(step(admin, b"SET a 10\r\nSET a 11\r\nDEL b\r\n"))
+    seen.append(_drain(t3))
+    # NOLOOP: own writes are not announced
+    seen.append(step(t3, b"CLIENT TRACKING on NOLOOP\r\nGET a\r\nSET a 12\r\n"))
+    # RESP2 redirect to a subscriber of __redis__:invalidate
+    seen.append(step(sub2, b"SUBSCRIBE __redis__:invalidate\r\n"))
+    t3.close()
+    t3 = _raw(port)         # a RESP2 connection
+    seen.append(step(t3, b"CLIENT TRACKING on REDIRECT "
+                     + str(sub_id).encode() + b" BCAST PREFIX pre:\r\nGET a\r\n"))
+    seen.append(step(admin, b"SET pre:x 4\r\nSET a 13\r\nSET pre:y 5\r\n"))
+    seen.append(_drain(sub2))
+    seen.append(step(t3, b"CLIENT TRACKINGINFO\r\nCLIENT GETREDIR\r\nCLIENT TRACKING off\r\n"
+                     b"CLIENT TRACKING on OPTIN REDIRECT " + str(sub_id).encode() +
+                     b"\r\nGET a\r\nCLIENT CACHING yes\r\nGET pre:x\r\n"))
+    seen.append(step(admin, b"SET a 14\r\nSET pre:x 6\r\nFLUSHALL\r\n"))
+    seen.append(_drain(sub2))
+    for s in (admin, t3, sub2):
+        s.close()
+    return [x.replace(b":%d\r\n" % sub_id, b":<id>\r\n") for x in seen]
+
+
+def test_client_tracking_invalidations_match_redis(pr):
+    mine = _tracking_session(pr.redpoll.port)
+    ref = _tracking_session(pr.redis.port)
+    assert mine == ref
+    assert b"invalidate" in b"".join(ref)

@@ -168,6 +168,8 @@ class Client(asyncio.Protocol):
                 if argv is None:
                     break
                 execute(self, argv)
+                if self.tracking is not None:       # CLIENT TRACKING: remember reads
+                    self.server.tracking.after_command(self, argv)
                 if self.reply_mode >= REPLY_SKIP_NEXT:
                     # CLIENT REPLY SKIP applies to the command after it
                     self.reply_mode = REPLY_SKIP if self.reply_mode == REPLY_SKIP_NEXT \

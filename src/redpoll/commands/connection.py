@@ -507,6 +507,10 @@ def _forget_paused(c) -> None:
 # -- CLIENT TRACKING -------------------------------------------------------------
 
 def tracking_off(c) -> None:
+    if c.tracking is not None:
+        t = getattr(c.server, "tracking", None)
+        if t is not None:
+            t.forget(c)
     c.tracking = None
 
 
@@ -565,6 +569,8 @@ def client_tracking(c, argv):
             state["prefixes"] = list(dict.fromkeys(
                 (cur.get("prefixes", []) if cur else []) + (prefixes or [b""])))
         c.tracking = state
+        from redpoll import tracking
+        tracking.get(srv).enable(c)
     elif mode == b"off":
         tracking_off(c)
     else:

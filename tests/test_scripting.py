@@ -345,3 +345,22 @@ def test_acl_inside_scripts(pair):
         pair.reconnect()
         for conn in pair.conns:
             conn.call(["ACL", "DELUSER", "lim"])
+
+
+def test_monitor_shows_eval_before_its_commands(pair):
+    lines = []
+    for srv in (pair.redpoll, pair.redis):
+        mon = RespConn(srv.port)
+        assert mon.call(["MONITOR"]) == ("+", "OK")
+        cli = RespConn(srv.port)
+        cli.call(["EVAL", "redis.call('set', 'mk', '1') return 1", "1", "mk"])
+        cli.call(["EVAL", "return 1", "-1"])
+        got = []
+        for _ in range(3):
+            t, v = mon.reader.read()
+            got.append(v.split(" ", 1)[1].replace(f":{cli.sock.getsockname()[1]}", ""))
+        lines.append(got)
+        mon.close()
+        cli.close()
+    assert lines[0] == lines[1]
+    assert "[0 lua]" in lines[0][1]

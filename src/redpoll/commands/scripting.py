@@ -40,6 +40,9 @@ def eval_keys(argv) -> list[int]:
 
 
 def _eval(c, argv, by_sha: bool, readonly: bool):
+    srv = c.server
+    if srv.monitors:            # shown before the commands the script runs
+        srv.feed_monitors(c, argv)
     numkeys = parse_int(argv[2])
     if numkeys > len(argv) - 3:
         raise RedisError("ERR Number of keys can't be greater than number of args")

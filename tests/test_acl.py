@@ -264,3 +264,33 @@ def test_users_and_aclfile_together_is_fatal(tmp_path):
         assert "at the same setting an ACL file path is invalid" in srv.log_text()
     finally:
         srv.cleanup()
+
+
+def test_setuser_kills_subscribers_losing_their_channels(pr):
+    import socket
+    for srv in (pr.redpoll, pr.redis):
+        admin = srv.client()
+        admin.execute_command("ACL", "SETUSER", "subber", "on", "nopass", "+@all", "~*",
+                              "resetchannels", "&news*")
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        s.sendall(b"AUTH subber x\r\nSUBSCRIBE news1\r\n")
+        got = b""
+        while got.count(b"\r\n") < 7:
+            got += s.recv(1000)
+        admin.execute_command("ACL", "SETUSER", "subber", "&news*")     # still allowed
+        assert admin.publish("news1", "m") == 1
+        admin.execute_command("ACL", "SETUSER", "subber", "resetchannels", "&other")
+        s.settimeout(5)
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(1000)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        assert admin.publish("news1", "m") == 0
+        s.close()
+        admin.execute_command("ACL", "DELUSER", "subber")
+        admin.close()

@@ -37,8 +37,29 @@ def _subcommand_syntax(argv) -> RedisError:
 @subcommand("acl", "setuser", -3, _FLAGS, group=G, since="6.0.0",
             summary="Creates and modifies an ACL user and its rules.")
 def acl_setuser(c, argv):
-    c.server.acl.setuser(_name(argv[2]), [_name(a) for a in argv[3:]])
+    u = c.server.acl.setuser(_name(argv[2]), [_name(a) for a in argv[3:]])
+    kill_pubsub_clients_if_needed(c, u)
     return OK
+
+
+def kill_pubsub_clients_if_needed(me, user) -> None:
+    """ACLKillPubsubClientsIfNeeded: clients of ``user`` subscribed to a channel
+    or pattern the user may no longer use are disconnected."""
+    from redpoll.client import F_CLOSE_AFTER_REPLY
+    sels = [user.root] + user.selectors
+    if any(s.all_channels for s in sels):
+        return
+    for x in list(me.server.clients.values()):
+        if x.user is not user:
+            continue
+        subs = [(ch, False) for ch in x.channels]
+        subs += [(ch, False) for ch in getattr(x, "shard_channels", ())]
+        subs += [(p, True) for p in x.patterns]
+        if any(not any(s.channel_allowed(ch, pat) for s in sels) for ch, pat in subs):
+            if x is me:
+                x.flags |= F_CLOSE_AFTER_REPLY
+            else:
+                x.abort()
 
 
 @subcommand("acl", "getuser", 3, _FLAGS, group=G, since="6.0.0",

@@ -70,9 +70,11 @@ def _through(port: int):
         c.close()
 
 
-@pytest.mark.timeout(120)
-def test_haproxy_routes_to_primary_and_follows_failover():
-    g = Group(replicas=1, sentinels=3)
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("down_after", [1000, 5000])
+def test_haproxy_routes_to_primary_and_follows_failover(down_after):
+    """The seed's layout: a primary, a replica and three sentinels (quorum 2)."""
+    g = Group(replicas=1, sentinels=3, down_after=down_after, failover_timeout=10000)
     front = free_port()
     hp = None
     try:
@@ -89,7 +91,7 @@ def test_haproxy_routes_to_primary_and_follows_failover():
             assert _through(front) == (primary_id, "master")
         g.primary.kill()
         wait_until(lambda: all(_through(front) == (replica_id, "master")
-                               for _ in range(6)), 30,
+                               for _ in range(6)), 30 + down_after / 1000,
                    what="HAProxy routes to the new primary")
         # the old primary returns and is demoted: HAProxy keeps it out
         back = ServerProcess("redpoll", port=g.primary.port)

@@ -132,6 +132,8 @@ DEFAULT_OPTIONS = Options()
 # ============================================================================
 
 _SMALL_LEN = [bytes((n,)) for n in range(64)]
+# first bytes that cannot start a canonical integer (not a digit, not '-')
+_NOT_INT_START = bytes(0 if (48 <= c <= 57 or c == 45) else 1 for c in range(256))
 
 
 def enc_len(n: int) -> bytes:
@@ -389,20 +391,54 @@ def write_rdb(server, write: Callable[[bytes], object], aux: dict | None = None,
     lru = "lru" in policy
     lfu = "lfu" in policy
     now_ms = int(time.time() * 1000)
+    S = _SMALL_LEN
+    NOINT = _NOT_INT_START
+    lim = 20 if opts.compression else 63
     for db in server.dbs:
         data = db.data
         if not data:
             continue
         expires = db.expires
-        access = db.access
+        access = db.access if (lru or lfu) else None
         buf.append(b"\xfe" + enc_len(db.id) + b"\xfb" + enc_len(len(data))
                    + enc_len(len(expires)))
-        for key, value in data.items():
-            if expires:
-                when = expires.get(key)
-                if when is not None:
-                    buf.append(b"\xfc" + _i64.pack(when))
-            if (lru or lfu) and access:
+        flush()
+        if expires or access:
+            plain = [(k, v) for k, v in data.items()
+                     if k not in expires and (not access or k not in access)]
+            special = [k for k in data if k in expires or (access and k in access)]
+        else:
+            plain = list(data.items())
+            special = []
+        # fast path: string values whose key and value are short, not
+        # integer-like and below the LZF threshold: plain length + bytes
+        for i in range(0, len(plain), 4096):
+            part = plain[i:i + 4096]
+            recs = [b"\x00" + S[len(k)] + k + S[len(v)] + v
+                    if type(v) is bytes
+                    and (11 < len(k) <= lim or (0 < len(k) <= 11 and NOINT[k[0]]))
+                    and (11 < len(v) <= lim or (0 < len(v) <= 11 and NOINT[v[0]]))
+                    else None for k, v in part]
+            if None in recs:
+                for j, r in enumerate(recs):
+                    if r is None:
+                        k, v = part[j]
+                        if type(v) is bytes:
+                            recs[j] = b"\x00" + es(k) + es(v)
+                        else:
+                            t, payload = encode_value(v, opts)
+                            recs[j] = bytes((t,)) + es(k) + payload
+            buf.extend(recs)
+            flush()
+            keys_done += len(part)
+            if progress is not None:
+                progress(keys_done)
+        for key in special:
+            value = data[key]
+            when = expires.get(key)
+            if when is not None:
+                buf.append(b"\xfc" + _i64.pack(when))
+            if access:
                 a = access.get(key)
                 if a is not None:
                     if lfu:
@@ -416,13 +452,11 @@ def write_rdb(server, write: Callable[[bytes], object], aux: dict | None = None,
                 kv = bytes((t,)) + es(key) + payload
             buf.append(kv)
             size += len(kv)
+            keys_done += 1
             if size >= CHUNK:
                 flush()
-                keys_done += 1
                 if progress is not None:
                     progress(keys_done)
-                continue
-            keys_done += 1
     buf.append(b"\xff")
     flush()
     trailer = _u64.pack(crc if checksum else 0)
@@ -748,7 +782,39 @@ def parse_rdb(server, data, aof_preamble: bool = False,
     lfu_freq = -1
     aux = {}
     info["aux"] = aux
+    buf = data
+    end = len(data)
+    inserted = {0: 0}
+    curid = 0
     while True:
+        if expire == -1 and lru_idle == -1 and lfu_freq == -1:
+            # fast path: a run of string records whose key and value have
+            # 6-bit lengths (the bulk of most datasets)
+            pos = r.pos
+            d0 = cur[0]
+            n0 = pos
+            fast = 0
+            try:
+                while buf[pos] == 0:
+                    kl = buf[pos + 1]
+                    if kl >= 64:
+                        break
+                    p = pos + 2 + kl
+                    vl = buf[p]
+                    if vl >= 64:
+                        break
+                    q = p + 1 + vl
+                    if q > end:
+                        break
+                    d0[buf[pos + 2:p]] = buf[p + 1:q]
+                    pos = q
+                    fast += 1
+            except IndexError:
+                pass
+            if pos != n0:
+                r.pos = pos
+                inserted[curid] += fast
+                info["keys_loaded"] += fast
         t = r.byte()
         if t == OP_EXPIRETIME_MS:
             expire = r.ms()
@@ -769,6 +835,8 @@ def parse_rdb(server, data, aof_preamble: bool = False,
                     f"FATAL: Data file was created with a Redis server configured "
                     f"to handle more than {ndb} databases. Exiting\n")
             cur = dbs.setdefault(dbid, ({}, {}, {}))
+            curid = dbid
+            inserted.setdefault(dbid, 0)
             continue
         if t == OP_RESIZEDB:
             r.length()
@@ -807,6 +875,7 @@ def parse_rdb(server, data, aof_preamble: bool = False,
             info["expired_skipped"] += 1
         else:
             cur[0][key] = value
+            inserted[curid] += 1
             if expire != -1:
                 cur[1][key] = expire
             if lfu_freq != -1:
@@ -815,6 +884,9 @@ def parse_rdb(server, data, aof_preamble: bool = False,
                 cur[2][key] = now - lru_idle * 1000
             info["keys_loaded"] += 1
         expire = lru_idle = lfu_freq = -1
+    for dbid, n in inserted.items():
+        if len(dbs[dbid][0]) != n:
+            raise RDBError("Duplicate key found in RDB file")
     body_end = r.pos
     if ver >= 5:
         stored = _u64.unpack(r.take(8))[0]

@@ -28,7 +28,10 @@ def _hash_for_write(c, key: bytes) -> RHash:
     h = c.db.get_typed(key, RHash)
     if h is None:
         h = RHash()
+        h.ht = False
         c.db.add(key, h)
+    elif h.ht is None:
+        h.update_encoding(c.server.config)
     return h
 
 
@@ -267,6 +270,8 @@ def hscan(c, argv):
     count, matcher, typename = parse_scan_options(argv, 3)
     if typename is not None:
         raise RedisError(SYNTAX)
+    if h.ht is None:
+        h.update_encoding(c.server.config)
     if not h.ht:                    # listpack: everything at once, in order
         nxt, batch = 0, list(h)
     else:

@@ -8,7 +8,7 @@ import random
 from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
-from redpoll.datatypes.set import RSet
+from redpoll.datatypes.set import RSet, is_int_member
 from redpoll.errors import SYNTAX, WRONGTYPE, RedisError
 from redpoll.keyspace import scan_cursors
 from redpoll.notify import GENERIC, SET, notify
@@ -34,7 +34,7 @@ def _del_if_empty(c, key: bytes, s: RSet) -> None:
 def ordered(s: RSet) -> list:
     """Members in the order Redis returns them for small sets: an intset is
     sorted by value; a hashtable has no meaningful order."""
-    if not s.ht:
+    if s.ht is False or (s.ht is None and len(s) <= 512 and all(map(is_int_member, s))):
         return sorted(s, key=int)
     return list(s)
 
@@ -42,6 +42,8 @@ def ordered(s: RSet) -> list:
 def add_members(c, s: RSet, members) -> int:
     """Add members, tracking the intset -> hashtable conversion; new count."""
     n = len(s)
+    if s.ht is None:
+        s.update_encoding(c.server.config)
     if s.ht:
         s.update(members)
     else:
@@ -77,6 +79,7 @@ def sadd(c, argv):
     s = db.get_typed(key, RSet)
     if s is None:
         s = RSet()
+        s.ht = False
         db.add(key, s)
     n = add_members(c, s, argv[2:])
     if n:
@@ -243,6 +246,7 @@ def smove(c, argv):
     _del_if_empty(c, src, ss)
     if ds is None:
         ds = RSet()
+        ds.ht = False
         db.add(dst, ds)
     if add_members(c, ds, (m,)):
         _event(c, "sadd", dst)
@@ -389,6 +393,8 @@ def sscan(c, argv):
     count, matcher, typename = parse_scan_options(argv, 3)
     if typename is not None:
         raise RedisError(SYNTAX)
+    if s.ht is None:
+        s.update_encoding(c.server.config)
     if not s.ht:                    # intset: everything at once, sorted
         nxt, batch = 0, ordered(s)
     else:

@@ -258,6 +258,7 @@ def _del_if_empty(c, key: bytes, z: ZSet) -> None:
 
 def _new_zset(c, key: bytes) -> ZSet:
     z = ZSet()
+    z.big = False
     c.db.add(key, z)
     return z
 
@@ -319,6 +320,8 @@ def _zadd(c, argv, incr_cmd: bool):
         z = _new_zset(c, key)
     d = z.dict
     cfg = c.server.config
+    if z.big is None:
+        z.update_encoding(cfg)
     try:
         for j in range(elements):
             member = argv[i + 2 * j + 1]
@@ -1026,6 +1029,8 @@ def zscan(c, argv):
     if typename is not None:
         raise RedisError(SYNTAX)
     d = z.dict
+    if z.big is None:
+        z.update_encoding(c.server.config)
     if not z.big:                      # listpack: everything at once, in order
         nxt, batch = 0, [m for s, m in z.sl]
     else:

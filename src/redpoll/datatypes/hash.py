@@ -4,11 +4,15 @@
 ``listpack`` encoding to ``hashtable`` (more than ``hash-max-listpack-entries``
 fields, or a field/value longer than ``hash-max-listpack-value``). As in Redis
 the conversion is one way: a hash never goes back to listpack. The hash
-commands keep it up to date; code that builds a hash some other way (RDB
-loading, RESTORE) calls :meth:`RHash.update_encoding` once it is filled.
+commands keep it up to date; ``ht`` is None (unknown) for a hash built some
+other way (RDB loading, RESTORE, COPY) until :meth:`RHash.update_encoding`
+decides it from its contents, as Redis does when it loads a value.
 """
 
 from redpoll.keyspace import register_type
+
+LISTPACK = "listpack"
+HASHTABLE = "hashtable"
 
 
 class RHash(dict):
@@ -16,19 +20,26 @@ class RHash(dict):
 
     def __init__(self, *args, **kw):
         dict.__init__(self, *args, **kw)
-        self.ht = False
+        self.ht = None
 
     def update_encoding(self, config) -> None:
-        """Convert to hashtable if the whole hash exceeds the listpack limits."""
+        """Decide the encoding from the contents (never back to listpack)."""
         if not self.ht:
             maxlen = config["hash-max-listpack-value"]
-            if len(self) > config["hash-max-listpack-entries"] or any(
-                    len(f) > maxlen or len(v) > maxlen for f, v in self.items()):
-                self.ht = True
+            self.ht = len(self) > config["hash-max-listpack-entries"] or any(
+                len(f) > maxlen or len(v) > maxlen for f, v in self.items())
 
-    def encoding(self, config) -> str:
-        """What OBJECT ENCODING reports."""
-        return "hashtable" if self.ht else "listpack"
+    def encoding_for(self, config) -> str:
+        """What OBJECT ENCODING reports (decided now if it was not known)."""
+        self.update_encoding(config)
+        return HASHTABLE if self.ht else LISTPACK
+
+    @property
+    def encoding(self):
+        """The encoding name, or encoding_for while it is not known yet."""
+        if self.ht is None:
+            return self.encoding_for
+        return HASHTABLE if self.ht else LISTPACK
 
 
 register_type(RHash, "hash")

@@ -10,6 +10,9 @@ conversion is one way. Code that builds a set outside the set commands
 
 from redpoll.keyspace import register_type
 
+INTSET = "intset"
+HASHTABLE = "hashtable"
+
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
@@ -33,23 +36,31 @@ class RSet(set):
 
     def __init__(self, *args):
         set.__init__(self, *args)
-        self.ht = False
+        self.ht = None
 
     def note_add(self, member: bytes, config) -> None:
-        """Called after adding ``member``: convert to hashtable if needed."""
+        """Called after adding ``member`` (encoding known): convert if needed."""
         if not self.ht and (not is_int_member(member)
                             or len(self) > config["set-max-intset-entries"]):
             self.ht = True
 
     def update_encoding(self, config) -> None:
-        """Recompute the encoding of a set filled in bulk (never back to intset)."""
-        if not self.ht and (len(self) > config["set-max-intset-entries"]
-                            or not all(is_int_member(m) for m in self)):
-            self.ht = True
+        """Decide the encoding from the contents (never back to intset)."""
+        if not self.ht:
+            self.ht = (len(self) > config["set-max-intset-entries"]
+                       or not all(is_int_member(m) for m in self))
 
-    def encoding(self, config) -> str:
-        """What OBJECT ENCODING reports."""
-        return "hashtable" if self.ht else "intset"
+    def encoding_for(self, config) -> str:
+        """What OBJECT ENCODING reports (decided now if it was not known)."""
+        self.update_encoding(config)
+        return HASHTABLE if self.ht else INTSET
+
+    @property
+    def encoding(self):
+        """The encoding name, or encoding_for while it is not known yet."""
+        if self.ht is None:
+            return self.encoding_for
+        return HASHTABLE if self.ht else INTSET
 
 
 register_type(RSet, "set")

@@ -9,13 +9,17 @@ doubles, never NaN).
 ``big`` records whether Redis would have converted the zset from
 ``listpack`` to ``skiplist`` (more than ``zset-max-listpack-entries`` members
 or a member longer than ``zset-max-listpack-value``); the conversion is one
-way for in-place updates. Code that builds a zset in bulk (RDB loading,
-RESTORE, the *STORE commands) calls :meth:`ZSet.update_encoding`.
+way for in-place updates. ``big`` is None (unknown) for a zset built
+outside the sorted set commands (RDB loading, RESTORE) until
+:meth:`ZSet.update_encoding` decides it from the contents.
 """
 
 from sortedcontainers import SortedList
 
 from redpoll.keyspace import register_type
+
+LISTPACK = "listpack"
+SKIPLIST = "skiplist"
 
 
 class ZSet:
@@ -24,7 +28,7 @@ class ZSet:
     def __init__(self):
         self.dict: dict[bytes, float] = {}
         self.sl = SortedList()          # (score, member) pairs
-        self.big = False
+        self.big = None
 
     def __len__(self) -> int:
         return len(self.dict)
@@ -85,9 +89,17 @@ class ZSet:
         z.big = self.big
         return z
 
-    def encoding(self, config) -> str:
-        """What OBJECT ENCODING reports."""
-        return "skiplist" if self.big else "listpack"
+    def encoding_for(self, config) -> str:
+        """What OBJECT ENCODING reports (decided now if it was not known)."""
+        self.update_encoding(config)
+        return SKIPLIST if self.big else LISTPACK
+
+    @property
+    def encoding(self):
+        """The encoding name, or encoding_for while it is not known yet."""
+        if self.big is None:
+            return self.encoding_for
+        return SKIPLIST if self.big else LISTPACK
 
 
 register_type(ZSet, "zset")

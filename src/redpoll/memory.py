@@ -23,6 +23,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+from redpoll.commands import table as T
+
 if TYPE_CHECKING:
     from redpoll.server import Server
 
@@ -210,7 +212,6 @@ class Accounting:
 
     def on_write(self, dbid: int, argv: list) -> None:
         """Propagation sink: re-estimate the keys the write touched."""
-        from redpoll.commands import table as T
         name = bytes(argv[0]).lower()
         if name in _MULTI_DB:
             return self._multi_db(dbid, name, argv)

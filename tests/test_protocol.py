@@ -313,6 +313,18 @@ def test_garbage_does_not_hurt(server):
         except (ConnectionResetError, BrokenPipeError, socket.timeout):
             pass
         assert server.proc.poll() is None, server.log_text()[-2000:]
+    # then many garbage connections open at the same time
+    socks = []
+    try:
+        for i in range(60):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=2)
+            s.sendall(os.urandom(rnd.randint(1, 2000)) if i % 2 else
+                      b"".join(rnd.choice(templates) for _ in range(30)))
+            socks.append(s)
+        assert keeper.get("survivor") == b"yes"
+    finally:
+        for s in socks:
+            s.close()
     assert keeper.get("survivor") == b"yes"
     other = redis.Redis(port=server.port, protocol=3)
     assert other.ping() and other.get("survivor") == b"yes"

@@ -531,7 +531,7 @@ def _failover_run(kind: str, down_after: int) -> tuple[float, int, int]:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("down_after", [1000])
+@pytest.mark.parametrize("down_after", [1000, 5000])
 def test_failover_time_not_worse_than_redis_sentinel(down_after):
     ours = _failover_run("redpoll", down_after)
     real = _failover_run("redis", down_after)

@@ -185,8 +185,17 @@ def _b(x) -> bytes:
     return str(x).encode()
 
 
+_ARRAY_HDR = [b"*%d\r\n" % i for i in range(1024)]
+_BULK_HDR = [b"$%d\r\n" % i for i in range(1024)]
+
+
 def encode_command(argv) -> bytes:
     """A command as RESP (what the AOF and replication streams carry)."""
+    try:
+        H = _BULK_HDR
+        return _ARRAY_HDR[len(argv)] + b"".join([H[len(a)] + a + b"\r\n" for a in argv])
+    except (IndexError, TypeError):   # long arguments, or ints/str in argv
+        pass
     parts = [b"*%d\r\n" % len(argv)]
     for a in argv:
         a = _b(a)

@@ -193,11 +193,29 @@ local function s_load(fn, name)
   return f, e
 end
 
-for _, k in ipairs({"xpcall", "tostring", "setmetatable", "assert", "tonumber",
-                    "rawequal", "collectgarbage", "getmetatable", "rawset", "type",
-                    "select", "unpack", "gcinfo", "rawget", "ipairs", "_VERSION",
-                    "error"}) do
+for _, k in ipairs({"xpcall", "tostring", "assert", "tonumber", "rawequal",
+                    "collectgarbage", "type", "select", "unpack", "gcinfo", "ipairs",
+                    "_VERSION", "error"}) do
   G[k] = _G[k]
+end
+-- raw access and metatables cannot get around the read-only proxies either
+local function ro_error_here()
+  error("Attempt to modify a readonly table", 0)
+end
+G.rawset = function(t, k, v)
+  if backing[t] then ro_error_here() end
+  return rawset(t, k, v)
+end
+G.rawget = function(t, k)
+  return rawget(backing[t] or t, k)
+end
+G.setmetatable = function(t, mt)
+  if backing[t] then ro_error_here() end
+  return setmetatable(t, mt)
+end
+G.getmetatable = function(t)
+  if backing[t] and t ~= env then return nil end
+  return getmetatable(t)
 end
 G.next = s_next
 G.pairs = s_pairs
@@ -207,6 +225,11 @@ G.load = s_load
 G._G = env
 G.__redis__err__handler = err_handler
 G.string = readonly(string)
+do  -- ("x"):upper() goes through the read-only string library
+  local smt = getmetatable("")
+  smt.__index = G.string
+  smt.__metatable = readonly(smt)
+end
 G.table = readonly(table)
 G.coroutine = readonly(coroutine)
 G.math = readonly(smath)

@@ -665,3 +665,40 @@ def test_old_sync_command(procs):
             stream += s.recv(65536)
         assert b"$5\r\nafter\r\n$4\r\nsync\r\n" in stream
     assert stats(pc)["sync_full"] == 1
+
+
+def test_redis_cli_rdb_snapshot(procs, tmp_path):
+    """redis-cli --rdb: REPLCONF rdb-only 1 + SYNC, a payload then the end."""
+    import subprocess
+    p = procs(*FAST)
+    pc = p.client()
+    write_load(pc, 100)
+    out = tmp_path / "snap.rdb"
+    res = subprocess.run(["redis-cli", "-p", str(p.port), "--rdb", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "Transfer finished with success" in res.stdout + res.stderr
+    check = subprocess.run(["redis-check-rdb", str(out)], capture_output=True, text=True,
+                           timeout=60)
+    assert "RDB looks OK!" in check.stdout, check.stdout
+    assert info(pc)["connected_slaves"] == 0
+
+
+def test_replica_aof_rewritten_after_full_sync(procs):
+    p = procs(*FAST)
+    pc = p.client()
+    write_load(pc, 200)
+    r = procs("--replicaof", "127.0.0.1", str(p.port), "--appendonly", "yes")
+    rc = r.client()
+    wait_synced(pc, rc)
+    wait_until(lambda: rc.info("persistence")["aof_rewrite_in_progress"] == 0
+               and "rewrite" in r.log_text().lower(), 30, what="AOF rewrite after sync")
+    write_load(pc, 100, seed=12)
+    wait_synced(pc, rc)
+    expected = dataset(pc)
+    r.kill()
+    r.args = ["--appendonly", "yes"]                # restart as a standalone server
+    r.start(timeout=60)
+    got = dataset(r.client())
+    assert {k: v for k, v in got.items() if not v[2]} == \
+        {k: v for k, v in expected.items() if not v[2]}

@@ -89,9 +89,11 @@ def replconf(c, argv):
                 repl.link.send_ack()
             return NO_REPLY
         elif opt == b"rdb-only":
+            # redis-cli --rdb: send the snapshot only, then close
             v = parse_int(val)
             if v not in (0, 1):
                 raise RedisError(SYNTAX)
+            rs.rdb_only = bool(v)
         else:
             raise RedisError("ERR Unrecognized REPLCONF option: "
                              + argv[i].decode("utf-8", "replace"))

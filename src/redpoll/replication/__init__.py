@@ -278,6 +278,16 @@ def install(server) -> None:
 
     server.rdb_repl_info = repl.rdb_repl_info
 
+    def rewrite_aof_after_sync():
+        # The AOF describes the old dataset: rewrite it from the new one, as
+        # Redis does after a full sync (restartAOFAfterSYNC).
+        aof = getattr(server, "aof", None)
+        if aof is not None:
+            from redpoll.persistence.aof import OFF
+            if aof.state != OFF:
+                aof.rewrite_scheduled = True
+    repl.full_sync_hooks.append(rewrite_aof_after_sync)
+
     def start_replication():
         target = cfg["replicaof"]
         if target is not None and server.masterhost is None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 
-from redpoll.client import F_CLOSE_ASAP, F_LUA, F_MULTI, F_REPLICA
+from redpoll.client import F_CLOSE_AFTER_REPLY, F_CLOSE_ASAP, F_LUA, F_MULTI, F_REPLICA
 from redpoll.log import log
 
 
@@ -52,7 +52,7 @@ class ReplicaInfo:
     """Per-replica state kept on the replica's client (``c.replica_state``)."""
 
     __slots__ = ("state", "listening_port", "ip", "capa", "ack_off", "ack_time",
-                 "pending", "pending_size", "since", "psync", "job")
+                 "pending", "pending_size", "since", "psync", "job", "rdb_only")
 
     def __init__(self):
         self.state: str | None = None
@@ -66,6 +66,7 @@ class ReplicaInfo:
         self.since = time.time()
         self.psync = True                   # PSYNC (else the old SYNC)
         self.job = None
+        self.rdb_only = False               # REPLCONF rdb-only 1 (redis-cli --rdb)
 
 
 class SyncJob:
@@ -259,9 +260,9 @@ class PrimarySide:
             os.close(w)
             os.set_blocking(job.fd, False)
             srv.loop.add_reader(job.fd, self._relay, job)
-            log.notice(f"Starting BGSAVE for SYNC with target: replicas sockets")
+            log.notice("Starting BGSAVE for SYNC with target: replicas sockets")
         else:
-            log.notice(f"Starting BGSAVE for SYNC with target: disk")
+            log.notice("Starting BGSAVE for SYNC with target: disk")
         log.notice(f"Background RDB transfer started by pid {job.pid}")
         self.job = job
         for c in waiting:
@@ -335,8 +336,15 @@ class PrimarySide:
             if c.closed:
                 continue
             if not ok:
-                log.warning(f"SYNC failed. BGSAVE child returned an error")
+                log.warning("SYNC failed. BGSAVE child returned an error")
                 c.close()
+                continue
+            if c.replica_state.rdb_only:
+                if payload is not None:
+                    c.add_raw(b"$%d\r\n" % len(payload))
+                    c.add_raw(payload)
+                c.flags |= F_CLOSE_AFTER_REPLY
+                c.flush()
                 continue
             if payload is not None:
                 c.add_raw(b"$%d\r\n" % len(payload))

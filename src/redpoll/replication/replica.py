@@ -212,7 +212,7 @@ class MasterLink:
         if reply.startswith(b"+FULLRESYNC"):
             parts = reply.split()
             if len(parts) < 3:
-                raise LinkError(f"Master replied with wrong +FULLRESYNC syntax.")
+                raise LinkError("Master replied with wrong +FULLRESYNC syntax.")
             new_id, new_off = parts[1].decode(), int(parts[2])
             log.notice(f"Full resync from master: {new_id}:{new_off}")
             leftover = await self._full_sync(new_id, new_off)

@@ -143,3 +143,18 @@ def test_restore_ttl_propagates_as_absttl(tmp_path):
         assert b"$7\r\nRESTORE\r\n$3\r\ndst\r\n$13\r\n" in data
         assert data.endswith(b"$6\r\nABSTTL\r\n")
         c.close()
+
+
+def test_restore_freq_and_idletime_match_redis(pair):
+    pair.check([["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"], ["SET", "src", "v"]])
+    payload = pair.both(["DUMP", "src"])[1][1]
+    try:
+        pair.check([
+            ["RESTORE", "f", "0", payload, "FREQ", "100"],
+            ["OBJECT", "FREQ", "f"],
+            ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+            ["RESTORE", "i", "0", payload, "IDLETIME", "1000"],
+            ["OBJECT", "IDLETIME", "i"],
+        ], flush=False)
+    finally:
+        pair.check([["CONFIG", "SET", "maxmemory-policy", "noeviction"]], flush=False)

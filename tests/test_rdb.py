@@ -460,3 +460,24 @@ def test_misconf_after_failed_bgsave():
         save_and_wait(c)
         assert c.set("c", 3)
         c.close()
+
+
+def test_lfu_counters_survive_save_and_load_in_both(tmp_path):
+    """Under an LFU policy the counters are written (RDB_OPCODE_FREQ) and read
+    back, by redpoll and by real Redis."""
+    lfu = ["--maxmemory-policy", "allkeys-lfu"]
+    with ServerProcess("redpoll", args=lfu) as rp:
+        c = rp.client()
+        c.set("src", "v")
+        c.restore("hot", 0, c.dump("src"), frequency=200)
+        assert c.object("freq", "hot") == 200
+        c.save()
+        shutil.copy(os.path.join(rp.dir, "dump.rdb"), tmp_path / "dump.rdb")
+        rp.stop()
+        rp.start()
+        c = rp.client()
+        assert c.object("freq", "hot") == 200
+        c.close()
+    with start_with_files("redis", {"dump.rdb": str(tmp_path / "dump.rdb")},
+                          args=lfu) as real:
+        assert real.client().object("freq", "hot") == 200

@@ -89,11 +89,10 @@ def restore(c, argv):
             pargv[2] = str(ttl).encode()
             pargv.append(b"ABSTTL")
             c.prop_argv = pargv
-    policy = srv.config["maxmemory-policy"]
-    if "lfu" in policy and freq != -1:
-        db.access[key] = freq
-    elif "lru" in policy and idle != -1:
-        db.access[key] = srv.now_ms() - idle * 1000
+    if freq != -1 or idle != -1:
+        a = rdb.access_entry(srv, freq, idle)
+        if a is not None:
+            db.access[key] = a
     notify(srv, GENERIC, "restore", key, db.id)
     srv.dirty += 1
     return OK

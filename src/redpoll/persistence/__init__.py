@@ -90,6 +90,10 @@ def load_at_startup(server) -> None:
     from redpoll.persistence.aof import ON, AOFError
     from redpoll.persistence.rdb import RDBError
 
+    ev = getattr(server, "evictor", None)
+    if ev is not None:
+        # settle the LRU/LFU tracking first, so the loaded counters stay
+        ev.apply_config()
     aof = server.aof
     if aof.state == ON:
         t0 = time.monotonic()

@@ -442,9 +442,9 @@ def write_rdb(server, write: Callable[[bytes], object], aux: dict | None = None,
                 a = access.get(key)
                 if a is not None:
                     if lfu:
-                        buf.append(b"\xf9" + bytes((min(255, max(0, a)),)))
+                        buf.append(b"\xf9" + bytes((lfu_counter(server, a),)))
                     else:
-                        buf.append(b"\xf8" + enc_len(max(0, (now_ms - a) // 1000)))
+                        buf.append(b"\xf8" + enc_len(lru_idle_seconds(server, a)))
             if type(value) is bytes:
                 kv = b"\x00" + es(key) + es(value)
             else:
@@ -462,6 +462,35 @@ def write_rdb(server, write: Callable[[bytes], object], aux: dict | None = None,
     trailer = _u64.pack(crc if checksum else 0)
     write(trailer)
     return total + 8
+
+
+# -- LRU/LFU data (db.access, kept by the eviction room) ----------------------------
+
+def lfu_counter(server, packed: int) -> int:
+    """The LFU counter (0-255, decayed) of an access entry."""
+    ev = getattr(server, "evictor", None)
+    c = ev.lfu_decr(packed) if ev is not None else packed & 0xFF
+    return min(255, max(0, c))
+
+
+def lru_idle_seconds(server, t: int) -> int:
+    ev = getattr(server, "evictor", None)
+    clock = ev.lru_clock_ms if ev is not None else int(time.time() * 1000)
+    return max(0, (clock - t) // 1000)
+
+
+def access_entry(server, freq: int = -1, idle: int = -1):
+    """The db.access value for a loaded LFU counter or LRU idle time (s),
+    or None when the maxmemory policy does not use it (as Redis ignores it)."""
+    policy = server.config["maxmemory-policy"]
+    ev = getattr(server, "evictor", None)
+    if freq != -1 and "lfu" in policy:
+        minutes = ev.minutes() if ev is not None else (int(time.time()) // 60) & 0xFFFF
+        return (minutes << 8) | freq
+    if idle != -1 and "lru" in policy:
+        clock = ev.lru_clock_ms if ev is not None else int(time.time() * 1000)
+        return clock - idle * 1000
+    return None
 
 
 def dump_bytes(server, aux: dict | None = None) -> bytes:
@@ -878,10 +907,10 @@ def parse_rdb(server, data, aof_preamble: bool = False,
             inserted[curid] += 1
             if expire != -1:
                 cur[1][key] = expire
-            if lfu_freq != -1:
-                cur[2][key] = lfu_freq
-            elif lru_idle != -1:
-                cur[2][key] = now - lru_idle * 1000
+            if lfu_freq != -1 or lru_idle != -1:
+                a = access_entry(server, lfu_freq, lru_idle)
+                if a is not None:
+                    cur[2][key] = a
             info["keys_loaded"] += 1
         expire = lru_idle = lfu_freq = -1
     for dbid, n in inserted.items():

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diff import unordered
-from test_lists import collect_events, command_table_entry
+from test_lists import EXAMPLES_FACTOR, collect_events, command_table_entry
 
 HASH_COMMANDS = ["hset", "hsetnx", "hget", "hmget", "hmset", "hdel", "hexists", "hlen",
                  "hkeys", "hvals", "hgetall", "hincrby", "hincrbyfloat", "hstrlen",
@@ -135,7 +135,7 @@ def hash_cmd(draw):
     return [op, k]
 
 
-@settings(max_examples=50, deadline=None,
+@settings(max_examples=50 * EXAMPLES_FACTOR, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(hash_cmd(), min_size=1, max_size=25))
 def test_random_sequences(pair, cmds):

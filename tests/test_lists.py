@@ -5,9 +5,14 @@ so propagation is covered in test_blocking.py)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+# REDPOLL_EXAMPLES=10 multiplies the hypothesis examples of the data type tests
+EXAMPLES_FACTOR = int(os.environ.get("REDPOLL_EXAMPLES", "1"))
 
 LIST_COMMANDS = ["lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "lrange",
                  "lindex", "linsert", "llen", "lpos", "lrem", "lset", "ltrim",
@@ -242,7 +247,7 @@ def list_cmd(draw):
     return [op, k]
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=60 * EXAMPLES_FACTOR, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(list_cmd(), min_size=1, max_size=25))
 def test_random_sequences(pair, cmds):

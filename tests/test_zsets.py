@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diff import unordered
-from test_lists import command_table_entry
+from test_lists import EXAMPLES_FACTOR, command_table_entry
 
 ZSET_COMMANDS = ["zadd", "zincrby", "zscore", "zmscore", "zcard", "zcount", "zlexcount",
                  "zrank", "zrevrank", "zrange", "zrangestore", "zrangebyscore",
@@ -313,7 +313,8 @@ def test_keyspace_events(pair):
 ops = st.sampled_from(["ZADD", "ZINCRBY", "ZREM", "ZRANGE", "ZRANGEBYSCORE", "ZREVRANGEBYSCORE",
                        "ZRANGEBYLEX", "ZCOUNT", "ZRANK", "ZREVRANK", "ZPOPMIN", "ZPOPMAX",
                        "ZREMRANGEBYSCORE", "ZREMRANGEBYRANK", "ZUNIONSTORE", "ZINTERSTORE",
-                       "ZDIFFSTORE", "ZMSCORE", "ZCARD", "ZRANGESTORE", "ZMPOP"])
+                       "ZDIFFSTORE", "ZMSCORE", "ZCARD", "ZRANGESTORE", "ZMPOP",
+                       "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX"])
 score = st.sampled_from(["1", "2", "2.5", "-1", "0", "inf", "-inf", "0.1", "(1", "(2.5", "x",
                          "1e3", "-0"])
 member = st.sampled_from(["a", "b", "c", "d"])
@@ -335,11 +336,12 @@ def zset_cmd(draw):
         return [op, k] + draw(st.lists(member, min_size=1, max_size=3))
     if op == "ZRANGE":
         return [op, k, draw(st.one_of(idx, score)), draw(st.one_of(idx, score))] + draw(
-            st.lists(st.sampled_from(["BYSCORE", "REV", "WITHSCORES", "LIMIT", "1", "-1", "0"]),
+            st.lists(st.sampled_from(["BYSCORE", "BYLEX", "REV", "WITHSCORES", "LIMIT", "1", "-1",
+                                      "0", "[b", "-", "+"]),
                      max_size=4))
     if op in ("ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZCOUNT", "ZREMRANGEBYSCORE"):
         return [op, k, draw(score), draw(score)]
-    if op == "ZRANGEBYLEX":
+    if op in ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX"):
         lex = st.sampled_from(["-", "+", "[a", "(b", "[c", "(d", "x"])
         return [op, k, draw(lex), draw(lex)]
     if op in ("ZRANK", "ZREVRANK"):
@@ -357,9 +359,26 @@ def zset_cmd(draw):
     return [op, k]
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=60 * EXAMPLES_FACTOR, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(zset_cmd(), min_size=1, max_size=25))
 def test_random_sequences(pair, cmds):
     pair.check([["SET", "str", "x"]] + cmds + [["ZRANGE", "z1", "0", "-1", "WITHSCORES"],
                                              ["ZRANGE", "z2", "0", "-1", "WITHSCORES"]])
+
+
+
+
+@settings(max_examples=30 * EXAMPLES_FACTOR, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(zset_cmd().filter(lambda c: "LEX" not in c[0] and "BYLEX" not in c),
+                min_size=1, max_size=25))
+def test_random_sequences_skiplist(pair, cmds):
+    """The same with every zset in the skiplist encoding (-0 is kept there)."""
+    try:
+        pair.check([["CONFIG", "SET", "zset-max-listpack-entries", "0"], ["SET", "str", "x"]]
+                   + cmds + [["ZRANGE", "z1", "0", "-1", "WITHSCORES"],
+                             ["ZRANGE", "z2", "0", "-1", "WITHSCORES"],
+                             ["OBJECT", "ENCODING", "z1"]])
+    finally:
+        pair.check([["CONFIG", "SET", "zset-max-listpack-entries", "128"]], flush=False)

@@ -191,13 +191,32 @@ def _lex_empty(a, z) -> bool:
     return False
 
 
-def lex_span(z: ZSet, a, b):
-    """Index span [i, j) of the members in the lex range (members are
-    assumed to share one score, as the lex commands require)."""
+def lex_span(z: ZSet, a, b, rev: bool = False):
+    """Index span [i, j) of the members in the lex range.
+
+    The lex commands assume one score for all members. When that does not
+    hold the result depends on how the range is walked: a listpack zset is
+    scanned linearly from the head (or from the tail for REV), as Redis
+    does, so small zsets answer exactly like Redis even then."""
     sl = z.sl
     n = len(sl)
     if _lex_empty(a, b) or not n:
         return 0, 0
+    if not z.big:
+        if not _lex_gte_min(sl[-1][1], a) or not _lex_lte_max(sl[0][1], b):
+            return 0, 0
+        members = [m for s, m in sl]
+        if not rev:
+            i = next((k for k in range(n) if _lex_gte_min(members[k], a)), n)
+            j = i
+            while j < n and _lex_lte_max(members[j], b):
+                j += 1
+            return i, j
+        j = next((k for k in range(n - 1, -1, -1) if _lex_lte_max(members[k], b)), -1)
+        i = j
+        while i >= 0 and _lex_gte_min(members[i], a):
+            i -= 1
+        return i + 1, j + 1
     lo, hi = 0, n
     while lo < hi:                      # first member >= min
         mid = (lo + hi) // 2
@@ -508,7 +527,7 @@ def _zrange_generic(c, argv, key_idx: int, rangetype, rev, store: bytes | None =
         if rangetype == SCORE:
             i, k = score_span(z, *srange)
         else:
-            i, k = lex_span(z, *lrange)
+            i, k = lex_span(z, *lrange, rev)
         items = _slice(sl, i, k, rev, offset, limit)
     if store is not None:
         out = ZSet()

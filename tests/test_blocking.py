@@ -322,3 +322,50 @@ def test_propagation_of_served_commands():
                             for cmd in _aof_commands(srv.dir)])
             main.close()
     assert results[0] == results[1]
+
+
+def test_blmove_to_wrong_type_destination(servers):
+    """The served BLMOVE answers WRONGTYPE and leaves the source alone; the
+    next client waiting on the source gets the element."""
+    def scenario(port):
+        main = RespConn(port)
+        main.call(["SET", "dst", "str"])
+        bs = block_in_order(port, [["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"],
+                                   ["BLPOP", "src", "0"]])
+        out = [main.call(["RPUSH", "src", "x"]), bs[0].reply(), bs[1].reply(),
+               main.call(["EXISTS", "src"]), blocked_clients(port)]
+        for b in bs:
+            b.close()
+        main.close()
+        return out
+    on_both(servers, scenario)
+
+
+def test_other_db_does_not_wake(servers):
+    def scenario(port):
+        b = RespConn(port)
+        b.call(["SELECT", "1"])
+        b.sock.sendall(encode_command(["BLPOP", "q", "0"]))
+        wait_until(lambda: blocked_clients(port) == 1, 5)
+        main = RespConn(port)
+        out = [main.call(["RPUSH", "q", "in-db0"]), blocked_clients(port),
+               main.call(["SELECT", "1"]), main.call(["RPUSH", "q", "in-db1"]), b.reader.read(),
+               main.call(["SELECT", "0"]), main.call(["LRANGE", "q", "0", "-1"])]
+        b.close()
+        main.close()
+        return out
+    on_both(servers, scenario)
+
+
+def test_same_key_twice_and_many_keys(servers):
+    def scenario(port):
+        bs = block_in_order(port, [["BLPOP", "a", "a", "b", "0"],
+                                   ["BZPOPMAX", "z", "z", "0"]])
+        main = RespConn(port)
+        out = [main.call(["RPUSH", "b", "1"]), bs[0].reply(),
+               main.call(["ZADD", "z", "1", "m"]), bs[1].reply(), blocked_clients(port)]
+        for b in bs:
+            b.close()
+        main.close()
+        return out
+    on_both(servers, scenario)

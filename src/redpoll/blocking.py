@@ -218,6 +218,10 @@ def serve_ready_keys(server) -> None:
                     reply = st.serve(c, key)
                 except RedisError as e:
                     reply = e
+                except Exception as e:      # a bug: answer, keep the server alive
+                    server.log.warning(f"Error serving a blocked client: {e!r}")
+                    reply = RedisError(f"ERR internal error serving a blocked client: "
+                                       f"{type(e).__name__}")
                 if reply is NOT_READY:
                     continue
                 unblock(c, reply)

@@ -298,3 +298,64 @@ def test_group_reads_replicate_to_a_real_redis_replica(procs):
         st = {k: v for k, v in st.items() if k not in ("radix-tree-nodes",)}
         return groups, pel, cons, st, c.xrange("s")
     assert view(pc) == view(rc)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_sequences(pair, seed):
+    """Random stream and consumer-group operations with explicit IDs and
+    times, replies compared with Redis one by one."""
+    rnd = random.Random(seed)
+    cmds = [["CONFIG", "SET", "stream-node-max-entries", str(rnd.choice([3, 10, 100]))]]
+    ms = 0
+    consumers = ["alice", "bob", "carol"]
+
+    def some_id():
+        return f"{rnd.randrange(0, ms + 2)}-{rnd.randrange(0, 3)}"
+    for step in range(250):
+        op = rnd.random()
+        if op < 0.35:
+            ms += rnd.randrange(0, 3)
+            idarg = rnd.choice([f"{ms}-*", f"{ms}-{rnd.randrange(5)}", f"{ms}"])
+            trim = rnd.choice([[], [], ["MAXLEN", "~", "20"], ["MAXLEN", "25"],
+                               ["MINID", "~", some_id()], ["MINID", some_id()]])
+            fields = rnd.choice([["a", "1"], ["a", "2", "b", "x"], ["c", str(step)]])
+            cmds.append(["XADD", "s", *trim, idarg, *fields])
+        elif op < 0.45:
+            cmds.append(["XDEL", "s", *[some_id() for _ in range(rnd.randrange(1, 4))]])
+        elif op < 0.5:
+            cmds.append(["XTRIM", "s", *rnd.choice([["MAXLEN", "~", "10"], ["MAXLEN", "15"],
+                                                    ["MINID", some_id()]])])
+        elif op < 0.58:
+            lo, hi = sorted([some_id(), some_id()])
+            cmds.append(["XRANGE", "s", rnd.choice([lo, "-", "(" + lo]), rnd.choice([hi, "+"]),
+                         "COUNT", str(rnd.randrange(1, 10))])
+        elif op < 0.62:
+            cmds.append(["XGROUP", "CREATE", "s", rnd.choice(["g1", "g2"]),
+                         rnd.choice(["0", "$", some_id()]), "MKSTREAM"])
+        elif op < 0.75:
+            cmds.append(["XREADGROUP", "GROUP", rnd.choice(["g1", "g2"]), rnd.choice(consumers),
+                         "COUNT", str(rnd.randrange(1, 5)), *(["NOACK"] if rnd.random() < 0.1 else []),
+                         "STREAMS", "s", rnd.choice([">", ">", "0"])])
+        elif op < 0.8:
+            cmds.append(["XACK", "s", rnd.choice(["g1", "g2"]), some_id(), some_id()])
+        elif op < 0.85:
+            cmds.append(["XCLAIM", "s", rnd.choice(["g1", "g2"]), rnd.choice(consumers), "0",
+                         some_id(), some_id(), "TIME", "12345", *rnd.choice([[], ["JUSTID"], ["FORCE"]])])
+        elif op < 0.88:
+            cmds.append(["XAUTOCLAIM", "s", rnd.choice(["g1", "g2"]), rnd.choice(consumers), "0",
+                         rnd.choice(["0", some_id()]), "COUNT", str(rnd.randrange(1, 4))])
+        elif op < 0.92:
+            cmds.append(["XINFO", "GROUPS", "s"])
+        elif op < 0.95:
+            cmds.append(["XINFO", "STREAM", "s"])
+        elif op < 0.97:
+            cmds.append(["XPENDING", "s", rnd.choice(["g1", "g2"])])
+        else:
+            cmds.append(["XGROUP", "SETID", "s", rnd.choice(["g1", "g2"]), some_id()])
+        cmds.append(["XLEN", "s"])
+    cmds.append(["XINFO", "STREAM", "s", "FULL"])
+    try:
+        pair.check(cmds, norm=TIMELESS)
+    finally:
+        for conn in pair.conns:
+            conn.call(["CONFIG", "SET", "stream-node-max-entries", "100"])

@@ -572,6 +572,8 @@ def _xread_generic(c, argv, group_cmd: bool):
 def _serve_group(c, s: Stream, key, gname, g: Group, cname, sid, count, noack, now, cmds):
     """One stream of XREADGROUP: new entries (sid None) or the consumer's history.
     Returns the entries, or None when there is nothing new to serve."""
+    if sid is None and (not s.entries or not s.entries.keys()[-1] > g.last_id):
+        return None                  # nothing new: the consumer is not even created
     cons = lookup_consumer(g, cname, now)
     if cons is None:
         cons = create_consumer(c, g, cname, key, now)
@@ -594,8 +596,6 @@ def _serve_group(c, s: Stream, key, gname, g: Group, cname, sid, count, noack, n
                 nack.delivery_count += 1
                 out.append([id_str(pid), fv])
         return out
-    if not s.entries or not s.entries.keys()[-1] > g.last_id:
-        return None
     out = []
     propagate_last = False
     for eid in s.entries.irange(g.last_id + 1, None):

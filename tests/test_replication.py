@@ -702,3 +702,55 @@ def test_replica_aof_rewritten_after_full_sync(procs):
     got = dataset(r.client())
     assert {k: v for k, v in got.items() if not v[2]} == \
         {k: v for k, v in expected.items() if not v[2]}
+
+
+def test_backlog_ring():
+    from redpoll.replication.backlog import Backlog
+    bl = Backlog(10, 1)
+    assert bl.histlen == 0 and bl.first_byte_offset == 1 and bl.covers(1)
+    bl.feed(b"abcdef")                          # offsets 1..6
+    assert bl.read_from(3) == b"cdef" and bl.covers(7) and not bl.covers(8)
+    for i in range(10):
+        bl.feed(b"0123456789")                  # 100 more bytes: offsets 7..106
+    assert bl.histlen == 10 and bl.first_byte_offset == 97 and bl.end_offset == 106
+    assert bl.read_from(97) == b"0123456789" and not bl.covers(96)
+    assert len(bl.buf) <= 20                    # memory stays bounded
+    bl.resize(4)
+    assert bl.histlen == 4 and bl.read_from(103) == b"6789"
+
+
+def test_backlog_too_small_means_full_resync(procs):
+    p = procs(*FAST, "--repl-backlog-size", "16kb")
+    pc = p.client()
+    proxy = Proxy(p.port)
+    try:
+        r = procs("--replicaof", "127.0.0.1", str(proxy.port))
+        rc = r.client()
+        wait_synced(pc, rc)
+        proxy.close()                           # cut, and refuse reconnections
+        wait_until(lambda: not link_up(rc), 10, what="link down")
+        for i in range(40):
+            pc.set(f"fill{i}", "x" * 1000)      # more than the backlog holds
+        proxy = Proxy(p.port)
+        rc.execute_command("REPLICAOF", "127.0.0.1", proxy.port)
+        wait_synced(pc, rc)
+        st = stats(pc)
+        assert st["sync_full"] == 2 and st["sync_partial_err"] == 1
+        assert st["sync_partial_ok"] == 0
+        assert rc.get("fill39") == b"x" * 1000
+        assert info(pc)["repl_backlog_histlen"] <= 16 * 1024
+    finally:
+        proxy.close()
+
+
+def test_backlog_ttl_frees_backlog(procs):
+    p = procs(*FAST, "--repl-backlog-ttl", "1")
+    pc = p.client()
+    r = procs("--replicaof", "127.0.0.1", str(p.port))
+    rc = r.client()
+    wait_synced(pc, rc)
+    old_id = info(pc)["master_replid"]
+    assert info(pc)["repl_backlog_active"] == 1
+    rc.execute_command("REPLICAOF", "NO", "ONE")
+    wait_until(lambda: info(pc)["repl_backlog_active"] == 0, 15, what="backlog freed")
+    assert info(pc)["master_replid"] != old_id

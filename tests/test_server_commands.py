@@ -257,3 +257,64 @@ def test_raw_monitor_sees_lua_and_redacts_auth(server):
     assert b'"AUTH" "(redacted)"' in buf or b'"auth" "(redacted)"' in buf
     conn.close()
     c.close()
+
+
+def _fake_replica(port: int) -> socket.socket:
+    """A replica that syncs but never acknowledges the stream."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"REPLCONF listening-port 1\r\n")
+    buf = b""
+    while b"+OK\r\n" not in buf:
+        buf += s.recv(100)
+    s.sendall(b"PSYNC ? -1\r\n")
+    buf = b""
+    while b"+FULLRESYNC" not in buf:
+        buf += s.recv(65536)
+    return s
+
+
+def test_shutdown_waits_for_lagging_replica_and_abort():
+    srv = ServerProcess("redpoll", args=["--shutdown-timeout", "30"]).start()
+    try:
+        rep = _fake_replica(srv.port)
+        a = srv.client()
+        a.set("k", "v")
+        blocked = RespConn(srv.port, timeout=30)
+        blocked.sock.sendall(b"SHUTDOWN\r\n")
+        wait_until(lambda: "Waiting for replicas before shutting down." in srv.log_text(), 20)
+        assert srv.proc.poll() is None
+        assert a.execute_command("SHUTDOWN", "ABORT") in (b"OK", "OK", True)
+        assert blocked.reader.read() == ("-", "ERR Errors trying to SHUTDOWN. Check logs.")
+        assert a.ping()
+        # NOW skips the wait
+        with pytest.raises(redis.ConnectionError):
+            a.execute_command("SHUTDOWN", "NOW", "NOSAVE")
+        assert srv.proc.wait(20) == 0
+        rep.close()
+        blocked.close()
+    finally:
+        srv.cleanup()
+
+
+def test_shutdown_lets_replica_catch_up():
+    primary = ServerProcess("redpoll").start()
+    replica = ServerProcess("redpoll", args=["--replicaof", "127.0.0.1",
+                                             str(primary.port)]).start()
+    try:
+        p, r = primary.client(), replica.client()
+        wait_until(lambda: r.info("replication")["master_link_status"] == "up", 30)
+        pipe = p.pipeline(transaction=False)
+        for i in range(2000):
+            pipe.set(f"k{i}", i)
+        pipe.execute()
+        with pytest.raises(redis.ConnectionError):
+            p.execute_command("SHUTDOWN", "NOSAVE")
+        assert primary.proc.wait(30) == 0
+        assert r.dbsize() == 2000
+        log = primary.log_text()
+        assert "Waiting for replicas before shutting down." in log
+        assert "Lagging replica" not in log
+        r.close()
+    finally:
+        replica.cleanup()
+        primary.cleanup()

@@ -131,6 +131,39 @@ def remove_pidfile(path: str) -> None:
         pass
 
 
+# -- shutdown ------------------------------------------------------------------------
+
+async def wait_for_replicas(server) -> None:
+    """Before a primary with replicas shuts down, give them up to
+    ``shutdown-timeout`` seconds to acknowledge everything (Redis 7.0's
+    shutdown; SHUTDOWN NOW skips it)."""
+    import asyncio
+    import time as _time
+    from redpoll.log import log
+    repl = getattr(server, "repl", None)
+    timeout = server.config["shutdown-timeout"]
+    if repl is None or server.masterhost is not None or not timeout:
+        return
+    prim = getattr(repl, "primary", None)
+    replicas = [c for c in getattr(prim, "replicas", ()) if not c.closed]
+    if not replicas:
+        return
+    log.warning("Waiting for replicas before shutting down.")
+    from redpoll.replication.primary import GETACK
+    prim.feed_raw(GETACK)
+    deadline = _time.monotonic() + timeout
+    while _time.monotonic() < deadline:
+        target = repl.master_repl_offset
+        if all(c.closed or c.replica_state.ack_off >= target for c in replicas):
+            return
+        await asyncio.sleep(0.01)
+    for c in replicas:
+        rs = c.replica_state
+        if not c.closed and rs.ack_off < repl.master_repl_offset:
+            log.warning(f"Lagging replica {c.addr} reported offset {rs.ack_off} behind "
+                        f"master, lag={int(_time.time() - rs.ack_time)}, state={rs.state}.")
+
+
 # -- signals ------------------------------------------------------------------------
 
 def install_signal_handlers(server) -> None:
@@ -162,6 +195,7 @@ def install_signal_handlers(server) -> None:
 async def _signal_shutdown(server, save, force) -> None:
     from redpoll.errors import RedisError
     from redpoll.log import log
+    await wait_for_replicas(server)
     try:
         await server.shutdown(save)
     except RedisError:

@@ -129,12 +129,21 @@ def shutdown(c, argv):
         srv.log.warning("Shutdown manually aborted.")
         return OK
     from redpoll.server import NO_REPLY
-    srv.shutdown_task = srv.loop.create_task(_shutdown(c, save, force))
+    srv.shutdown_task = srv.loop.create_task(_shutdown(c, save, force, now))
     return NO_REPLY
 
 
-async def _shutdown(c, save, force) -> None:
+async def _shutdown(c, save, force, now) -> None:
+    import asyncio
+    from redpoll.process import wait_for_replicas
     srv = c.server
+    if not now:
+        try:
+            await wait_for_replicas(srv)
+        except asyncio.CancelledError:      # SHUTDOWN ABORT
+            c.add_reply(RedisError("ERR Errors trying to SHUTDOWN. Check logs."))
+            c.flush()
+            raise
     try:
         await srv.shutdown(save)
     except RedisError:

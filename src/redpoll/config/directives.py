@@ -480,7 +480,7 @@ _bool("crash-log-enabled", True, implemented=False)
 _bool("crash-memcheck-enabled", True, implemented=False)
 _enum("shutdown-on-sigint", "default", ["default", "save", "nosave", "now", "force"], multi=True)
 _enum("shutdown-on-sigterm", "default", ["default", "save", "nosave", "now", "force"], multi=True)
-_int("shutdown-timeout", 10, 0, INT_MAX, implemented=False)
+_int("shutdown-timeout", 10, 0, INT_MAX)
 for _p in ("enable-protected-configs", "enable-debug-command"):
     _enum(_p, "no", ["no", "yes", "local"], mutable=False)
 _enum("enable-module-command", "no", ["no", "yes", "local"], mutable=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -370,3 +371,39 @@ def test_monitor_shows_eval_before_its_commands(pair):
         cli.close()
     assert lines[0] == lines[1]
     assert "[0 lua]" in lines[0][1]
+
+
+def _lua_value(rnd, depth=0):
+    k = rnd.randrange(8 if depth < 3 else 5)
+    if k == 0:
+        return str(rnd.randrange(-300, 300))
+    if k == 1:
+        return repr(rnd.choice([0.5, -2.25, 1e10, 3.14159, 1e-3, 2 ** 40, -(2 ** 33), 1e300]))
+    if k == 2:
+        return rnd.choice(['"abc"', '""', '"a\\"b\\\\c/d\\n"', '"\\1\\31"', '"ünï"', '"x"'])
+    if k == 3:
+        return rnd.choice(["true", "false"])
+    if k == 4:
+        return '"' + "y" * rnd.choice([31, 32, 255, 256, 70000]) + '"'
+    if k in (5, 6):
+        return "{" + ",".join(_lua_value(rnd, depth + 1) for _ in range(rnd.randrange(0, 5))) + "}"
+    items = [f"k{rnd.randrange(5)}={_lua_value(rnd, depth + 1)}" for _ in range(rnd.randrange(1, 2))]
+    return "{" + ",".join(items) + "}"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_library_values(pair, seed):
+    rnd = random.Random(seed)
+    cmds = []
+    for _ in range(60):
+        v = _lua_value(rnd)
+        cmds.append(["EVAL", f"return cjson.encode({v})", "0"])
+        cmds.append(["EVAL", f"return cmsgpack.pack({v})", "0"])
+        cmds.append(["EVAL", f"return cjson.encode(cmsgpack.unpack(cmsgpack.pack({v})))", "0"])
+        cmds.append(["EVAL", f"return cjson.encode(cjson.decode(cjson.encode({v})))", "0"])
+        n = rnd.choice([0, 1, -1, 255, 65536, -70000, 2 ** 31, 3.7, -(2 ** 52)])
+        cmds.append(["EVAL", f"return {{bit.tobit({n}), bit.bnot({n}), bit.tohex({n}), "
+                             f"bit.rshift({n}, 3), bit.arshift({n}, 3), bit.lshift({n}, 5)}}", "0"])
+        fmt = rnd.choice(["<i4", ">I2", "b", "B", "h", "<H", "l", ">L", "<d", ">f", "i3", "I1"])
+        cmds.append(["EVAL", f"return {{struct.unpack('{fmt}', struct.pack('{fmt}', {n}))}}", "0"])
+    pair.check(cmds)

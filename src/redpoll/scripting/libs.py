@@ -39,6 +39,11 @@ def _tonumber(v, i: int, fname: str):
 _NONE = object()
 
 
+def _lnum(v: int):
+    """A Lua number for an integer (a double, as lua_pushnumber makes it)."""
+    return v if -(1 << 53) <= v <= (1 << 53) else float(v)
+
+
 def _ltype(v) -> str:
     if v is None:
         return "nil"
@@ -228,7 +233,8 @@ def _struct_lib():
             i += size
             if code in _INT_SIZES:
                 signed = code in (b"b", b"h", b"l", b"i")
-                res.append(int.from_bytes(chunk, "little" if little else "big", signed=signed))
+                res.append(_lnum(int.from_bytes(chunk, "little" if little else "big",
+                                                signed=signed)))
             elif code in (b"f", b"d"):
                 res.append(pystruct.unpack(("<" if little else ">") + code.decode(), chunk)[0])
             elif code == b"c":
@@ -378,8 +384,10 @@ class CJson:
             return self.null
         if isinstance(v, bool):
             return v
-        if isinstance(v, (int, float)):
-            return float(v) if not isinstance(v, int) else v
+        if isinstance(v, int):
+            return _lnum(v)
+        if isinstance(v, float):
+            return v
         if isinstance(v, str):
             return v.encode("utf-8", "surrogateescape")
         if isinstance(v, list):
@@ -530,10 +538,10 @@ class CMsgpack:
             return True, i
         if b in (0xCC, 0xCD, 0xCE, 0xCF):
             n = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}[b]
-            return int.from_bytes(take(n), "big"), i
+            return _lnum(int.from_bytes(take(n), "big")), i
         if b in (0xD0, 0xD1, 0xD2, 0xD3):
             n = {0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}[b]
-            return int.from_bytes(take(n), "big", signed=True), i
+            return _lnum(int.from_bytes(take(n), "big", signed=True)), i
         if b == 0xCA:
             return pystruct.unpack(">f", take(4))[0], i
         if b == 0xCB:

@@ -382,3 +382,35 @@ def test_random_sequences_skiplist(pair, cmds):
                              ["OBJECT", "ENCODING", "z1"]])
     finally:
         pair.check([["CONFIG", "SET", "zset-max-listpack-entries", "128"]], flush=False)
+
+
+def test_keyspace_hits_and_misses(pair):
+    """Read commands count hits/misses like Redis; write commands do not."""
+    from diff import RespConn
+
+    def stats(port):
+        c = RespConn(port)
+        info = c.call(["INFO", "stats"])[1].decode()
+        c.close()
+        f = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        return int(f["keyspace_hits"]), int(f["keyspace_misses"])
+    cmds = [["ZADD", "z", "1", "a"], ["SADD", "s", "1"], ["HSET", "h", "f", "v"], ["RPUSH", "l", "x"],
+            ["ZSCORE", "z", "a"], ["ZSCORE", "nz", "a"], ["ZUNION", "2", "z", "nz"],
+            ["ZINTERCARD", "2", "z", "s"], ["ZUNIONSTORE", "d", "2", "z", "nz"],
+            ["ZRANGESTORE", "d2", "z", "0", "-1"], ["ZRANGE", "z", "0", "-1"], ["ZRANDMEMBER", "z"],
+            ["ZMPOP", "1", "nz", "MIN"], ["ZPOPMIN", "nz"], ["SINTER", "s", "ns"], ["SINTERSTORE", "d3", "s"],
+            ["SMEMBERS", "s"], ["SINTERCARD", "1", "s"], ["SMOVE", "s", "s2", "1"], ["HGET", "h", "f"],
+            ["HGETALL", "nh"], ["HINCRBY", "h", "n", "1"], ["LRANGE", "l", "0", "-1"], ["LPOS", "l", "x"],
+            ["LINDEX", "nl", "0"], ["BLPOP", "l", "0"], ["LMPOP", "1", "nl", "LEFT"], ["SSCAN", "s2", "0"],
+            ["HSCAN", "h", "0"], ["ZSCAN", "z", "0"], ["LLEN", "l"], ["SCARD", "s"], ["HLEN", "nh"]]
+    deltas = []
+    for srv in (pair.redpoll, pair.redis):
+        c = RespConn(srv.port)
+        c.call(["FLUSHALL"])
+        before = stats(srv.port)
+        for argv in cmds:
+            c.call(argv)
+        after = stats(srv.port)
+        c.close()
+        deltas.append((after[0] - before[0], after[1] - before[1]))
+    assert deltas[0] == deltas[1]

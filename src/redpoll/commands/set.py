@@ -256,10 +256,11 @@ def smove(c, argv):
 
 # -- algebra --------------------------------------------------------------------------
 
-def _inputs(c, keys, write: bool):
-    db = c.db
-    get = db.get_typed if write else db.read_typed
-    return [get(k, RSet) for k in keys]
+def _inputs(c, keys):
+    """The input sets (None for missing keys), looked up as reads even by
+    the STORE forms, as Redis does (keyspace hits/misses)."""
+    read = c.db.read_typed
+    return [read(k, RSet) for k in keys]
 
 
 def compute(op: str, sets) -> set:
@@ -297,12 +298,12 @@ def _reply_order(members: set) -> list:
 
 
 def _algebra(c, argv, op: str):
-    sets = _inputs(c, argv[1:], False)
+    sets = _inputs(c, argv[1:])
     return Set(_reply_order(compute(op, sets)))
 
 
 def _algebra_store(c, argv, op: str):
-    sets = _inputs(c, argv[2:], True)
+    sets = _inputs(c, argv[2:])
     return store_set(c, argv[1], compute(op, sets), "s" + op + "store")
 
 
@@ -369,7 +370,7 @@ def sintercard(c, argv):
             j += 2
         else:
             raise RedisError(SYNTAX)
-    sets = _inputs(c, argv[2:2 + numkeys], False)
+    sets = _inputs(c, argv[2:2 + numkeys])
     if any(s is None or not s for s in sets):
         return 0
     sets.sort(key=len)

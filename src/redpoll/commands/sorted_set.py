@@ -841,8 +841,9 @@ def zrandmember(c, argv):
 # -- set algebra --------------------------------------------------------------------------
 
 def _input_scores(c, key: bytes):
-    """A ZUNION/ZINTER/ZDIFF input: member -> score (sets count as score 1)."""
-    v = c.db.get(key)
+    """A ZUNION/ZINTER/ZDIFF input: member -> score (sets count as score 1).
+    Looked up as a read (keyspace hits/misses), even by the STORE forms."""
+    v = c.db.read(key)
     if v is None:
         return None
     t = type(v)

@@ -246,12 +246,17 @@ def test_blmpop_and_bzmpop_served(servers):
     on_both(servers, scenario)
 
 
-def test_rename_and_swapdb_wake(servers):
+def test_rename_move_swapdb_wake(servers):
     def scenario(port):
-        bs = block_in_order(port, [["BLPOP", "q", "0"]])
+        bs = block_in_order(port, [["BLPOP", "q", "0"], ["BLPOP", "r", "0"], ["BZPOPMIN", "z", "0"]])
         main = RespConn(port)
-        out = [main.call(["RPUSH", "tmp", "v"]), main.call(["RENAME", "tmp", "q"]), bs[0].reply()]
-        bs[0].close()
+        out = [main.call(["RPUSH", "tmp", "v"]), main.call(["RENAME", "tmp", "q"]), bs[0].reply(),
+               main.call(["SELECT", "1"]), main.call(["RPUSH", "r", "w"]),
+               main.call(["MOVE", "r", "0"]), bs[1].reply(),
+               main.call(["ZADD", "z", "1", "m"]), main.call(["SWAPDB", "0", "1"]), bs[2].reply(),
+               blocked_clients(port)]
+        for b in bs:
+            b.close()
         main.close()
         return out
     on_both(servers, scenario)

@@ -114,6 +114,13 @@ def load_at_startup(server) -> None:
             raise SystemExit(1)
         return
     try:
+        aof.load_manifest()     # as Redis: known even with appendonly no
+    except AOFError as e:
+        log.warning(str(e))
+        raise SystemExit(1)
+    except OSError:
+        pass
+    try:
         server.snapshots.load_file()
     except RDBError as e:
         log.warning(f"Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}")

@@ -361,7 +361,7 @@ class AOF:
             while mv:
                 n = os.write(self.fd, mv)
                 mv = mv[n:]
-            if self._always:
+            if self._always and not self._fsync_paused():
                 os.fdatasync(self.fd)
             else:
                 self.unsynced = True
@@ -398,9 +398,13 @@ class AOF:
             self.unsynced = False
 
     # -- everysec fsync thread ---------------------------------------------------------
+    def _fsync_paused(self) -> bool:
+        """no-appendfsync-on-rewrite: no fsync while a child writes to disk."""
+        return self.server.config["no-appendfsync-on-rewrite"] and self.children.active()
+
     def _fsync_loop(self) -> None:
         while not self._stop.wait(1.0):
-            if not self.unsynced:
+            if not self.unsynced or self._fsync_paused():
                 continue
             with self.lock:
                 fd = self.fd
@@ -846,6 +850,18 @@ class AOF:
                 raise ConfigError("Unable to turn on AOF. Check server logs.")
         elif not new and self.state != OFF:
             self.stop()
+
+    def rebuild(self) -> None:
+        """Start the AOF over from the current dataset (a replica calls this
+        after loading a full sync, as Redis's restartAOFAfterSYNC)."""
+        if self.state == OFF:
+            return
+        self.kill_child()
+        self._set_state(WAIT_REWRITE)
+        if self.children.active():
+            self.rewrite_scheduled = True
+        elif not self.rewrite():
+            self.rewrite_scheduled = True
 
     def stop(self) -> None:
         """appendonly no: flush, fsync and close the AOF."""

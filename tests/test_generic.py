@@ -74,7 +74,8 @@ def test_scan_basics(pair):
             ["SCAN", "0", "COUNT", "100", "TYPE", "LIST"], ["SCAN", "0", "COUNT", "100", "TYPE", "nosuch"],
             ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "COUNT", "-1"], ["SCAN", "0", "COUNT", "x"],
             ["SCAN", "0", "MATCH"], ["SCAN", "0", "FOO", "bar"], ["SCAN", "x"], ["SCAN", "-1x"],
-            ["SCAN", "18446744073709551616"], ["SCAN", "0", "COUNT", "1", "COUNT"], ["SCAN"],
+            ["SCAN", "18446744073709551616"], ["SCAN", " 0"], ["SCAN", "0 "], ["SCAN", "+"],
+            ["SCAN", "", "COUNT", "100"], ["SCAN", "+0", "COUNT", "100"], ["SCAN", "0", "COUNT", "1", "COUNT"], ["SCAN"],
             ["SCAN", "x", "FOO"]]
 
     def scan_norm(argv, reply):

@@ -126,11 +126,14 @@ def keys(c, argv):
     return out
 
 
-_ULONG_RE = re.compile(rb"[ \t\n\v\f\r]*([+-]?)([0-9]+)")
+_ULONG_RE = re.compile(rb"([+-]?)([0-9]+)")
 
 
 def parse_scan_cursor(b: bytes) -> int:
-    """parseScanCursorOrReply: strtoul() semantics (sign wraps around)."""
+    """parseScanCursorOrReply: strtoul() semantics (a sign wraps around, an
+    empty string is 0), but no leading space, as Redis checks."""
+    if not b:
+        return 0
     m = _ULONG_RE.fullmatch(b)
     if not m:
         raise RedisError("ERR invalid cursor")

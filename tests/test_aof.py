@@ -362,3 +362,25 @@ def test_old_single_file_aof_is_upgraded(tmp_path):
         assert s.client().get("old") == b"yes"
         assert open(os.path.join(s.dir, "appendonlydir", "appendonly.aof.manifest")).read() \
             == "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        log = s.log_text()
+        assert "Successfully migrated an old-style AOF file (appendonly.aof) into the AOF " \
+               "directory (appendonlydir)." in log
+        assert "DB loaded from base file appendonly.aof: " in log
+        assert "Creating AOF incr file appendonly.aof.1.incr.aof on server start" in log
+
+
+def test_bgrewriteaof_with_appendonly_off_like_redis():
+    """With appendonly no, BGREWRITEAOF writes a base file and a manifest
+    without incr files, as Redis 7.0 does."""
+    with ServerProcess("redpoll") as rp, ServerProcess("redis") as real:
+        for s in (rp, real):
+            c = s.client()
+            c.set("a", "1")
+            rewrite_and_wait(c)
+            rewrite_and_wait(c)
+            c.close()
+        assert os.listdir(_aofdir(rp)) and sorted(os.listdir(_aofdir(rp))) == \
+            sorted(os.listdir(_aofdir(real))) == ["appendonly.aof.2.base.rdb",
+                                                  "appendonly.aof.manifest"]
+        assert open(os.path.join(_aofdir(rp), "appendonly.aof.manifest")).read() == \
+            "file appendonly.aof.2.base.rdb seq 2 type b\n"

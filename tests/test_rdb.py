@@ -481,3 +481,30 @@ def test_lfu_counters_survive_save_and_load_in_both(tmp_path):
     with start_with_files("redis", {"dump.rdb": str(tmp_path / "dump.rdb")},
                           args=lfu) as real:
         assert real.client().object("freq", "hot") == 200
+
+
+def test_bgsave_progress_and_cow_in_info():
+    """While the child saves, INFO shows its progress; afterwards the
+    copy-on-write size it measured."""
+    with ServerProcess("redpoll") as rp:
+        c = rp.client()
+        p = c.pipeline(transaction=False)
+        for i in range(200000):
+            p.set(f"k{i}", "v" * 10)
+        p.execute()
+        c.bgsave()
+        seen = []
+        while True:
+            info = c.info("persistence")
+            if not info["rdb_bgsave_in_progress"]:
+                break
+            seen.append((info["current_save_keys_total"], info["current_fork_perc"],
+                         info["rdb_current_bgsave_time_sec"]))
+        assert seen, "the BGSAVE finished before INFO could see it"
+        assert all(total == 200000 for total, _, _ in seen)
+        assert all(0.0 <= perc <= 100.0 and secs >= 0 for _, perc, secs in seen)
+        info = c.info("persistence")
+        assert info["rdb_last_cow_size"] > 0
+        assert info["current_save_keys_total"] == 0 and info["current_cow_size"] == 0
+        assert c.info("stats")["total_forks"] >= 1
+        c.close()

@@ -604,8 +604,8 @@ class AOF:
         m.base_seq = 1
         self.manifest = m
         self._persist_manifest()
-        log.notice("Successfully migrated an old-style AOF into the AOF directory "
-                   f"{self.server.config['appenddirname']}.")
+        log.notice(f"Successfully migrated an old-style AOF file ({name}) into the AOF "
+                   f"directory ({self.server.config['appenddirname']}).")
 
     def _load_file(self, name: str, last: bool) -> None:
         from redpoll.client import Client

@@ -228,7 +228,15 @@ def test_object(pair):
                 ["HSET", "h", *[f"f{i // 2}" if i % 2 == 0 else "v" for i in range(1026)]],
                 ["OBJECT", "ENCODING", "h"],
                 ["ZADD", "z", *[x for i in range(129) for x in (str(i), f"m{i}")]],
-                ["OBJECT", "ENCODING", "z"]])
+                ["OBJECT", "ENCODING", "z"],
+                # conversions are one way, and COPY keeps the encoding
+                ["HDEL", "h", *[f"f{i}" for i in range(500)]], ["OBJECT", "ENCODING", "h"],
+                ["COPY", "h", "h2"], ["OBJECT", "ENCODING", "h2"],
+                ["SREM", "s", *[str(i) for i in range(510)]], ["OBJECT", "ENCODING", "s"], ["COPY", "s", "s2"],
+                ["OBJECT", "ENCODING", "s2"], ["ZREMRANGEBYRANK", "z", "0", "120"],
+                ["OBJECT", "ENCODING", "z"], ["COPY", "z", "z2"], ["OBJECT", "ENCODING", "z2"],
+                ["XADD", "st", "1-1", "f", "v"], ["COPY", "st", "st2"], ["XADD", "st2", "2-1", "g", "w"],
+                ["XLEN", "st"], ["XRANGE", "st2", "-", "+"], ["OBJECT", "ENCODING", "st2"]])
 
 
 def test_expire_family(pair):

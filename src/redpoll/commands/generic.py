@@ -278,8 +278,14 @@ def copy_value(v):
     t = type(v)
     if t is bytes:
         return v
-    if t is RList or t is RSet or t is RHash:
-        return t(v)
+    if t is RList:
+        return RList(v)
+    if t is RSet or t is RHash:
+        new = t(v)
+        ht = getattr(v, "ht", None)      # the encoding survives a copy
+        if ht is not None:
+            new.ht = ht
+        return new
     method = getattr(v, "copy", None)
     if method is not None and t in (ZSet, Stream):
         r = method()
@@ -413,10 +419,14 @@ def object_encoding(c, db, key: bytes, v) -> str:
         if is_int_string(v):
             return "int"
         return "embstr" if len(v) <= 44 else "raw"
+    cfg = c.server.config
+    # the value class knows best: ``encoding`` is the name when known, else
+    # a function of the config deciding it (see datatypes/list.py)
     enc = getattr(v, "encoding", None)
     if isinstance(enc, str):
         return enc
-    cfg = c.server.config
+    if callable(enc):
+        return enc(cfg)
     if t is RList:
         return "quicklist"
     if t is RHash:

@@ -294,3 +294,45 @@ def test_setuser_kills_subscribers_losing_their_channels(pr):
         s.close()
         admin.execute_command("ACL", "DELUSER", "subber")
         admin.close()
+
+
+def test_key_permissions_by_access_match_redis(pr):
+    """%R~ / %W~ patterns: for every command with keys that redpoll knows,
+    ACL DRYRUN as a write-only, a read-only and a no-keys user gives Redis's
+    answer (which follows its key specs: ACCESS needs R, INSERT/DELETE/UPDATE
+    need W)."""
+    conns = [RespConn(pr.redpoll.port), RespConn(pr.redis.port)]
+    users = {"wonly": "%W~*", "ronly": "%R~*", "nokeys": "resetkeys"}
+    try:
+        for c in conns:
+            for u, keys in users.items():
+                assert c.call(["ACL", "SETUSER", u, "on", "nopass", "+@all", "&*",
+                               keys]) == ("+", "OK")
+        argvs = []
+        for info in conns[0].call(["COMMAND", "INFO"])[1]:
+            if info[1] is None:
+                continue
+            fields = info[1]
+            entries = [fields] + [s[1] for s in fields[9][1]] if len(fields) > 9 else [fields]
+            for e in entries:
+                name, arity, first = e[0][1].decode(), e[1][1], e[3][1]
+                if first == 0 or name == "pfmerge":
+                    continue
+                argv = name.split("|")
+                argvs.append(argv + ["1"] * (max(arity, -arity) - len(argv)))
+        argvs += [["SET", "k", "v", "GET"], ["SET", "k", "v"], ["SORT", "k", "STORE", "d"],
+                  ["BITFIELD", "k", "INCRBY", "u8", "0", "1"], ["BITFIELD", "k", "GET", "u8", "0"],
+                  ["COPY", "a", "b"], ["BITOP", "AND", "d", "s"], ["LMOVE", "a", "b", "LEFT", "LEFT"],
+                  ["PFMERGE", "d", "s"]]
+        assert len(argvs) > 50
+        diffs = []
+        for argv in argvs:
+            for u in users:
+                mine, ref = (c.call(["ACL", "DRYRUN", u] + argv) for c in conns)
+                if mine != ref:
+                    diffs.append((u, argv, mine, ref))
+        assert not diffs, "\n".join(map(repr, diffs))
+    finally:
+        for c in conns:
+            c.call(["ACL", "DELUSER", *users])
+            c.close()

@@ -28,17 +28,53 @@ from redpoll.glob import match as glob_match
 
 READ, WRITE = 1, 2
 
-# Write commands that also read the value of their keys (Redis's key-spec
-# ACCESS flag): they need both %R and %W. Other write commands need %W only,
-# read-only commands %R only.
-_WRITE_ACCESS = frozenset("""
-getset getdel getex incr decr incrby decrby incrbyfloat lpop rpop lmpop blpop brpop
-blmpop lmove blmove rpoplpush brpoplpush spop smove hincrby hincrbyfloat zincrby
-zpopmin zpopmax bzpopmin bzpopmax zmpop bzmpop xreadgroup xclaim xautoclaim
-bitfield sort linsert lset setrange append copy rename renamenx smismember
-sinterstore sunionstore sdiffstore zunionstore zinterstore zdiffstore zrangestore
-geosearchstore georadius georadiusbymember
-""".split())
+# Key permissions (%R~ / %W~) a command needs, after Redis 7.0's key specs:
+# a key spec with ACCESS needs read, one with INSERT/DELETE/UPDATE needs
+# write. By default a read-only command needs R on its keys and a write
+# command W; the sets below are the exceptions.
+_NEEDS_NOTHING = frozenset("""
+exists hexists hlen hstrlen llen memory|usage object|encoding object|freq object|idletime
+object|refcount scard sismember strlen touch type watch xlen zcard""".split())
+_NOT_KEYS = frozenset("spublish ssubscribe sunsubscribe".split())   # shard channels
+_NEEDS_RW = frozenset("""
+blmpop blpop brpop bzmpop bzpopmax bzpopmin decr decrby eval evalsha fcall getdel getex
+getset hincrby hincrbyfloat incr incrby incrbyfloat lmpop lpop migrate move rpop setbit
+spop zincrby zmpop zpopmax zpopmin""".split())
+_DEST_FIRST = frozenset("""
+bitop sdiffstore sinterstore sunionstore zdiffstore zinterstore zunionstore zrangestore
+geosearchstore""".split())                       # first key written, the others read
+_SOURCE_RW_DEST_W = frozenset("""
+blmove brpoplpush lmove rename renamenx rpoplpush smove""".split())
+_READ_THEN_STORE = frozenset("sort georadius georadiusbymember copy pfdebug".split())
+
+
+def key_needs(cmd, argv) -> list[tuple[int, int]]:
+    """(argument position, READ|WRITE bits needed) for each key of ``argv``."""
+    name = cmd.name
+    idx = cmd.key_indexes(argv)
+    if not idx or name in _NOT_KEYS:
+        return []
+    if name in _NEEDS_NOTHING:
+        return [(i, 0) for i in idx]
+    if name in _NEEDS_RW:
+        return [(i, READ | WRITE) for i in idx]
+    if name in _DEST_FIRST:
+        return [(i, WRITE if n == 0 else READ) for n, i in enumerate(idx)]
+    if name in _SOURCE_RW_DEST_W:
+        return [(i, READ | WRITE if n == 0 else WRITE) for n, i in enumerate(idx)]
+    if name in _READ_THEN_STORE:                # the key read, then a STORE/copy target
+        return [(i, READ if n == 0 else WRITE) for n, i in enumerate(idx)]
+    if name == "pfmerge":
+        return [(i, READ | WRITE if n == 0 else READ) for n, i in enumerate(idx)]
+    if name == "set":                            # SET ... GET reads the old value
+        get = any(a.lower() == b"get" for a in argv[3:])
+        return [(i, READ | WRITE if get else WRITE) for i in idx]
+    if name == "bitfield":                       # only GET/OVERFLOW: a read
+        writes = any(a.lower() in (b"set", b"incrby") for a in argv[2:])
+        return [(i, READ | WRITE if writes else READ) for i in idx]
+    need = WRITE if cmd.flags & T.WRITE else READ
+    return [(i, need) for i in idx]
+
 
 NOPERM_CMD = "NOPERM this user has no permissions to run the '{}' command"
 NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
@@ -237,10 +273,7 @@ class Selector:
             if not args or len(argv) <= idx or argv[idx].lower() not in args:
                 return DENIED_CMD, 0
         if not self.all_keys and (cmd.first_key or cmd.getkeys is not None):
-            need = READ if cmd.flags & T.READONLY else WRITE
-            if cmd.flags & T.WRITE and cmd.name in _WRITE_ACCESS:
-                need = READ | WRITE
-            for i in cmd.key_indexes(argv):
+            for i, need in key_needs(cmd, argv):
                 if not self.key_allowed(argv[i], need):
                     return DENIED_KEY, i
         if not self.all_channels and cmd.name in _CHANNEL_COMMANDS:

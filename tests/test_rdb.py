@@ -508,3 +508,42 @@ def test_bgsave_progress_and_cow_in_info():
         assert info["current_save_keys_total"] == 0 and info["current_cow_size"] == 0
         assert c.info("stats")["total_forks"] >= 1
         c.close()
+
+
+def test_clients_get_loading_while_the_rdb_loads():
+    """During the start-up load the server answers -LOADING (INFO works and
+    shows loading:1), then serves the loaded data."""
+    import socket
+    import time
+    with ServerProcess("redpoll") as rp:
+        c = rp.client()
+        p = c.pipeline(transaction=False)
+        for i in range(400000):
+            p.set(f"k{i}", i)
+        p.execute()
+        c.save()
+        c.close()
+        rp.stop()
+        rp.start(wait=False)
+        seen_loading = seen_info = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", rp.port), timeout=5) as s:
+                    s.sendall(b"PING\r\n")
+                    reply = s.recv(100)
+                    if reply.startswith(b"-LOADING Redis is loading the dataset in memory"):
+                        seen_loading = True
+                        s.sendall(b"INFO persistence\r\n")
+                        info = s.recv(65536)
+                        size = int(info[1:info.index(b"\r\n")])
+                        while len(info) < size and (chunk := s.recv(65536)):
+                            info += chunk
+                        seen_info |= b"loading:1" in info
+                        continue
+                    if reply.startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+        assert seen_loading and seen_info
+        assert rp.client().dbsize() == 400000

@@ -82,7 +82,7 @@ def _misconf_check(c, cmd, argv):
     return None
 
 
-def load_at_startup(server) -> None:
+async def load_at_startup(server) -> None:
     """Load the dataset before serving: the AOF if enabled, else the RDB."""
     import time
 
@@ -121,7 +121,7 @@ def load_at_startup(server) -> None:
     except OSError:
         pass
     try:
-        server.snapshots.load_file()
+        await server.snapshots.load_file_async()
     except RDBError as e:
         log.warning(f"Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}")
         log.warning("Terminating server after rdb file reading failure.")

@@ -35,6 +35,14 @@ MISCONF_RDB = (
     "Please check the Redis logs for details about the RDB error.")
 
 
+def _loading_check(c, cmd, argv):
+    from redpoll.commands.table import LOADING as LOADING_FLAG
+    from redpoll.errors import LOADING
+    if cmd.flags & LOADING_FLAG or not c.server.loading:
+        return None
+    return RedisError(LOADING)
+
+
 class Snapshots:
     def __init__(self, server):
         self.server = server
@@ -165,21 +173,48 @@ class Snapshots:
 
     # -- loading -------------------------------------------------------------------
     def load_file(self, path: str | None = None) -> bool:
-        """Load ``dir/dbfilename`` (start-up, DEBUG RELOAD). False if the file
+        """Load ``dir/dbfilename`` now (DEBUG RELOAD). False if the file
         does not exist; raises RDBError on a corrupt file."""
-        srv = self.server
-        path = path or self.path()
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
+        data = self._read(path)
+        if data is None:
             return False
         t0 = time.monotonic()
         self.begin_loading(len(data))
         try:
-            info = rdb.load_bytes(srv, data)
+            info, dbs = rdb.parse_rdb(self.server, data)
         finally:
             self.end_loading()
+        self._loaded(info, dbs, t0)
+        return True
+
+    async def load_file_async(self, path: str | None = None) -> bool:
+        """Load at start-up: the file is parsed in a thread while the event
+        loop answers clients -LOADING (INFO and the other ``loading``
+        commands work), as Redis does."""
+        import asyncio
+        data = self._read(path)
+        if data is None:
+            return False
+        t0 = time.monotonic()
+        self.begin_loading(len(data))
+        try:
+            loop = asyncio.get_running_loop()
+            info, dbs = await loop.run_in_executor(None, rdb.parse_rdb, self.server, data)
+        finally:
+            self.end_loading()
+        self._loaded(info, dbs, t0)
+        return True
+
+    def _read(self, path: str | None) -> bytes | None:
+        try:
+            with open(path or self.path(), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def _loaded(self, info: dict, dbs: dict, t0: float) -> None:
+        srv = self.server
+        rdb.install_dbs(srv, dbs)
         aux = info["aux"]
         ver = aux.get("redis-ver")
         if ver is not None:
@@ -197,7 +232,6 @@ class Snapshots:
         srv.rdb_load_info = info
         self._restore_functions(info)
         log.notice(f"DB loaded from disk: {time.monotonic() - t0:.3f} seconds")
-        return True
 
     def _restore_functions(self, info) -> None:
         fn = getattr(self.server, "load_function_library", None)
@@ -206,14 +240,21 @@ class Snapshots:
                 fn(code)
 
     def begin_loading(self, total: int) -> None:
+        """The dataset is being loaded: commands without the ``loading``
+        flag get -LOADING until :meth:`end_loading`."""
         srv = self.server
         srv.loading = True
         self.loading_start = int(time.time())
         self.loading_total = total
         self.loading_done = 0
+        if _loading_check not in srv.precall_checks:
+            srv.precall_checks.insert(0, _loading_check)
 
     def end_loading(self) -> None:
-        self.server.loading = False
+        srv = self.server
+        srv.loading = False
+        if _loading_check in srv.precall_checks:
+            srv.precall_checks.remove(_loading_check)
 
     def maybe_delete_sync_file(self, path: str | None = None) -> None:
         """rdb-del-sync-files: drop the RDB a replica received when neither

@@ -189,13 +189,13 @@ class Client(asyncio.Protocol):
     def protocol_error(self, msg: str, why: str | None = None) -> None:
         """Reply Redis's protocol error and close after the reply (``why`` is
         the reason Redis logs, when it differs from the reply text)."""
+        self.add_reply(RedisError(f"ERR Protocol error: {msg}"))
         log = self.server.log
-        if log.level <= 1:    # verbose
+        if log.level <= 1:    # verbose (logged after the reply is queued, as Redis)
             head = self.reader.query_head(128)
             log.verbose(f"Protocol error ({why or msg}) from client: {self.describe()}. "
                         f"Query buffer during protocol error: "
                         f"'{''.join(chr(b) if 32 <= b < 127 else '.' for b in head)}'")
-        self.add_reply(RedisError(f"ERR Protocol error: {msg}"))
         self.flags |= F_CLOSE_AFTER_REPLY
 
     # -- output --------------------------------------------------------------

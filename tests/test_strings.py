@@ -177,3 +177,24 @@ def test_wrong_arity(pair):
             ["SUBSTR", "a"], ["SETRANGE", "a", "1"], ["INCRBYFLOAT", "a"],
             ["MGET"], ["LCS", "a"], ["GETSET", "a", "b", "c"]]
     pair.check(cmds)
+
+
+def test_lcs_random_and_large(pair):
+    """LCS on random strings (ties broken as Redis does) and on 5 KB strings
+    (bit-parallel table: fast enough not to stall the server)."""
+    import random
+    import time
+    rnd = random.Random(3)
+    cmds = []
+    for _ in range(40):
+        a = "".join(rnd.choice("abc") for _ in range(rnd.randint(0, 30)))
+        b = "".join(rnd.choice("abc") for _ in range(rnd.randint(0, 30)))
+        cmds += [["MSET", "a", a, "b", b], ["LCS", "a", "b"],
+                 ["LCS", "a", "b", "IDX", "WITHMATCHLEN", "MINMATCHLEN", str(rnd.randint(0, 3))]]
+    pair.check(cmds)
+    big_a = "".join(rnd.choice("acgt") for _ in range(5000))
+    big_b = "".join(rnd.choice("acgt") for _ in range(5000))
+    t0 = time.monotonic()
+    pair.check([["MSET", "a", big_a, "b", big_b], ["LCS", "a", "b", "LEN"], ["LCS", "a", "b"],
+                ["LCS", "a", "b", "IDX", "MINMATCHLEN", "8"]])
+    assert time.monotonic() - t0 < 20

@@ -565,25 +565,28 @@ def setrange(c, argv):
 
 # -- LCS -------------------------------------------------------------------------
 
-def lcs_table(a: bytes, b: bytes) -> list:
-    """The dynamic-programming table: rows[i][j] = LCS length of a[:i], b[:j]."""
-    blen = len(b)
-    prev = [0] * (blen + 1)
-    rows = [prev]
-    for ch in a:
-        cur = [0] * (blen + 1)
-        left = 0
-        for j in range(blen):
-            if b[j] == ch:
-                left = prev[j] + 1
-            else:
-                up = prev[j + 1]
-                if up > left:
-                    left = up
-            cur[j + 1] = left
-        rows.append(cur)
-        prev = cur
+def lcs_rows(a: bytes, b: bytes) -> list[int]:
+    """The LCS table of ``a`` and ``b`` in bit-parallel form (Hyyro's
+    algorithm, big-int operations at C speed): ``rows[j]`` has a 0 bit at
+    position i where LCS(a[:i+1], b[:j]) grows by one, so
+    LCS(a[:i], b[:j]) = :func:`lcs_at` (rows, i, j). Same values as Redis's
+    uint32 table, in 1/32 of the memory."""
+    masks: dict[int, int] = {}
+    for i, ch in enumerate(a):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    rows = [v]
+    for ch in b:
+        u = v & masks.get(ch, 0)
+        v = ((v + u) | (v - u)) & full
+        rows.append(v)
     return rows
+
+
+def lcs_at(rows: list[int], i: int, j: int) -> int:
+    """LCS length of a[:i] and b[:j] from :func:`lcs_rows`."""
+    return i - (rows[j] & ((1 << i) - 1)).bit_count()
 
 
 @command("lcs", -3, "readonly", keys=(1, 2, 1), group=G, summary="Finds the longest common substring.", since="7.0.0")
@@ -619,8 +622,8 @@ def lcs(c, argv):
     if (alen + 1) * (blen + 1) * 4 > c.server.proto_max_bulk_len:
         raise RedisError("ERR Insufficient memory, transient memory for LCS "
                          "exceeds proto-max-bulk-len")
-    rows = lcs_table(a, b)
-    total = rows[alen][blen]
+    rows = lcs_rows(a, b)
+    total = lcs_at(rows, alen, blen)
     if getlen:
         return total
     # Walk back from the end, building the string and the matching ranges
@@ -649,7 +652,7 @@ def lcs(c, argv):
             i -= 1
             j -= 1
         else:
-            if rows[i - 1][j] > rows[i][j - 1]:
+            if lcs_at(rows, i - 1, j) > lcs_at(rows, i, j - 1):
                 i -= 1
             else:
                 j -= 1

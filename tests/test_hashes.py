@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diff import unordered
-from test_lists import EXAMPLES_FACTOR, collect_events, command_table_entry
+from test_lists import EXAMPLES_FACTOR, check_random_calls, random_calls, collect_events, command_table_entry
 
 HASH_COMMANDS = ["hset", "hsetnx", "hget", "hmget", "hmset", "hdel", "hexists", "hlen",
                  "hkeys", "hvals", "hgetall", "hincrby", "hincrbyfloat", "hstrlen",
@@ -148,3 +148,10 @@ def test_hincrbyfloat_propagation():
     cmds = [["HINCRBYFLOAT", "h", "f", "1.1"], ["HINCRBYFLOAT", "h", "f", "2e3"],
             ["HINCRBYFLOAT", "h", "f", "x"], ["HINCRBY", "h", "n", "3"]]
     assert propagated("redpoll", cmds) == propagated("redis", cmds)
+
+
+@settings(max_examples=40 * EXAMPLES_FACTOR, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(random_calls(HASH_COMMANDS), min_size=1, max_size=20))
+def test_random_arguments(pair, calls):
+    check_random_calls(pair, calls)

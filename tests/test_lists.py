@@ -263,3 +263,42 @@ def test_propagation():
             ["LMPOP", "1", "m", "LEFT", "COUNT", "10"], ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
             ["ZMPOP", "1", "z", "MIN"], ["ZMPOP", "1", "z", "max", "COUNT", "5"], ["ZPOPMIN", "z"]]
     assert propagated("redpoll", cmds) == propagated("redis", cmds)
+
+
+# -- random arguments -----------------------------------------------------------------
+
+ARG_TOKENS = ["k1", "k2", "k3", "h", "s", "0", "1", "2", "-1", "3", "x", "a", "b", "LEFT",
+              "RIGHT", "MIN", "MAX", "COUNT", "LIMIT", "WITHSCORES", "WITHVALUES", "REV",
+              "BYSCORE", "BYLEX", "NX", "XX", "GT", "LT", "CH", "INCR", "WEIGHTS", "AGGREGATE",
+              "SUM", "MATCH", "*", "(1", "[a", "-", "+", "inf", "-inf", "1.5", "BEFORE", "AFTER",
+              "RANK", "MAXLEN", "", "9223372036854775807", "-9223372036854775808", "0.01"]
+ARG_SETUP = [["RPUSH", "k1", "a", "b", "1"], ["ZADD", "k2", "1", "a", "2", "b"],
+             ["SADD", "k3", "1", "a"], ["HSET", "h", "a", "1"], ["SET", "s", "x"]]
+
+
+def random_calls(names):
+    """Strategy: calls of the given commands with arguments drawn from
+    ARG_TOKENS (blocking ones get a 10 ms timeout so they never wait long)."""
+    def build(t):
+        name, args = t
+        argv = [name] + args
+        if name in ("blmpop", "bzmpop"):
+            argv[1:2] = ["0.01"]
+        elif name.startswith("b"):
+            argv.append("0.01")
+        return argv
+    return st.tuples(st.sampled_from(names),
+                     st.lists(st.sampled_from(ARG_TOKENS), max_size=7)).map(build)
+
+
+def check_random_calls(pair, calls):
+    """Every call must get Redis's reply (random replies: the same shape)."""
+    pair.check(ARG_SETUP + calls, norm={"hgetall": None, "hkeys": None, "hvals": None,
+                                        "hscan": None, "sscan": None})
+
+
+@settings(max_examples=40 * EXAMPLES_FACTOR, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(random_calls(LIST_COMMANDS), min_size=1, max_size=20))
+def test_random_arguments(pair, calls):
+    check_random_calls(pair, calls)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diff import unordered
-from test_lists import EXAMPLES_FACTOR, collect_events, command_table_entry
+from test_lists import EXAMPLES_FACTOR, check_random_calls, random_calls, collect_events, command_table_entry
 
 SET_COMMANDS = ["sadd", "srem", "smembers", "sismember", "smismember", "scard", "spop",
                 "srandmember", "smove", "sinter", "sintercard", "sinterstore", "sunion",
@@ -164,3 +164,10 @@ def test_spop_propagation():
     # the members popped are random: compare the shapes
     shape = lambda cmds: [(c[0], c[1:2], len(c)) for c in cmds]
     assert shape(a) == shape(b)
+
+
+@settings(max_examples=40 * EXAMPLES_FACTOR, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(random_calls(SET_COMMANDS), min_size=1, max_size=20))
+def test_random_arguments(pair, calls):
+    check_random_calls(pair, calls)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diff import unordered
-from test_lists import EXAMPLES_FACTOR, command_table_entry
+from test_lists import EXAMPLES_FACTOR, check_random_calls, random_calls, command_table_entry
 
 ZSET_COMMANDS = ["zadd", "zincrby", "zscore", "zmscore", "zcard", "zcount", "zlexcount",
                  "zrank", "zrevrank", "zrange", "zrangestore", "zrangebyscore",
@@ -43,12 +43,15 @@ SCORES = ["1", "-1", "0", "-0", "1.1", "0.1", "1e10", "1.5e-5", "123456789012345
 
 
 def test_score_parsing_and_formatting(pair):
-    cmds = []
+    cmds = [["SET", "s0", "str"]]
     for i, s in enumerate(SCORES):
         cmds.append(["ZADD", "z", s, f"m{i}"])
         cmds.append(["ZSCORE", "z", f"m{i}"])
     cmds += [["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["ZINCRBY", "z", "0.1", "m4"],
-             ["ZINCRBY", "z", "1", "nope"], ["ZINCRBY", "z", "x", "m1"],
+             ["ZINCRBY", "z", "1", "nope"], ["ZINCRBY", "z", "x", "m1"], ["ZINCRBY", "z", "LT", "m1"],
+             ["ZINCRBY", "z", "nx", "1"], ["ZINTER", "2", "s0", "z", "FOO"],
+             ["ZINTERCARD", "2", "z", "s0", "LIMIT", "x"], ["ZRANDMEMBER", "z", "x", "y"],
+             ["HRANDFIELD", "z", "x", "y"], ["SRANDMEMBER", "z", "x", "y"],
              ["ZADD", "i", "inf", "a"], ["ZINCRBY", "i", "-inf", "a"], ["ZSCORE", "i", "a"],
              ["ZADD", "i", "INCR", "-inf", "a"], ["ZINCRBY", "i", "1", "a"]]
     pair.check(cmds)
@@ -414,3 +417,10 @@ def test_keyspace_hits_and_misses(pair):
         c.close()
         deltas.append((after[0] - before[0], after[1] - before[1]))
     assert deltas[0] == deltas[1]
+
+
+@settings(max_examples=40 * EXAMPLES_FACTOR, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(random_calls(ZSET_COMMANDS), min_size=1, max_size=20))
+def test_random_arguments(pair, calls):
+    check_random_calls(pair, calls)

@@ -221,8 +221,6 @@ def hincrbyfloat(c, argv):
          summary="Returns one or more random fields from a hash.")
 def hrandfield(c, argv):
     n = len(argv)
-    if n > 4 or (n == 4 and argv[3].lower() != b"withvalues"):
-        raise RedisError(SYNTAX)
     if n == 2:
         h = c.db.read_typed(argv[1], RHash)
         if h is None:
@@ -232,6 +230,8 @@ def hrandfield(c, argv):
     if count < -LONG_MAX:
         raise RedisError("ERR value is out of range, value must between "
                          "-9223372036854775807 and 9223372036854775807")
+    if n > 4 or (n == 4 and argv[3].lower() != b"withvalues"):
+        raise RedisError(SYNTAX)
     withvalues = n == 4
     if withvalues and (count < -LONG_MAX // 2 or count > LONG_MAX // 2):
         raise RedisError("ERR value is out of range")

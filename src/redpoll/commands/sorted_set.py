@@ -307,15 +307,14 @@ def _zadd(c, argv, incr_cmd: bool):
     flags = set()
     i = 2
     n = len(argv)
-    if not incr_cmd:
-        while i < n:
-            o = argv[i].lower()
-            if o not in _ZADD_FLAGS:
-                break
-            flags.add(o)
-            i += 1
-    else:
+    if incr_cmd:
         flags.add(b"incr")
+    while i < n:                        # ZINCRBY goes through this loop too
+        o = argv[i].lower()
+        if o not in _ZADD_FLAGS:
+            break
+        flags.add(o)
+        i += 1
     elements = n - i
     if elements % 2 or not elements:
         raise RedisError(SYNTAX)
@@ -808,8 +807,6 @@ def bzmpop(c, argv):
          summary="Returns one or more random members from a sorted set.")
 def zrandmember(c, argv):
     n = len(argv)
-    if n > 4 or (n == 4 and argv[3].lower() != b"withscores"):
-        raise RedisError(SYNTAX)
     if n == 2:
         z = c.db.read_typed(argv[1], ZSet)
         if z is None:
@@ -819,6 +816,8 @@ def zrandmember(c, argv):
     if count < -LONG_MAX:
         raise RedisError("ERR value is out of range, value must between "
                          "-9223372036854775807 and 9223372036854775807")
+    if n > 4 or (n == 4 and argv[3].lower() != b"withscores"):
+        raise RedisError(SYNTAX)
     withscores = n == 4
     if withscores and (count < -LONG_MAX // 2 or count > LONG_MAX // 2):
         raise RedisError("ERR value is out of range")
@@ -863,6 +862,7 @@ def _parse_setop(c, argv, numkeys_idx: int, op: str, cmdname: str, store: bool):
     if numkeys > len(argv) - first:
         raise RedisError(SYNTAX)
     keys = argv[first:first + numkeys]
+    inputs = [_input_scores(c, k) for k in keys]      # type errors come first
     weights = [1.0] * numkeys
     agg = b"sum"
     withscores = False
@@ -885,7 +885,6 @@ def _parse_setop(c, argv, numkeys_idx: int, op: str, cmdname: str, store: bool):
         else:
             raise RedisError(SYNTAX)
         j += 1
-    inputs = [_input_scores(c, k) for k in keys]
     return inputs, weights, agg, withscores
 
 
@@ -1013,6 +1012,7 @@ def zintercard(c, argv):
         raise RedisError("ERR at least 1 input key is needed for 'zintercard' command")
     if numkeys > len(argv) - 2:
         raise RedisError(SYNTAX)
+    inputs = [_input_scores(c, k) for k in argv[2:2 + numkeys]]   # type errors first
     limit = 0
     j, n = 2 + numkeys, len(argv)
     while j < n:
@@ -1023,7 +1023,6 @@ def zintercard(c, argv):
             j += 2
         else:
             raise RedisError(SYNTAX)
-    inputs = [_input_scores(c, k) for k in argv[2:2 + numkeys]]
     if any(not src for src in inputs):
         return 0
     inputs.sort(key=len)

@@ -62,7 +62,7 @@ class Group:
             for _ in range(replicas)]
         conf = sentinel_conf(self.primary.port, quorum, down_after, failover_timeout,
                              conf_extra)
-        self.sentinel_password = password if "requirepass" in conf_extra else None
+        self.sentinel_password = self.password if "requirepass" in conf_extra else None
         self.sentinels = [self.start_sentinel("redpoll", conf) for _ in range(sentinels)]
         self.sentinels += [self.start_sentinel("redis", conf) for _ in range(real_sentinels)]
 

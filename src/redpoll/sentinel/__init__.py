@@ -24,15 +24,10 @@ def install(server) -> None:
     """Room hook (bootstrap.ROOMS): only a server in sentinel mode gets one."""
     if not server.sentinel_mode:
         return
-    from redpoll.log import log
     from redpoll.sentinel.monitor import Sentinel
     s = pending if pending is not None else Sentinel(server)
     s.server = server
     server.sentinel = s
     if not hasattr(server, "after_start_hooks"):
         server.after_start_hooks = []
-
-    def started():
-        log.notice(f"Running mode=sentinel, port={server.port}.")
-        s.start()
-    server.after_start_hooks.append(started)
+    server.after_start_hooks.append(s.start)

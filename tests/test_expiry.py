@@ -237,3 +237,28 @@ def test_expiry_propagates_as_absolute_times():
             out.append(row)
         return out
     assert norm(streams[0]) == norm(streams[1])
+
+
+def test_replica_never_deletes_expired_keys():
+    """A replica hides logically expired keys from reads but keeps them
+    (DBSIZE, no expired_keys) until its primary's DEL arrives."""
+    with ServerProcess("redpoll", args=["--enable-debug-command", "yes"]) as primary, \
+            ServerProcess("redpoll", args=["--replicaof", "127.0.0.1", str(primary.port)]) as replica:
+        p, r = primary.client(), replica.client()
+        wait_until(lambda: r.info("replication")["master_link_status"] == "up", 15,
+                   what="replica link up")
+        p.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        try:
+            p.set("k", "v", px=200)
+            p.set("other", "1")
+            wait_until(lambda: r.dbsize() == 2, 10, what="keys replicated")
+            wait_until(lambda: r.pttl("k") == -2, 5, what="k logically expired on the replica")
+            assert r.get("k") is None and r.exists("k") == 0
+            assert r.dbsize() == 2                      # still stored
+            assert r.info("stats")["expired_keys"] == 0
+            assert p.dbsize() == 2                      # the primary did not look yet
+            assert p.get("k") is None                   # primary expires it: DEL propagates
+            wait_until(lambda: r.dbsize() == 1, 10, what="DEL from the primary")
+            assert p.info("stats")["expired_keys"] == 1
+        finally:
+            p.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")

@@ -302,6 +302,13 @@ def test_sort(pair):
                            if "nosort" in argv and "s" in argv else r})
 
 
+def test_sort_nosort_set_in_script_is_ordered(pair):
+    pair.check([["SADD", "s", "c", "a", "b", "10", "2"],
+                ["EVAL", "return redis.call('sort', KEYS[1], 'by', 'nosort')", "1", "s"],
+                ["EVAL", "return redis.call('sort', KEYS[1], 'by', 'nosort', 'desc')", "1", "s"],
+                ["EVAL", "return redis.call('sort_ro', KEYS[1], 'by', 'nosort', 'limit', '1', '2')", "1", "s"]])
+
+
 def test_dbsize_and_wrong_arity(pair):
     pair.check([["DBSIZE"], ["SET", "a", "1"], ["DBSIZE"], ["SELECT", "3"], ["DBSIZE"],
                 ["KEYS"], ["RENAME", "a"], ["MOVE", "a"], ["COPY", "a"], ["SWAPDB"],

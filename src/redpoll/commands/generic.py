@@ -10,6 +10,7 @@ import copy as _copy
 import re
 
 from redpoll import glob
+from redpoll.client import F_LUA
 from redpoll.commands.string import already_expired, is_int_string, parse_int
 from redpoll.commands.table import TABLE, command, container, subcommand
 from redpoll.datatypes import RHash, RList, RSet, Stream, ZSet
@@ -759,8 +760,8 @@ def _sort(c, argv, readonly: bool):
         raise RedisError(WRONGTYPE)
     if v is None:
         v, t = RList(), RList
-    if dontsort and t is RSet and storekey is not None:
-        # a stored (replicated) result must not depend on set order
+    if dontsort and t is RSet and (storekey is not None or c.flags & F_LUA):
+        # a stored (replicated) or scripted result must not depend on set order
         dontsort = False
         alpha = True
         sortby = None

@@ -320,3 +320,51 @@ def test_resp_versions(pair, proto):
     pair.check([["SET", "a", "1"], ["RPUSH", "l", "x"], ["SCAN", "0", "COUNT", "100", "TYPE", "list"],
                 ["OBJECT", "ENCODING", "nokey"], ["OBJECT", "HELP"], ["TYPE", "a"],
                 ["RANDOMKEY"], ["DEL", "a", "l"], ["RANDOMKEY"], ["SORT", "nokey"]], proto=proto)
+
+
+NOTIFY_SEQUENCE = [
+    ["SET", "a", "1"], ["SET", "a", "2", "EX", "100"], ["SETNX", "a", "x"], ["SETEX", "b", "100", "v"],
+    ["GETSET", "b", "w"], ["GETDEL", "b"], ["GETEX", "a", "PX", "100000"], ["GETEX", "a", "PERSIST"],
+    ["GETEX", "a", "EXAT", "1"], ["MSET", "c", "1", "d", "2"], ["MSETNX", "c", "1", "e", "2"],
+    ["INCR", "c"], ["DECRBY", "c", "5"], ["INCRBYFLOAT", "c", "1.5"], ["APPEND", "d", "x"],
+    ["SETRANGE", "d", "5", "y"], ["SETRANGE", "d", "0", ""], ["SETBIT", "bits", "3", "1"],
+    ["SETBIT", "bits", "3", "1"], ["BITFIELD", "bits", "SET", "u8", "0", "7"],
+    ["BITOP", "NOT", "nb", "bits"], ["BITOP", "AND", "nb", "nokey"],
+    ["DEL", "nb", "nokey", "d"], ["EXPIRE", "c", "100"], ["PEXPIRE", "c", "-1"], ["SET", "c", "1"],
+    ["EXPIREAT", "c", "4102444800"], ["PERSIST", "c"], ["RENAME", "c", "c2"], ["RENAMENX", "c2", "c3"],
+    ["COPY", "c3", "c4"], ["COPY", "c3", "c4", "DB", "1"], ["MOVE", "c4", "2"], ["UNLINK", "c3"],
+    ["RPUSH", "l", "3", "1", "2"], ["SORT", "l", "STORE", "sorted"], ["SORT", "nokey", "STORE", "sorted"],
+    ["SWAPDB", "0", "0"], ["SET", "end", "1"],
+]
+
+
+def test_keyspace_notifications_like_redis(pair):
+    """The events string/bitmap/generic commands publish, in order."""
+    from diff import RespConn
+    subs = []
+    for c, srv in zip(pair.conns, (pair.redpoll, pair.redis)):
+        c.call(["FLUSHALL"])
+        c.call(["CONFIG", "SET", "notify-keyspace-events", "KEA"])
+        s = RespConn(srv.port)
+        s.sock.sendall(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$4\r\n__k*\r\n")
+        assert s.reader.read()[0] == "*"
+        subs.append(s)
+    try:
+        pair.check(NOTIFY_SEQUENCE, flush=False)
+        streams = []
+        for s in subs:
+            msgs = []
+            while True:
+                t, v = s.reader.read()
+                msgs.append((v[2][1], v[3][1]))
+                if v[2][1] == b"__keyevent@0__:set" and v[3][1] == b"end":
+                    break
+                assert len(msgs) < 1000
+            streams.append(msgs)
+        assert len(streams[1]) > 60
+        assert streams[0] == streams[1]
+    finally:
+        for c in pair.conns:
+            c.call(["CONFIG", "SET", "notify-keyspace-events", ""])
+        for s in subs:
+            s.close()

@@ -4,7 +4,6 @@ syntax, GETUSER/LIST shapes, NOPERM errors, ACL LOG, DRYRUN, categories,
 
 from __future__ import annotations
 
-import os
 
 import pytest
 import redis

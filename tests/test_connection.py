@@ -5,14 +5,13 @@ compared with a real Redis 7.0, plus behaviour that needs several clients
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
 import redis
 
 from diff import RespConn, start_pair
-from support import ServerProcess, wait_until
+from support import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from diff import RespConn, start_pair
-from support import ServerProcess, free_port, wait_until
+from support import ServerProcess, wait_until
 
 PW = "s3cret-pass"
 

@@ -3,6 +3,11 @@
 Replies and errors follow Redis 7.0.15 (``networking.c``, ``server.c``).
 7.0 has no CLIENT SETINFO: like 7.0 it answers ``unknown subcommand``, which
 redis-py 8 ignores when it opens a connection.
+
+CLIENT PAUSE postpones requests through ``server.pause_check`` (called by
+``Server.execute`` while a pause is on); CLIENT UNBLOCK uses the blocking
+room's ``server.unblock_hook``; CLIENT TRACKING keeps its per-client state in
+``client.tracking`` and the invalidation machinery in :mod:`redpoll.tracking`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from redpoll.client import (
     REPLY_SKIP_NEXT)
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import MAY_REPLICATE, WRITE, command, subcommand
-from redpoll.errors import DB_INDEX, NOT_INTEGER, SYNTAX, WRONGPASS, RedisError
+from redpoll.errors import DB_INDEX, SYNTAX, WRONGPASS, RedisError
 from redpoll.protocol.resp import OK, PONG, Map, Set, Status, Verbatim
 
 G = "connection"
@@ -615,8 +620,7 @@ def client_trackinginfo(c, argv):
         flags.append(b"broken_redirect")
     redirect = t.get("redirect", 0)
     return Map([(b"flags", Set(flags)), (b"redirect", redirect),
-                (b"prefixes", [p for p in t.get("prefixes", []) if p or True]
-                 if t.get("bcast") else [])])
+                (b"prefixes", list(t.get("prefixes", [])) if t.get("bcast") else [])])
 
 
 @subcommand("client", "getredir", 2, "noscript loading stale", group=G,

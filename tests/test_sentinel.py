@@ -298,6 +298,9 @@ def test_kill_primary_failover_clients_follow_old_primary_rejoins(group_factory)
     master.set("before", "1")
     wait_until(lambda: all(r.client().get("before") == b"1" for r in g.replicas), 10,
                what="replication")
+    assert sorted(rs.discover_slaves(NAME)) == sorted(("127.0.0.1", r.port)
+                                                       for r in g.replicas)
+    assert rs.slave_for(NAME, socket_timeout=1).get("before") == b"1"
     old_port = g.primary.port
     g.primary.kill()
     t0 = time.monotonic()
@@ -334,7 +337,11 @@ def test_kill_primary_failover_clients_follow_old_primary_rejoins(group_factory)
                what="old primary demoted")
     assert time.monotonic() - t1 < 3
     wait_until(lambda: back.client().get("after") == b"2", 10, what="old primary synced")
-    assert g.sentinels[0].client().execute_command("SENTINEL", "REPLICAS", NAME)
+    wait_until(lambda: sorted(rs.discover_slaves(NAME)) == sorted(
+        [("127.0.0.1", old_port)] + [("127.0.0.1", r.port) for r in g.replicas
+                                     if r.port != new_port]), 10,
+        what="Sentinel client sees the new replica set")
+    assert rs.slave_for(NAME, socket_timeout=1).get("after") == b"2"
     # the sentinels' files were rewritten: a restarted sentinel resumes
     s = g.sentinels[1]
     text = open(s.config_path).read()
@@ -684,3 +691,34 @@ def test_tilt_mode_after_a_clock_jump(group_factory):
     wait_until(lambda: events.has("-tilt", "#tilt mode exited"), 10, what="-tilt")
     assert "sentinel_tilt:0" in c.execute_command("INFO", "sentinel")
     events.close()
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(not HAVE_REAL_SENTINEL, reason="needs Debian's redis-server")
+def test_config_rewrite_matches_redis_sentinel(group_factory):
+    """The same sentinel.conf (comments, defaults, an empty announce-ip),
+    loaded by a real Redis Sentinel and by redpoll, is rewritten the same way
+    (sentinel lines, comments and blank lines; ids and ports normalised)."""
+    conf = ("# Example sentinel.conf\n\n# protected-mode no\nprotected-mode no\n\n"
+            "# the master\n" + sentinel_conf(0, down_after=5000, failover_timeout=10000)
+            + 'sentinel announce-ip ""\nsentinel deny-scripts-reconfig yes\n')
+    g = group_factory(replicas=1, sentinels=0)
+    conf = conf.replace("127.0.0.1 0 2", f"127.0.0.1 {g.primary.port} 2")
+    g.sentinels = [g.start_sentinel("redpoll", conf), g.start_sentinel("redis", conf)]
+    g.wait_discovered()
+
+    def shape(s):
+        ids = {p.client(decode_responses=True).execute_command("SENTINEL", "MYID"): "ID"
+               for p in g.sentinels}
+        out = []
+        for line in open(s.config_path).read().split("\n"):
+            if line and not line.startswith(("#", "sentinel ")):
+                continue
+            for k, v in ids.items():
+                line = line.replace(k, v)
+            if line.startswith("sentinel known-sentinel"):
+                line = " ".join(line.split()[:3])
+            out.append(line)
+        return out
+    wait_until(lambda: shape(g.sentinels[0]) == shape(g.sentinels[1]), 10,
+               what=f"same rewrite:\n{shape(g.sentinels[0])}\n{shape(g.sentinels[1])}")

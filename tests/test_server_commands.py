@@ -318,3 +318,12 @@ def test_shutdown_lets_replica_catch_up():
     finally:
         replica.cleanup()
         primary.cleanup()
+
+
+def test_debug_change_repl_id(dbg_pair):
+    c = redis.Redis(port=dbg_pair.redpoll.port)
+    before = c.info("replication")["master_replid"]
+    assert c.execute_command("DEBUG", "CHANGE-REPL-ID")
+    info = c.info("replication")
+    assert info["master_replid"] != before and int(info["master_replid2"]) == 0
+    c.close()

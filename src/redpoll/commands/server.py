@@ -604,10 +604,11 @@ def _debug_log(c, argv):
 def _debug_change_repl_id(c, argv):
     if len(argv) != 2:
         raise _sub_error(argv[1], "DEBUG")
-    fn = getattr(c.server, "change_repl_id", None)
-    if fn is not None:
-        fn()
     c.server.log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
+    repl = getattr(c.server, "repl", None)
+    if repl is not None and hasattr(repl, "change_replid"):
+        repl.change_replid()
+        repl.clear_replid2()
     return OK
 
 

@@ -722,3 +722,35 @@ def test_config_rewrite_matches_redis_sentinel(group_factory):
         return out
     wait_until(lambda: shape(g.sentinels[0]) == shape(g.sentinels[1]), 10,
                what=f"same rewrite:\n{shape(g.sentinels[0])}\n{shape(g.sentinels[1])}")
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(not HAVE_REAL_SENTINEL, reason="needs Debian's redis-server")
+def test_hostnames_like_redis_sentinel(group_factory):
+    """resolve-hostnames / announce-hostnames: a master given as "localhost"
+    is refused without them, and shown by name with them, as Redis does."""
+    g = group_factory(replicas=1, sentinels=0)
+    conf = (f"sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\n"
+            f"sentinel monitor {NAME} localhost {g.primary.port} 2\n"
+            f"sentinel down-after-milliseconds {NAME} 1000\n")
+    g.sentinels = [g.start_sentinel("redpoll", conf), g.start_sentinel("redis", conf)]
+    g.wait_discovered()
+    ours, real = (raw_client(s) for s in g.sentinels)
+    for cmd in (["SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME],
+                ["SENTINEL", "CONFIG", "GET", "*hostnames"]):
+        assert ours.execute_command(*cmd) == real.execute_command(*cmd), cmd
+    a = _as_dict(ours.execute_command("SENTINEL", "MASTER", NAME))
+    b = _as_dict(real.execute_command("SENTINEL", "MASTER", NAME))
+    assert a["ip"] == b["ip"] == "localhost"
+    assert [l for l in ours.execute_command("INFO", "sentinel").split("\r\n")
+            if l.startswith("master0")] == \
+        [l for l in real.execute_command("INFO", "sentinel").split("\r\n")
+         if l.startswith("master0")]
+    bad = ["SENTINEL", "MONITOR", "m2", "no-such-host.invalid", "6379", "1"]
+    errs = []
+    for cl in (ours, real):
+        cl.execute_command("SENTINEL", "CONFIG", "SET", "resolve-hostnames", "no")
+        with pytest.raises(redis.ResponseError) as e:
+            cl.execute_command(*bad)
+        errs.append(str(e.value))
+    assert errs[0] == errs[1]

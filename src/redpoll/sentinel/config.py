@@ -334,7 +334,8 @@ def flush_config(s) -> bool:
                 old = f.read()
         except FileNotFoundError:
             old = ""
-        text = rewrite_text(cfg, old)
+        acl_lines = getattr(s.server.acl, "rewrite_lines", None)
+        text = rewrite_text(cfg, old, acl_lines() if acl_lines else None)
         text = rewrite_sentinel_text(s, text)
         directory = os.path.dirname(path) or "."
         fd, tmp = tempfile.mkstemp(prefix="sentinel.conf.", dir=directory)

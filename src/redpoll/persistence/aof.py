@@ -591,6 +591,7 @@ class AOF:
                 snap.end_loading()
             else:
                 srv.loading = False
+        rdb.dataset_replaced(srv)
         self.current_size = self.base_size = total
         return True
 

@@ -951,6 +951,16 @@ def install_dbs(server, dbs: dict) -> None:
                 db.set_expire(k, when)
         if d[2]:
             db.access = d[2]
+    dataset_replaced(server)
+
+
+def dataset_replaced(server) -> None:
+    """Tell the rooms that keep per-key state that the dataset was replaced
+    wholesale (memory accounting recounts)."""
+    acc = getattr(server, "memory", None)
+    if acc is not None and getattr(acc, "enabled", False):
+        for db in server.dbs:
+            acc.recompute_db(db.id)
 
 
 # ============================================================================

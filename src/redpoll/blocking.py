@@ -9,7 +9,7 @@ BLOCK). The whole API:
     list/zset commands, integer milliseconds for XREAD BLOCK), in ms; 0 means
     wait forever. Raises Redis's errors (``timeout is negative`` ...).
 
-``block(c, keys, timeout_ms, serve, timeout_reply=NULL_ARRAY, deny_reply=SAME)``
+``block(c, keys, timeout_ms, serve, timeout_reply=NULL_ARRAY, deny_reply=SAME, on_unblock=None)``
     Called by a handler that found no data. Returns what the handler must
     return: ``NO_REPLY`` (the client now waits), or, when the client may not
     block (inside MULTI/EXEC, a Lua script, a fake client), ``deny_reply``
@@ -24,7 +24,12 @@ BLOCK). The whole API:
     ``LPOP key``); it may instead propagate itself and set ``c.prop_argv = []``.
     After a serve that changed data, WATCHers of the propagated command's
     keys are invalidated and clients blocked on them are woken in turn.
-    On timeout the client gets ``timeout_reply``.
+    On timeout the client gets ``timeout_reply``. ``on_unblock(c)``, if
+    given, is called whenever the client leaves this wait (served, timed
+    out, CLIENT UNBLOCK, disconnected) -- for rooms that keep their own
+    list of waiters (WAIT). ``c.blocked`` is the wait's state object while
+    it lasts, so ``c.blocked is state`` tells whether it is still the same
+    wait.
 
 ``signal_key_ready(server, dbid, key)`` / ``scan_db_for_ready_keys(server, dbid)``
     For commands that make a key appear without naming it among their keys
@@ -45,6 +50,8 @@ disconnect ``server.unblock_hook(c, None)``.
 
 from __future__ import annotations
 
+import time
+
 from redpoll.client import F_LUA, F_MULTI
 from redpoll.commands import table as T
 from redpoll.errors import RedisError
@@ -59,9 +66,11 @@ _I64_MAX = 2**63 - 1
 class Blocked:
     """What a blocked client waits for (``c.blocked``)."""
 
-    __slots__ = ("dbid", "keys", "serve", "timeout_reply", "timer", "deadline_ms")
+    __slots__ = ("dbid", "keys", "serve", "timeout_reply", "timer", "deadline_ms",
+                 "on_unblock")
 
     def __init__(self, dbid, keys, serve, timeout_reply, deadline_ms):
+        self.on_unblock = None
         self.dbid = dbid
         self.keys = keys
         self.serve = serve
@@ -95,13 +104,15 @@ def parse_timeout(arg: bytes, seconds: bool = True) -> int:
 SAME = object()
 
 
-def block(c, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY, deny_reply=SAME):
+def block(c, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY, deny_reply=SAME,
+          on_unblock=None):
     """Make ``c`` wait for ``keys``; see the module docstring."""
     from redpoll.server import NO_REPLY
     srv = c.server
     if c.flags & (F_MULTI | F_LUA) or c.transport is None:
         return timeout_reply if deny_reply is SAME else deny_reply
     st = Blocked(c.db.id, list(dict.fromkeys(keys)), serve, timeout_reply, 0)
+    st.on_unblock = on_unblock
     table = srv.blocking_keys
     for k in st.keys:
         wk = (st.dbid, k)
@@ -111,7 +122,6 @@ def block(c, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY, deny_reply=
         else:
             lst.append(c)
     if timeout_ms > 0:
-        import time
         st.deadline_ms = int(time.time() * 1000) + timeout_ms
         loop = srv.loop
         st.timer = loop.call_at(loop.time() + timeout_ms / 1000.0, _timed_out, c, st)
@@ -136,13 +146,21 @@ def _remove(c, st: Blocked) -> None:
         st.timer = None
 
 
+def _release(c, st: Blocked) -> None:
+    """Forget the wait ``st`` of ``c`` (no reply)."""
+    _remove(c, st)
+    c.blocked = None
+    if st.on_unblock is not None:
+        fn, st.on_unblock = st.on_unblock, None
+        fn(c)
+
+
 def unblock(c, reply) -> None:
     """Release ``c``: send ``reply`` and resume its input."""
     st = c.blocked
     if st is None:
         return
-    _remove(c, st)
-    c.blocked = None
+    _release(c, st)
     if not c.closed:
         if isinstance(reply, RedisError):
             c.server.count_error(reply)
@@ -162,8 +180,7 @@ def _unblock_hook(c, mode) -> bool:
     if st is None:
         return False
     if mode is None:
-        _remove(c, st)
-        c.blocked = None
+        _release(c, st)
     elif mode == "error":
         unblock(c, RedisError(UNBLOCKED_ERROR))
     else:

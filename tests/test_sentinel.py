@@ -236,6 +236,18 @@ def test_discovery_mixed_group_and_reply_shapes(group_factory):
     assert ours.execute_command("SENTINEL", "SIMULATE-FAILURE", "HELP") == \
         ["crash-after-election", "crash-after-promotion"]
     assert ours.execute_command("COMMAND", "COUNT") == real.execute_command("COMMAND", "COUNT")
+    cache = ours.execute_command("SENTINEL", "INFO-CACHE", NAME, "nosuch")
+    assert cache[0] == NAME and len(cache) == 2 and len(cache[1]) == 3
+    assert all(isinstance(age, int) and "# Replication" in text for age, text in cache[1])
+    assert real.execute_command("SENTINEL", "INFO-CACHE", "nosuch") == \
+        ours.execute_command("SENTINEL", "INFO-CACHE", "nosuch") == []
+    assert ours.execute_command("SENTINEL", "PENDING-SCRIPTS") == []
+    cli = shutil.which("redis-cli")
+    if cli:
+        out = subprocess.run([cli, "-p", str(g.sentinels[0].port), "sentinel",
+                              "get-master-addr-by-name", NAME], capture_output=True,
+                             text=True, timeout=10).stdout
+        assert out.split() == ["127.0.0.1", str(g.primary.port)]
     assert ours.execute_command("PING") == "PONG"
     assert _as_dict(ours.execute_command("HELLO"))["mode"] == "sentinel"
 

@@ -120,7 +120,8 @@ def test_incrbyfloat(pair):
         ["INCRBYFLOAT", "s", "1"], ["TTL", "s"], ["LPUSH", "l", "1"],
         ["INCRBYFLOAT", "l", "1"], ["INCRBYFLOAT", "l", "x"],
         ["SET", "z", "-0.0"], ["INCRBYFLOAT", "z", "0"],
-        ["SET", "z", "7"], ["INCRBYFLOAT", "z", "-7"],
+        ["SET", "z", "7"], ["INCRBYFLOAT", "z", "-7"], ["SETBIT", "z", "8", "0"],
+        ["INCRBYFLOAT", "z", "0"], ["INCRBYFLOAT", "y", b"1\x00"], ["INCR", "z"],
     ])
 
 

@@ -129,9 +129,6 @@ def parse_long_double(b: bytes):
     None when Redis would reject it ("value is not a valid float")."""
     if not b or len(b) >= 5 * 1024 or b[:1].isspace():
         return None
-    nul = b.find(b"\0")          # strtold stops at the C string's end
-    if nul >= 0:
-        b = b[:nul]
     if _DEC_RE.fullmatch(b):
         exact = Fraction(b.decode())
     else:

@@ -500,3 +500,28 @@ def test_not_implemented_directive_is_logged(tmp_path):
         log = srv.log_text()
         assert re.search(r"# .*'activerehashing'", log), log
         assert re.search(r"# .*'io-threads'", log), log
+
+
+def _rewrite_users_on(kind: str) -> str:
+    d = tempfile.mkdtemp(prefix=f"rewrite-users-{kind}-")
+    port = free_port()
+    conf = (f"port {port}\nrequirepass foo\nuser alice on >pw ~* +@all\n"
+            f"user bob off ~k* +get\n")
+    srv = ServerProcess(kind, config=conf, port=port, workdir=d, password="foo")
+    srv.start()
+    try:
+        c = srv.client()
+        assert c.config_rewrite()
+        c.close()
+        text = Path(srv.config_path).read_text()
+    finally:
+        srv.cleanup()
+    return text.replace(d, "<dir>").replace(str(port), "<port>")
+
+
+def test_config_rewrite_users_match_redis():
+    mine, ref = _rewrite_users_on("redpoll"), _rewrite_users_on("redis")
+    m_head, m_tail = _split_generated(mine)
+    r_head, r_tail = _split_generated(ref)
+    assert m_head == r_head, mine + "\n----- redis:\n" + ref
+    assert m_tail == r_tail, mine + "\n----- redis:\n" + ref

@@ -87,15 +87,25 @@ def config_resetstat(c, argv):
 def config_rewrite(c, argv):
     from redpoll.config.rewrite import rewrite_file
     srv = c.server
-    acl_lines = getattr(srv.acl, "rewrite_lines", None)
     try:
-        rewrite_file(srv.config, acl_lines() if acl_lines else None)
+        rewrite_file(srv.config, _user_lines(srv))
     except ConfigError as e:
         if srv.config.file:
             srv.log.warning(f"CONFIG REWRITE failed: {e}")
         raise RedisError(f"ERR {e}")
     srv.log.notice("CONFIG REWRITE executed with success.")
     return OK
+
+
+def _user_lines(srv) -> list[str] | None:
+    """``user`` lines for CONFIG REWRITE: every ACL user, sorted by name, as
+    Redis writes them when no aclfile is used (none when one is)."""
+    if srv.config["aclfile"]:
+        return []
+    users = getattr(srv.acl, "users", None)
+    if not isinstance(users, dict):
+        return None         # fall back to the rewrite module's own lines
+    return [f"user {name} {u.describe()}" for name, u in sorted(users.items())]
 
 
 @subcommand("config", "help", 2, "loading stale", group=G,

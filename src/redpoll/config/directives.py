@@ -501,7 +501,8 @@ _bool("io-threads-do-reads", False, mutable=False, implemented=False)
 
 # snapshotting
 _d("save", "special", [(3600, 1), (300, 100), (60, 10000)], parse_fn=_parse_save,
-   format_fn=_format_save, multiarg=True, repeatable=True, rewrite_fn=_rewrite_save)
+   format_fn=_format_save, multiarg=True, repeatable=True, rewrite_fn=_rewrite_save,
+   always_rewrite=True)      # Redis 7.0 always writes the save points
 _bool("stop-writes-on-bgsave-error", True)
 _bool("rdbcompression", True)
 _bool("rdbchecksum", True, mutable=False)

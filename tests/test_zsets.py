@@ -4,7 +4,6 @@ algebra, ZSCAN, RESP3 shapes, events, encodings and random sequences."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

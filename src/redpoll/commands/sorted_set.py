@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import random
 import re
-from itertools import islice
 
 from redpoll import blocking
 from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
@@ -149,18 +148,29 @@ def score_span(z: ZSet, lo: float, loex: bool, hi: float, hiex: bool):
     return i, max(i, j)
 
 
+class _Above:
+    """Sorts after every member: ``(score, ABOVE)`` follows every pair with
+    that score, so a bisect finds the first pair with a greater score."""
+
+    __slots__ = ()
+
+    def __lt__(self, other):
+        return False
+
+    __le__ = __lt__
+
+    def __gt__(self, other):
+        return True
+
+    __ge__ = __gt__
+
+
+ABOVE = _Above()
+
+
 def _bisect_score(sl, score: float, after: bool) -> int:
     """First index whose score is > score (after) or >= score (not after)."""
-    if not after:
-        return sl.bisect_left((score, b""))
-    lo, hi = sl.bisect_left((score, b"")), len(sl)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sl[mid][0] <= score:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return sl.bisect_left((score, ABOVE if after else b""))
 
 
 def _lex_gte_min(m: bytes, a) -> bool:

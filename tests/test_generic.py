@@ -368,3 +368,27 @@ def test_keyspace_notifications_like_redis(pair):
             c.call(["CONFIG", "SET", "notify-keyspace-events", ""])
         for s in subs:
             s.close()
+
+
+def test_scan_cursor_table_bounds():
+    """The snapshot table of SCAN cursors is bounded (count, entries, idle
+    time); an evicted cursor restarts instead of skipping keys."""
+    from redpoll.keyspace import ScanCursors
+    sc = ScanCursors()
+    data = {f"k{i}".encode(): 1 for i in range(100)}
+    cursors = [sc.scan(0, data, 10)[0] for _ in range(5)]
+    assert len(sc.snaps) == 5 and sc.entries == 500
+    sc.MAX = 3
+    sc.scan(0, data, 10)
+    assert len(sc.snaps) == 3 and sc.entries == 300
+    # an evicted cursor starts over: every key still comes back
+    seen, cur = set(), cursors[0]
+    for _ in range(100):
+        cur, keys = sc.scan(cur, data, 10)
+        seen.update(keys)
+        if cur == 0:
+            break
+    assert seen == set(data)
+    sc.IDLE_SECONDS = 0
+    sc.scan(0, data, 10)
+    assert len(sc.snaps) == 1        # the others were idle "too long"

@@ -318,16 +318,22 @@ class ScanCursors:
     position is reached. When everything fits in one reply no snapshot is
     kept. Snapshots are dropped when their iteration ends and evicted least
     recently used beyond :attr:`MAX` of them (or :attr:`MAX_ENTRIES` keys in
-    total); an unknown cursor (evicted, or from another server run) restarts
-    the iteration from the beginning, which can only add duplicates, never
-    skip a key.
+    total), and after :attr:`IDLE_SECONDS` without use (an abandoned
+    iteration); an unknown cursor (evicted, or from another server run)
+    restarts the iteration from the beginning, which can only add
+    duplicates, never skip a key.
+
+    Cost: one pointer per key (8 bytes) per iteration in progress, and an
+    O(keys) copy when an iteration starts (about 10 ms per million keys).
     """
 
     MAX = 512
-    MAX_ENTRIES = 20_000_000
+    MAX_ENTRIES = 10_000_000
+    IDLE_SECONDS = 300.0
 
     def __init__(self):
-        self.snaps: dict[int, list] = {}     # id -> keys (insertion = LRU order)
+        # id -> (keys, last use); insertion order = least recently used first
+        self.snaps: dict[int, tuple[list, float]] = {}
         self.entries = 0
         self.next_id = 1
 
@@ -337,7 +343,8 @@ class ScanCursors:
         Returns (next cursor, candidate keys); the caller filters them
         (still present, not expired, MATCH, TYPE)."""
         sid, pos = cursor >> 32, cursor & 0xFFFFFFFF
-        snap = self.snaps.pop(sid, None) if sid else None
+        entry = self.snaps.pop(sid, None) if sid else None
+        snap = entry[0] if entry is not None else None
         if snap is None:
             if cursor == 0 and len(source) <= count:
                 return 0, list(source)
@@ -352,15 +359,22 @@ class ScanCursors:
         if end >= len(snap):
             self.entries -= len(snap)
             return 0, batch
-        self.snaps[sid] = snap                 # most recently used last
-        self._evict()
+        now = time.monotonic()
+        self.snaps[sid] = (snap, now)          # most recently used last
+        self._evict(now)
         return (sid << 32) | end, batch
 
-    def _evict(self) -> None:
+    def _evict(self, now: float) -> None:
         snaps = self.snaps
-        while len(snaps) > self.MAX or (self.entries > self.MAX_ENTRIES and len(snaps) > 1):
+        while snaps:
             oldest = next(iter(snaps))
-            self.entries -= len(snaps.pop(oldest))
+            keys, used = snaps[oldest]
+            if (len(snaps) > self.MAX or (self.entries > self.MAX_ENTRIES and len(snaps) > 1)
+                    or now - used > self.IDLE_SECONDS):
+                del snaps[oldest]
+                self.entries -= len(keys)
+            else:
+                break
 
 
 def scan_cursors(server) -> ScanCursors:

@@ -608,6 +608,7 @@ def test_failover_timeout_aborts_and_errors(procs):
     # the replica cannot catch up while it is stopped: the failover times out
     r.proc.send_signal(signal.SIGSTOP)
     try:
+        pc.set("unacked", "1")                  # the stopped replica cannot ack this
         pc.execute_command("FAILOVER", "TIMEOUT", 1500)
         assert info(pc)["master_failover_state"] == "waiting-for-sync"
         with pytest.raises(redis.ResponseError, match="already in progress"):

@@ -74,13 +74,8 @@ class Replication:
                                self.master_repl_offset + 1)
 
     def free_backlog(self) -> None:
+        self.primary.flush_stream()
         self.backlog = None
-
-    def feed_backlog(self, data: bytes) -> None:
-        """Account bytes of the replication stream (backlog + offset)."""
-        if self.backlog is not None:
-            self.backlog.feed(data)
-        self.master_repl_offset += len(data)
 
     # -- role switches ---------------------------------------------------------
     @property
@@ -212,6 +207,7 @@ class Replication:
 
     # -- INFO / ROLE -------------------------------------------------------------
     def info_lines(self) -> list[str]:
+        self.primary.flush_stream()
         srv = self.server
         cfg = srv.config
         now = time.time()

@@ -26,16 +26,7 @@ import time
 
 from redpoll.client import F_CLOSE_AFTER_REPLY, F_CLOSE_ASAP, F_LUA, F_MULTI, F_REPLICA
 from redpoll.log import log
-
-
-def encode_command(argv) -> bytes:
-    """A command as the RESP multibulk the replication stream carries."""
-    parts = [b"*%d\r\n" % len(argv)]
-    for a in argv:
-        if type(a) is not bytes:
-            a = bytes(a) if isinstance(a, (bytearray, memoryview)) else str(a).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(parts)
+from redpoll.persistence.aof import encode_command  # RESP, as the AOF writes it
 
 
 PING = encode_command([b"PING"])
@@ -89,6 +80,10 @@ class PrimarySide:
         self.server = repl.server
         self.replicas: list = []            # clients with F_REPLICA
         self.seldb = -1                     # db of the last SELECT in the stream
+        # Stream bytes of the current event-loop iteration: the offset grows at
+        # once, the backlog and the replicas get them in one piece (flush_stream).
+        self._batch: list[bytes] = []
+        self._batch_scheduled = False
         self.job: SyncJob | None = None
         self.good_replicas = 0
         self.waiting: list = []             # WAIT: [client, target offset, numreplicas, timer]
@@ -110,8 +105,26 @@ class PrimarySide:
         self.feed_raw(data)
 
     def feed_raw(self, data: bytes) -> None:
-        """Add bytes to the stream: backlog, offset, replicas."""
-        self.repl.feed_backlog(data)
+        """Add bytes to the stream (``master_repl_offset`` counts them now;
+        the backlog and the replicas get them at the end of the iteration)."""
+        self.repl.master_repl_offset += len(data)
+        self._batch.append(data)
+        if not self._batch_scheduled:
+            self._batch_scheduled = True
+            self.server.loop.call_soon(self.flush_stream)
+
+    def flush_stream(self) -> None:
+        """Hand the bytes fed so far to the backlog and the replicas. Called
+        before anything that reads the backlog or changes a replica's state,
+        so every replica sees the stream in order."""
+        self._batch_scheduled = False
+        batch = self._batch
+        if not batch:
+            return
+        data = batch[0] if len(batch) == 1 else b"".join(batch)
+        batch.clear()
+        if self.repl.backlog is not None:
+            self.repl.backlog.feed(data)
         for c in self.replicas:
             rs = c.replica_state
             if rs.state is ONLINE:
@@ -121,6 +134,7 @@ class PrimarySide:
                 rs.pending_size += len(data)
 
     def disconnect_replicas(self) -> None:
+        self.flush_stream()
         for c in list(self.replicas):
             c.close()
 
@@ -137,6 +151,7 @@ class PrimarySide:
         """Handle PSYNC (replid given) or SYNC (replid None) from client ``c``."""
         srv = self.server
         repl = self.repl
+        self.flush_stream()
         rs = c.replica_state or ReplicaInfo()
         c.replica_state = rs
         rs.psync = replid is not None
@@ -220,6 +235,7 @@ class PrimarySide:
         waiting = [c for c in self.replicas if c.replica_state.state is WAIT_START]
         if not waiting or self.job is not None:
             return
+        self.flush_stream()     # written before the fork: not for these replicas
         srv = self.server
         repl = self.repl
         cfg = srv.config
@@ -359,6 +375,7 @@ class PrimarySide:
                 self.start_sync()
 
     def put_online(self, c) -> None:
+        self.flush_stream()
         rs = c.replica_state
         rs.state = ONLINE
         rs.ack_time = time.time()

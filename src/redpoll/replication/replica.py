@@ -325,6 +325,7 @@ class MasterLink:
 
     def _continue(self, new_id: str | None) -> None:
         repl = self.repl
+        repl.primary.flush_stream()
         if new_id and new_id != repl.replid:
             repl.replid2 = repl.replid
             repl.second_replid_offset = repl.master_repl_offset + 1

@@ -374,3 +374,33 @@ def test_same_key_twice_and_many_keys(servers):
         main.close()
         return out
     on_both(servers, scenario)
+
+
+def test_events_of_served_commands(servers):
+    """A served BLMOVE/BZPOPMIN fires the same keyspace events as Redis."""
+    def scenario(port):
+        main = RespConn(port)
+        main.call(["CONFIG", "SET", "notify-keyspace-events", "KEA"])
+        sub = RespConn(port)
+        sub.call(["PSUBSCRIBE", "__keyevent*__:*"])
+        bs = block_in_order(port, [["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"],
+                                   ["BZPOPMIN", "z", "0"], ["BLMPOP", "0", "1", "l", "LEFT", "COUNT", "9"]])
+        main.call(["RPUSH", "src", "x"])
+        main.call(["ZADD", "z", "1", "m"])
+        main.call(["RPUSH", "l", "1", "2"])
+        replies = [b.reply() for b in bs]
+        main.call(["CONFIG", "SET", "notify-keyspace-events", ""])
+        sub.call(["PSUBSCRIBE", "marker"])
+        events = []
+        while True:
+            items = sub.reader.read()[1]
+            if items[0][1] == b"psubscribe":
+                break
+            events.append((items[2][1], items[3][1]))
+        for b in bs:
+            b.close()
+        sub.close()
+        main.close()
+        return replies, events
+    replies, events = on_both(servers, scenario)
+    assert (b"__keyevent@0__:lpush", b"dst") in events

@@ -407,3 +407,97 @@ def test_random_library_values(pair, seed):
         fmt = rnd.choice(["<i4", ">I2", "b", "B", "h", "<H", "l", ">L", "<d", ">f", "i3", "I1"])
         cmds.append(["EVAL", f"return {{struct.unpack('{fmt}', struct.pack('{fmt}', {n}))}}", "0"])
     pair.check(cmds)
+
+
+LIB = ("#!lua name=mylib\n"
+       "redis.register_function('setget', function(keys, args) "
+       "redis.call('set', keys[1], args[1]) return redis.call('get', keys[1]) end)\n"
+       "redis.register_function{function_name='ro', callback=function(keys, args) "
+       "return redis.call('get', keys[1]) end, flags={'no-writes'}, description='read'}\n"
+       "redis.register_function('boom', function(keys, args) error('boom') end)\n")
+
+
+def _fn_list_norm(argv, reply):
+    """FUNCTION LIST: libraries and their functions come in hash order."""
+    t, v = reply
+    if t != "*" or not v or len(argv) < 2 or str(argv[1]).lower() != "list":
+        return reply
+    libs = []
+    for lt, lv in v:
+        lv = list(lv)
+        for i in range(0, len(lv) - 1, 2):
+            if lv[i] == ("$", b"functions"):
+                lv[i + 1] = (lv[i + 1][0], sorted(lv[i + 1][1], key=repr))
+        libs.append((lt, lv))
+    return (t, sorted(libs, key=repr))
+
+
+def test_functions(pair):
+    bad = [
+        "return 1", "#!lua", "#!lua name=", "#!lua name=a-b", "#!lua foo=bar", "#!lux name=x",
+        "#!lua name=x\nreturn +", "#!lua name=x\nerror('boom')",
+        "#!lua name=x\nredis.register_function()", "#!lua name=x\nredis.register_function(1, 2)",
+        "#!lua name=x\nredis.register_function('a', 2)",
+        "#!lua name=x\nredis.register_function{function_name='a'}",
+        "#!lua name=x\nredis.register_function{callback=function() end}",
+        "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, flags={'bad'}}",
+        "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, foo=1}",
+        "#!lua name=x\nredis.register_function('a-b', function() end)",
+        "#!lua name=x\nredis.register_function('a', function() end) redis.register_function('a', function() end)",
+        "#!lua name=x\nlocal t = {} for k in pairs(redis) do t[#t+1]=k end",
+        "#!lua name=x\nredis.call('set', 'a', 'b')", "#!lua name=x\nlocal s = string.len('x')",
+        "#!lua name=x\nlocal y = 1",
+    ]
+    cmds = [["FUNCTION", "FLUSH"], ["FUNCTION", "LOAD", LIB], ["FUNCTION", "LOAD", LIB]]
+    cmds += [["FUNCTION", "LOAD", code] for code in bad]
+    cmds += [
+        ["FUNCTION", "LOAD", "#!lua name=other\nredis.register_function('ro', function() end)"],
+        ["FUNCTION", "LOAD", "REPLACE", LIB], ["FUNCTION", "LOAD", "BAD", LIB],
+        ["FCALL", "setget", "1", "k", "v"], ["FCALL_RO", "setget", "1", "k", "v"],
+        ["FCALL_RO", "ro", "1", "k"], ["FCALL", "boom", "0"], ["FCALL", "nosuch", "0"],
+        ["FCALL", "setget", "abc"], ["FCALL", "setget", "-1"], ["FCALL", "setget", "3", "a"],
+        ["FUNCTION", "LIST"], ["FUNCTION", "LIST", "WITHCODE"],
+        ["FUNCTION", "LIST", "LIBRARYNAME", "my*"], ["FUNCTION", "LIST", "LIBRARYNAME", "zz*"],
+        ["FUNCTION", "LIST", "LIBRARYNAME"], ["FUNCTION", "LIST", "FOO"],
+        ["FUNCTION", "STATS"], ["FUNCTION", "KILL"], ["FUNCTION", "HELP"],
+        ["FUNCTION", "RESTORE", "abc"], ["FUNCTION", "RESTORE", "abc", "BAD"],
+        ["FUNCTION", "FLUSH", "BAD"], ["FUNCTION", "DELETE", "nolib"],
+        ["FUNCTION", "DUMP"],
+        ["EVAL", "return redis.register_function('a', function() end)", "0"],
+        ["FUNCTION", "LOAD", "#!lua name=p\nredis.register_function('probe', function() "
+         "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t end)"],
+        ["FCALL", "probe", "0"], ["FUNCTION", "STATS"],
+        ["FUNCTION", "DELETE", "mylib"], ["FCALL", "setget", "1", "k", "v"], ["FUNCTION", "FLUSH"],
+        ["FUNCTION", "LIST"],
+    ]
+    pair.check(cmds, norm={"function": _fn_list_norm})
+
+
+def test_function_dump_restore_between_servers(pair):
+    a, b = pair.conns
+    pair.check([["FUNCTION", "FLUSH"], ["FUNCTION", "LOAD", LIB]])
+    for src, dst in ((a, b), (b, a)):
+        payload = src.call(["FUNCTION", "DUMP"])[1]
+        assert dst.call(["FUNCTION", "RESTORE", payload])[1] == "ERR Library mylib already exists"
+        assert dst.call(["FUNCTION", "RESTORE", payload, "REPLACE"]) == ("+", "OK")
+        assert dst.call(["FUNCTION", "RESTORE", payload, "FLUSH"]) == ("+", "OK")
+        assert dst.call(["FCALL", "setget", "1", "x", "y"]) == ("$", b"y")
+    assert a.call(["FUNCTION", "DUMP"]) == b.call(["FUNCTION", "DUMP"])
+    pair.check([["FUNCTION", "FLUSH"]])
+
+
+def test_functions_replicate_and_persist(procs):
+    p = procs(*FAST, "--appendonly", "yes", "--enable-debug-command", "yes")
+    pc = p.client()
+    r = procs("--replicaof", "127.0.0.1", str(p.port), kind="redis")
+    rc = r.client()
+    wait_until(lambda: info(rc)["master_link_status"] == "up", 30, what="link up")
+    pc.function_load(LIB)
+    assert pc.fcall("setget", 1, "k", "v1") == b"v1"
+    wait_synced(pc, rc)
+    assert rc.get("k") == b"v1"
+    assert rc.fcall_ro("ro", 1, "k") == b"v1"
+    pc.execute_command("DEBUG", "RELOAD")
+    assert pc.fcall("setget", 1, "k", "v2") == b"v2"
+    wait_synced(pc, rc)
+    assert rc.get("k") == b"v2"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import ALLOW_BUSY, command, subcommand
 from redpoll.errors import RedisError
-from redpoll.protocol.resp import OK, Status
+from redpoll.errors import SYNTAX as SYNTAX_ERR
+from redpoll.protocol.resp import OK, Map, Set, Status
 
 G = "scripting"
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
@@ -193,8 +194,250 @@ def _info_lines(srv) -> list[str]:
 
 
 def install(server) -> None:
+    from redpoll.scripting import functions
     server.script_running = False
     server.info_sections.setdefault("scripting", lambda: _info_lines(server))
+    functions.install(server)
+
+
+# -- functions: FCALL, FCALL_RO, FUNCTION ... --------------------------------------
+
+def _registry(server):
+    from redpoll.scripting.functions import registry
+    return registry(server)
+
+
+def _fcall(c, argv, readonly: bool):
+    srv = c.server
+    if srv.monitors:
+        srv.feed_monitors(c, argv)
+    reg = _registry(srv)
+    fn = reg.functions.get(argv[1].decode("utf-8", "replace"))
+    if fn is None:
+        raise RedisError("ERR Function not found")
+    numkeys = parse_int(argv[2], "ERR Bad number of keys provided")
+    if numkeys > len(argv) - 3:
+        raise RedisError("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise RedisError("ERR Number of keys can't be negative")
+    if readonly and "no-writes" not in fn.flags:
+        raise RedisError("ERR Can not execute a script with write flag using *_ro command.")
+    c.prop_argv = []          # effects replication
+    return engine(srv).run_function(c, fn, argv[3:3 + numkeys], argv[3 + numkeys:], readonly)
+
+
+@command("fcall", -3, _EVAL_FLAGS, group=G, getkeys=eval_keys, since="7.0.0",
+         summary="Invokes a function.")
+def fcall(c, argv):
+    return _fcall(c, argv, False)
+
+
+@command("fcall_ro", -3, "readonly " + _EVAL_FLAGS, group=G, getkeys=eval_keys,
+         since="7.0.0", summary="Invokes a read-only function.")
+def fcall_ro(c, argv):
+    return _fcall(c, argv, True)
+
+
+@subcommand("function", "load", -3, "write denyoom noscript", group=G, since="7.0.0",
+            summary="Creates a library.")
+def function_load(c, argv):
+    replace = False
+    i = 2
+    while i < len(argv) - 1:
+        if argv[i].lower() == b"replace":
+            replace = True
+        else:
+            raise RedisError(f"ERR Unknown option given: {argv[i].decode('utf-8', 'replace')}")
+        i += 1
+    name = _registry(c.server).create(argv[-1], replace)
+    c.server.dirty += 1
+    return name
+
+
+@subcommand("function", "delete", 3, "write noscript", group=G, since="7.0.0",
+            summary="Deletes a library and its functions.")
+def function_delete(c, argv):
+    _registry(c.server).delete(argv[2])
+    c.server.dirty += 1
+    return OK
+
+
+@subcommand("function", "flush", -2, "write noscript", group=G, since="7.0.0",
+            summary="Deletes all libraries and functions.")
+def function_flush(c, argv):
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
+        raise RedisError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+    _registry(c.server).flush()
+    c.server.dirty += 1
+    return OK
+
+
+@subcommand("function", "list", -2, "noscript", group=G, since="7.0.0",
+            summary="Returns information about all libraries.")
+def function_list(c, argv):
+    from redpoll.glob import match as stringmatch
+    withcode = False
+    pattern = None
+    i = 2
+    while i < len(argv):
+        o = argv[i].lower()
+        if o == b"withcode" and not withcode:
+            withcode = True
+        elif o == b"libraryname" and pattern is None:
+            if i + 1 >= len(argv):
+                raise RedisError("ERR library name argument was not given")
+            pattern = argv[i + 1]
+            i += 1
+        else:
+            raise RedisError(f"ERR Unknown argument {argv[i].decode('utf-8', 'replace')}")
+        i += 1
+    out = []
+    for name, lib in _registry(c.server).libraries.items():
+        if pattern is not None and not stringmatch(pattern, name):
+            continue
+        funcs = [Map([(b"name", fn.name.encode()),
+                      (b"description", fn.description),
+                      (b"flags", Set([Status(f) for f in _FLAG_ORDER if f in fn.flags]))])
+                 for fn in lib.functions.values()]
+        item = [(b"library_name", name), (b"engine", b"LUA"), (b"functions", funcs)]
+        if withcode:
+            item.append((b"library_code", lib.code))
+        out.append(Map(item))
+    return out
+
+
+_FLAG_ORDER = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"]
+
+
+@subcommand("function", "stats", 2, "noscript allow_busy", group=G, since="7.0.0",
+            summary="Returns information about a function during execution.")
+def function_stats(c, argv):
+    import time as _time
+    srv = c.server
+    reg = _registry(srv)
+    eng = srv.__dict__.get("lua")
+    running = None
+    ctx = eng.ctx if eng is not None else None
+    if ctx is not None and ctx.sha in reg.functions:
+        running = Map([(b"name", ctx.sha.encode()), (b"command", list(ctx.caller.argv or [])),
+                       (b"duration_ms", int((_time.monotonic() - ctx.start) * 1000))])
+    engines = Map([(b"LUA", Map([(b"libraries_count", len(reg.libraries)),
+                                 (b"functions_count", len(reg.functions))]))])
+    return Map([(b"running_script", running), (b"engines", engines)])
+
+
+@subcommand("function", "kill", 2, "noscript allow_busy", group=G, since="7.0.0",
+            summary="Terminates a function during execution.")
+def function_kill(c, argv):
+    eng = c.server.__dict__.get("lua")
+    ctx = eng.ctx if eng is not None else None
+    if ctx is None or ctx.sha not in _registry(c.server).functions:
+        raise RedisError("NOTBUSY No scripts in execution right now.")
+    return script_kill(c, argv)
+
+
+@subcommand("function", "dump", 2, "noscript", group=G, since="7.0.0",
+            summary="Dumps all libraries into a serialized binary payload.")
+def function_dump(c, argv):
+    from redpoll.persistence import rdb
+    from redpoll.persistence.crc64 import crc64
+    body = b"".join(b"\xf5" + rdb.enc_str_lzf(lib.code)
+                    for lib in _registry(c.server).libraries.values())
+    body += rdb.RDB_VERSION.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")
+
+
+@subcommand("function", "restore", -3, "write denyoom noscript", group=G, since="7.0.0",
+            summary="Restores all libraries from a payload.")
+def function_restore(c, argv):
+    from redpoll.persistence import rdb
+    policy = b"append"
+    if len(argv) > 4:
+        raise RedisError(SYNTAX_ERR)
+    if len(argv) == 4:
+        policy = argv[3].lower()
+        if policy not in (b"flush", b"append", b"replace"):
+            raise RedisError("ERR Wrong restore policy given, value should be either "
+                             "FLUSH, APPEND or REPLACE.")
+    data = argv[2]
+    if not rdb.verify_payload(data, c.server.config["rdbchecksum"]):
+        raise RedisError("ERR DUMP payload version or checksum are wrong")
+    codes = []
+    r = rdb._Reader(data, 0, len(data) - 10)
+    try:
+        while r.pos < r.end:
+            op = r.byte()
+            if op != rdb.OP_FUNCTION2:
+                raise RedisError("ERR given type is not a function")
+            codes.append(r.string())
+    except rdb.RDBError:
+        raise RedisError("ERR payload version or checksum are wrong")
+    reg = _registry(c.server)
+    snap = reg.snapshot()
+    try:
+        if policy == b"flush":
+            reg.flush()
+        for code in codes:
+            reg.create(code, replace=policy == b"replace", restoring=True)
+    except RedisError:
+        reg.restore(snap)
+        raise
+    c.server.dirty += 1
+    return OK
+
+
+_FUNCTION_HELP = [
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored "
+    "using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a "
+    "restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, "
+    "replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a "
+    "chance of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@subcommand("function", "help", 2, "loading stale", group=G, since="7.0.0",
+            summary="Returns helpful text about the different subcommands.")
+def function_help(c, argv):
+    return [Status(s) for s in _FUNCTION_HELP]
 
 
 # -- COMMAND INFO key specs and tips ---------------------------------------------
@@ -213,6 +456,21 @@ def _specs():
     set_specs("script|kill", tips=("request_policy:all_shards", "response_policy:one_succeeded"))
     set_specs("script|exists", tips=("request_policy:all_shards",
                                      "response_policy:agg_logical_and"))
+    fnotes = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"
+    set_specs("fcall", spec("RW access update", 2, keynum=(0, 1, 1), notes=fnotes))
+    set_specs("fcall_ro", spec("RO access", 2, keynum=(0, 1, 1), notes=(
+        "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")))
+    shards = ("request_policy:all_shards", "response_policy:all_succeeded")
+    set_specs("function|load", tips=("request_policy:all_shards",
+                                     "response_policy:all_succeeded"))
+    set_specs("function|delete", tips=shards)
+    set_specs("function|flush", tips=shards)
+    set_specs("function|restore", tips=shards)
+    set_specs("function|list", tips=("nondeterministic_output_order",))
+    set_specs("function|stats", tips=("nondeterministic_output", "request_policy:all_shards",
+                                      "response_policy:special"))
+    set_specs("function|kill", tips=("request_policy:all_shards",
+                                     "response_policy:one_succeeded"))
 
 
 _specs()

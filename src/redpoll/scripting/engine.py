@@ -205,6 +205,8 @@ class LuaEngine:
     def __init__(self, server):
         self.server = server
         self.scripts: dict[str, Script] = {}
+        # sha -> body, also server.scripts (INFO memory reads it)
+        self.bodies: dict = server.__dict__.setdefault("scripts", {})
         self.ctx: RunContext | None = None
         self.rand = Lrand48()
         self.busy = None            # redpoll.scripting.busy.BusyMode while timed out
@@ -233,6 +235,8 @@ class LuaEngine:
         api = prelude(P)
         self._run = api[b"run"]
         self._compile = api[b"compile"]
+        self._load_library = api[b"load_library"]
+        self._call_function = api[b"call_function"]
         self.table_from = rt.table_from
         for name in (b"python", b"os", b"io", b"dofile", b"loadfile", b"require",
                      b"package", b"module", b"print", b"debug"):
@@ -242,9 +246,27 @@ class LuaEngine:
         return int(self.rt.eval("collectgarbage('count')") * 1024)
 
     def flush(self) -> None:
-        """SCRIPT FLUSH: forget every script and start a new Lua state."""
+        """SCRIPT FLUSH: forget every cached script (and let Lua free them)."""
         self.scripts = {}
-        self._new_state()
+        self.bodies.clear()
+        self.rt.eval("collectgarbage('collect')")
+
+    def load_library(self, code: bytes):
+        """Run a library's code in load mode: (True, [(name, callback, flags,
+        description), ...]) or (False, error message)."""
+        r = self._load_library(b"--" + code)      # the shebang line becomes a comment
+        if r[0]:
+            out = []
+            for item in r[1].values():
+                name, cb, flags, desc = item[1], item[2], item[3], item[4]
+                out.append((name, cb, [f for f in flags.values()],
+                            desc if desc is not False else None))
+            return True, out
+        kind, err = r[1], r[2]
+        if kind == b"compile":
+            return False, "ERR Error compiling function: " + _to_str(err)
+        msg = err[b"err"] if lua_type(err) == "table" else err
+        return False, "ERR Error registering functions: " + _to_str(msg)
 
     # -- script cache -------------------------------------------------------
     def create(self, body: bytes) -> str:
@@ -260,14 +282,27 @@ class LuaEngine:
                 raise RedisError("ERR Error compiling script (new function): "
                                  + _to_str(err))
             self.scripts[sha] = Script(body, f, flags)
+            self.bodies[sha] = body
         return sha
 
     # -- running ---------------------------------------------------------------
     def run(self, c, sha: str, keys: list, args: list, readonly: bool):
         """Run cached script ``sha`` for client ``c``; returns the reply."""
         script = self.scripts[sha]
+        return self.execute(c, sha, script.flags, readonly, self._run, script.func,
+                            keys, args)
+
+    def run_function(self, c, fn, keys: list, args: list, readonly: bool):
+        """FCALL: run a registered function (``fn``: functions.Function)."""
+        return self.execute(c, fn.name, fn.flags, readonly, self._call_function,
+                            fn.callback, keys, args)
+
+    def execute(self, c, funcname: str, flags, readonly: bool, runner, func,
+                keys: list, args: list):
+        """The common part of EVAL and FCALL (scriptPrepareForRun + call):
+        flag checks, the run context, frozen time, effects propagation as
+        one unit, busy mode bookkeeping; returns the reply."""
         srv = self.server
-        flags = script.flags
         if flags is not None:
             if "no-writes" in flags:
                 readonly = True
@@ -291,7 +326,7 @@ class LuaEngine:
         fake.user = c.user
         fake.resp = 2
         fake.flags = F_LUA | (c.flags & F_MASTER)
-        ctx = RunContext(c, fake, sha, readonly, oom)
+        ctx = RunContext(c, fake, funcname, readonly, oom)
         self.ctx = ctx
         self.kill_requested = False
         froze = srv.frozen_ms is None
@@ -301,7 +336,7 @@ class LuaEngine:
         srv.script_running = True
         try:
             use_hook = srv.config["lua-time-limit"] > 0
-            ok, res = self._run(script.func, use_hook, len(keys), *keys, *args)
+            ok, res = runner(func, use_hook, len(keys), *keys, *args)
         finally:
             srv.script_running = False
             self.ctx = None
@@ -313,7 +348,7 @@ class LuaEngine:
             srv.end_atomic()
         if ok:
             return self._reply(res, c, fake.resp)
-        return self._error_reply(res, sha)
+        return self._error_reply(res, funcname)
 
     def _error_reply(self, err, funcname: str) -> RedisError:
         if lua_type(err) == "table":

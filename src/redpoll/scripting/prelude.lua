@@ -274,4 +274,162 @@ local function compile(body)
   return f, false
 end
 
-return {run = run, compile = compile}
+-- Functions (FUNCTION LOAD / FCALL) ------------------------------------------
+-- A library's code runs once at load time with only a reduced `redis` table
+-- (register_function, log, versions); the functions it registers run later
+-- with the full API (minus the EVAL-only helpers) and the usual globals.
+-- Both use the environment `fenv`, whose lookups go to CUR.
+local function strict(t)
+  local p = setmetatable({}, {
+    __index = function(_, k)
+      local v = t[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = ro_error,
+    __metatable = false,
+  })
+  backing[p] = t
+  return p
+end
+
+local RF = {}
+for k, v in next, redis do RF[k] = v end
+RF.breakpoint, RF.debug, RF.replicate_commands = nil, nil, nil
+local FG = {}
+for k, v in next, G do FG[k] = v end
+FG.redis = readonly(RF)
+local fenv = {}
+FG._G = fenv
+local CUR = FG
+setmetatable(fenv, {
+  __index = function(_, k)
+    local v = CUR[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+backing[fenv] = FG
+
+local FLAGS = {["no-writes"] = true, ["allow-oom"] = true, ["allow-stale"] = true,
+               ["no-cluster"] = true, ["allow-cross-slot-keys"] = true}
+local pending, pending_names
+
+local function regfail(msg)
+  error({err = "ERR " .. msg}, 0)
+end
+
+local function isstr(v)
+  return type(v) == "string" or type(v) == "number"
+end
+
+local function register_function(...)
+  if not pending then
+    regfail("redis.register_function can only be called on FUNCTION LOAD command")
+  end
+  local n = select("#", ...)
+  if n < 1 or n > 2 then regfail("wrong number of arguments to redis.register_function") end
+  local name, cb, flags, desc
+  if n == 1 then
+    local t = ...
+    if type(t) ~= "table" then
+      regfail("calling redis.register_function with a single argument is only applicable to " ..
+              "Lua table (representing named arguments).")
+    end
+    for k, v in next, t do
+      if not isstr(k) then
+        regfail("named argument key given to redis.register_function is not a string")
+      end
+      local lk = string.lower(tostring(k))
+      if lk == "function_name" then
+        if not isstr(v) then
+          regfail("function_name argument given to redis.register_function must be a string")
+        end
+        name = tostring(v)
+      elseif lk == "description" then
+        if not isstr(v) then
+          regfail("description argument given to redis.register_function must be a string")
+        end
+        desc = tostring(v)
+      elseif lk == "callback" then
+        if type(v) ~= "function" then
+          regfail("callback argument given to redis.register_function must be a function")
+        end
+        cb = v
+      elseif lk == "flags" then
+        if type(v) ~= "table" then
+          regfail("flags argument to redis.register_function must be a table representing " ..
+                  "function flags")
+        end
+        flags = {}
+        for _, f in next, v do
+          if type(f) ~= "string" or not FLAGS[f] then regfail("unknown flag given") end
+          flags[#flags + 1] = f
+        end
+      else
+        regfail("unknown argument given to redis.register_function")
+      end
+    end
+    if not name then regfail("redis.register_function must get a function name argument") end
+    if not cb then regfail("redis.register_function must get a callback argument") end
+  else
+    name, cb = ...
+    if not isstr(name) then
+      regfail("first argument to redis.register_function must be a string")
+    end
+    if type(cb) ~= "function" then
+      regfail("second argument to redis.register_function must be a function")
+    end
+    name = tostring(name)
+  end
+  if not string.find(name, "^[%w_]+$") then
+    regfail("Library names can only contain letters, numbers, or underscores(_) and must " ..
+            "be at least one character long")
+  end
+  if pending_names[name] then regfail("Function already exists in the library") end
+  pending_names[name] = true
+  pending[#pending + 1] = {name, cb, flags or {}, desc or false}
+end
+
+local LOADG = {redis = strict({
+  register_function = register_function, log = P.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = P.version, REDIS_VERSION_NUM = P.version_num,
+})}
+
+-- load_library(code): true, {{name, callback, flags, description}, ...} or
+-- false, "compile"|"run", error
+local function load_library(body)
+  local f, e = loadstring(body, "@user_function")
+  if not f then return false, "compile", e end
+  setfenv(f, fenv)
+  pending, pending_names = {}, {}
+  CUR = LOADG
+  local ok, err = xpcall(f, err_handler)
+  CUR = FG
+  local res = pending
+  pending, pending_names = nil, nil
+  if not ok then return false, "run", err end
+  return true, res
+end
+
+-- call_function(cb, use_hook, nkeys, ...): cb(KEYS, ARGV) under the handler
+local function call_function(cb, use_hook, nkeys, ...)
+  local all = {...}
+  local keys, argv = {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, #all do argv[i - nkeys] = all[i] end
+  if use_hook then dsethook(hook, "", 100000) end
+  local ok, res = xpcall(function() return cb(keys, argv) end, err_handler)
+  if use_hook then dsethook() end
+  return ok, res
+end
+
+return {run = run, compile = compile, load_library = load_library,
+        call_function = call_function}

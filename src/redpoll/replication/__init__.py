@@ -274,15 +274,16 @@ def install(server) -> None:
 
     server.rdb_repl_info = repl.rdb_repl_info
 
-    def rewrite_aof_after_sync():
-        # The AOF describes the old dataset: rewrite it from the new one, as
-        # Redis does after a full sync (restartAOFAfterSYNC).
+    def after_full_sync():
+        # The AOF describes the old dataset: start it over from the new one
+        # (Redis's restartAOFAfterSYNC); rdb-del-sync-files.
         aof = getattr(server, "aof", None)
-        if aof is not None:
-            from redpoll.persistence.aof import OFF
-            if aof.state != OFF:
-                aof.rewrite_scheduled = True
-    repl.full_sync_hooks.append(rewrite_aof_after_sync)
+        if aof is not None and hasattr(aof, "rebuild"):
+            aof.rebuild()
+        snaps = getattr(server, "snapshots", None)
+        if snaps is not None and hasattr(snaps, "maybe_delete_sync_file"):
+            snaps.maybe_delete_sync_file()
+    repl.full_sync_hooks.append(after_full_sync)
 
     def start_replication():
         target = cfg["replicaof"]

@@ -445,7 +445,7 @@ def test_repeated_kill_failovers_never_fail_over_twice(group_factory):
     events = EventLog(g.sentinels[0])
     servers = {p.port: p for p in [g.primary] + g.replicas}
     current = g.primary.port
-    for round_ in range(3):
+    for round_ in range(5):
         n = sum(1 for ch, _ in events.events if ch == "+switch-master")
         servers[current].kill()
         wait_until(lambda: sum(1 for ch, _ in events.events if ch == "+switch-master") > n,

@@ -12,7 +12,7 @@ import os
 
 from redpoll.commands import table as T
 from redpoll.commands.string import parse_int
-from redpoll.commands.table import command, subcommand
+from redpoll.commands.table import subcommand
 from redpoll.errors import SYNTAX, RedisError
 from redpoll.log import WARNING, log
 from redpoll.protocol.resp import NULL_ARRAY, OK, Map, Status, Verbatim

@@ -26,7 +26,7 @@ from redpoll.sentinel.election import MAX_DESYNC, get_leader
 from redpoll.sentinel.instance import (
     FO_NONE, FO_RECONF_SLAVES, FO_SELECT_SLAVE, FO_SEND_SLAVEOF_NOONE,
     FO_UPDATE_CONFIG, FO_WAIT_PROMOTION, FO_WAIT_START, SRI_FAILOVER_IN_PROGRESS,
-    SRI_FORCE_FAILOVER, SRI_MASTER, SRI_O_DOWN, SRI_PROMOTED, SRI_RECONF_DONE,
+    SRI_FORCE_FAILOVER, SRI_O_DOWN, SRI_PROMOTED, SRI_RECONF_DONE,
     SRI_RECONF_INPROG, SRI_RECONF_SENT, SRI_S_DOWN, Addr, mstime)
 
 SIMFAILURE_CRASH_AFTER_ELECTION = 1
@@ -171,7 +171,23 @@ def _wait_start(sentinel, master) -> None:
     sentinel.event(WARNING, "+failover-state-select-slave", master, "%@")
 
 
+def _fresh_offsets(sentinel, master) -> bool:
+    """redpoll: before choosing, every usable replica must have answered an
+    INFO sent after the master was seen down, so the offsets compared are
+    final (a stale offset could promote the replica that missed the last
+    acknowledged writes). Waits at most 1 s."""
+    if not master.flags & SRI_S_DOWN:
+        return True
+    if mstime() - master.failover_state_change_time > 1000:
+        return True
+    return all(s.info_refresh >= master.s_down_since_time
+               for s in master.slaves.values()
+               if not s.link.disconnected and not s.flags & (SRI_S_DOWN | SRI_O_DOWN))
+
+
 def _select_slave(sentinel, master) -> None:
+    if not _fresh_offsets(sentinel, master):
+        return
     slave = select_slave(sentinel, master)
     if slave is None:
         sentinel.event(WARNING, "-failover-abort-no-good-slave", master, "%@")

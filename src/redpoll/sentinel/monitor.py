@@ -30,9 +30,10 @@ import random
 import hiredis
 
 from redpoll.log import DEBUG, NOTICE, VERBOSE, WARNING, log
-from redpoll.sentinel import election, failover
+from redpoll.sentinel import failover
 from redpoll.sentinel.instance import (
-    FO_NONE, FO_SEND_SLAVEOF_NOONE, FO_UPDATE_CONFIG, FO_WAIT_PROMOTION, LINK_DOWN,
+    FO_NONE, FO_SELECT_SLAVE, FO_SEND_SLAVEOF_NOONE, FO_UPDATE_CONFIG,
+    FO_WAIT_PROMOTION, LINK_DOWN,
     LINK_UP, SRI_FAILOVER_IN_PROGRESS, SRI_MASTER, SRI_MASTER_DOWN,
     SRI_MASTER_REBOOT, SRI_O_DOWN, SRI_OLD_MASTER, SRI_PROMOTED, SRI_RECONF_DONE,
     SRI_RECONF_INPROG, SRI_RECONF_SENT, SRI_S_DOWN, SRI_SCRIPT_KILL_SENT,
@@ -332,6 +333,9 @@ class Sentinel:
         if ri.flags & SRI_PROMOTED and ri.master.failover_state in (
                 FO_SEND_SLAVEOF_NOONE, FO_WAIT_PROMOTION):
             info_period = 100
+        elif (ri.flags & SRI_SLAVE and ri.master.failover_state == FO_SELECT_SLAVE
+              and ri.info_refresh < ri.master.s_down_since_time):
+            info_period = 0        # see failover._fresh_offsets
         elif ri.flags & SRI_OLD_MASTER and ri.role_reported != SRI_SLAVE:
             info_period = 250
         ping_period = min(ri.down_after_period, self.p["ping-period"])

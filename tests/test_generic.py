@@ -383,3 +383,18 @@ def test_scan_cursor_table_bounds():
     sc.IDLE_SECONDS = 0
     sc.scan(0, data, 10)
     assert len(sc.snaps) == 1        # the others were idle "too long"
+
+
+def test_object_freq_idletime_policies(pair):
+    try:
+        pair.check([["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"], ["SET", "k", "v"],
+                    ["OBJECT", "FREQ", "k"], ["OBJECT", "IDLETIME", "k"], ["OBJECT", "FREQ", "nokey"],
+                    ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"], ["OBJECT", "FREQ", "k"],
+                    # (IDLETIME of k now reads LFU data as an LRU clock in Redis)
+                    ["SET", "n", "5"], ["OBJECT", "REFCOUNT", "n"], ["OBJECT", "IDLETIME", "n"],
+                    ["CONFIG", "SET", "maxmemory", "100mb"], ["SET", "n2", "6"],
+                    ["OBJECT", "REFCOUNT", "n2"], ["CONFIG", "SET", "maxmemory", "0"]])
+    finally:
+        for c in pair.conns:
+            c.call(["CONFIG", "SET", "maxmemory-policy", "noeviction"])
+            c.call(["CONFIG", "SET", "maxmemory", "0"])

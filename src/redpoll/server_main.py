@@ -167,6 +167,12 @@ def serve(cfg, sentinel_mode: bool = False, supervised: str = "no") -> int:
         process.write_pidfile(pidfile)
     bootstrap.install(server)
     server.shutdown_hooks.append(lambda save: process.notify_stopping(supervised))
+
+    def initialized():      # logged before the dataset is loaded, as Redis does
+        log.notice(f"Running mode={'sentinel' if sentinel_mode else 'standalone'}, "
+                   f"port={server.port}.")
+        log.warning("Server initialized")
+    server.startup_hooks.insert(0, initialized)
     try:
         loop.run_until_complete(server.start())
     except OSError as e:
@@ -175,9 +181,6 @@ def serve(cfg, sentinel_mode: bool = False, supervised: str = "no") -> int:
             process.remove_pidfile(pidfile)
         return 1
     process.install_signal_handlers(server)
-    log.notice(f"Running mode={'sentinel' if sentinel_mode else 'standalone'}, "
-               f"port={server.port}.")
-    log.warning("Server initialized")
     for hook in getattr(server, "after_start_hooks", []):
         hook()
     log.notice("Ready to accept connections tcp")

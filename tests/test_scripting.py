@@ -501,3 +501,46 @@ def test_functions_replicate_and_persist(procs):
     assert pc.fcall("setget", 1, "k", "v2") == b"v2"
     wait_synced(pc, rc)
     assert rc.get("k") == b"v2"
+
+
+def _busy_function_check(srv: ServerProcess):
+    c = srv.client()
+    c.config_set("lua-time-limit", 100)
+    c.function_load("#!lua name=spin\nredis.register_function('spin', function() "
+                    "local i = 0 while true do i = i + 1 end end)", replace=True)
+    result = {}
+
+    def run():
+        try:
+            srv.client(socket_timeout=30).fcall("spin", 0)
+        except redis.exceptions.ResponseError as e:
+            result["err"] = str(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        def busy():
+            try:
+                c.ping()
+            except redis.exceptions.ResponseError as e:
+                return str(e)
+            return None
+        msg = wait_until(busy, 10, what="BUSY reply")
+        fresh = srv.client()
+        with pytest.raises(redis.exceptions.ResponseError) as e:
+            fresh.execute_command("SCRIPT", "KILL")
+        script_kill_err = str(e.value)
+        stats = fresh.execute_command("FUNCTION", "STATS")
+        assert fresh.execute_command("FUNCTION", "KILL") in (b"OK", True)
+    finally:
+        t.join(20)
+    c.config_set("lua-time-limit", 5000)
+    c.function_delete("spin")
+    return msg, script_kill_err, stats[1][b"name"] if isinstance(stats, list) else None, \
+        result.get("err")
+
+
+def test_busy_function_and_function_kill(server, real_redis):
+    mine = _busy_function_check(server)
+    ref = _busy_function_check(real_redis)
+    assert mine[0] == ref[0] and mine[1] == ref[1] and mine[3] == ref[3]

@@ -17,6 +17,8 @@ G = "scripting"
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 BUSY = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL "
         "or SHUTDOWN NOSAVE.")
+BUSY_FUNCTION = ("BUSY Redis is busy running a script. You can only call FUNCTION KILL "
+                 "or SHUTDOWN NOSAVE.")
 
 
 def engine(server):
@@ -114,6 +116,11 @@ def script_flush(c, argv):
 @subcommand("script", "kill", 2, "noscript allow_busy", group=G, since="2.6.0",
             summary="Terminates a server-side Lua script during execution.")
 def script_kill(c, argv):
+    return _kill(c, True)
+
+
+def _kill(c, is_eval: bool):
+    """scriptKill: SCRIPT KILL stops EVAL scripts, FUNCTION KILL functions."""
     eng = c.server.__dict__.get("lua")
     ctx = eng.ctx if eng is not None else None
     if ctx is None:
@@ -126,6 +133,9 @@ def script_kill(c, argv):
             "UNKILLABLE Sorry the script already executed write commands against the "
             "dataset. You can either wait the script termination or kill the server in "
             "a hard way using the SHUTDOWN NOSAVE command.")
+    if ctx.is_eval != is_eval:
+        # SCRIPT KILL does not stop a function, nor FUNCTION KILL a script
+        raise RedisError(BUSY_FUNCTION if is_eval else BUSY)
     eng.kill_requested = True
     return OK
 
@@ -176,13 +186,15 @@ def busy_check(c, cmd, argv):
     srv = c.server
     if not getattr(srv, "script_running", False):
         return None
+    ctx = srv.lua.ctx
+    busy = BUSY if ctx is None or ctx.is_eval else BUSY_FUNCTION
     if cmd.name == "shutdown":
         # only SHUTDOWN NOSAVE may interrupt a busy script
         if any(a.lower() == b"nosave" for a in argv[1:]):
             return None
-        return RedisError(BUSY)
+        return RedisError(busy)
     if not cmd.flags & ALLOW_BUSY:
-        return RedisError(BUSY)
+        return RedisError(busy)
     return None
 
 
@@ -318,7 +330,7 @@ def function_stats(c, argv):
     eng = srv.__dict__.get("lua")
     running = None
     ctx = eng.ctx if eng is not None else None
-    if ctx is not None and ctx.sha in reg.functions:
+    if ctx is not None and not ctx.is_eval:
         running = Map([(b"name", ctx.sha.encode()), (b"command", list(ctx.caller.argv or [])),
                        (b"duration_ms", int((_time.monotonic() - ctx.start) * 1000))])
     engines = Map([(b"LUA", Map([(b"libraries_count", len(reg.libraries)),
@@ -329,11 +341,7 @@ def function_stats(c, argv):
 @subcommand("function", "kill", 2, "noscript allow_busy", group=G, since="7.0.0",
             summary="Terminates a function during execution.")
 def function_kill(c, argv):
-    eng = c.server.__dict__.get("lua")
-    ctx = eng.ctx if eng is not None else None
-    if ctx is None or ctx.sha not in _registry(c.server).functions:
-        raise RedisError("NOTBUSY No scripts in execution right now.")
-    return script_kill(c, argv)
+    return _kill(c, False)
 
 
 @subcommand("function", "dump", 2, "noscript", group=G, since="7.0.0",

@@ -146,7 +146,7 @@ class RunContext:
     """State of the script being executed (Redis's scriptRunCtx)."""
 
     __slots__ = ("caller", "fake", "sha", "readonly", "wrote", "start",
-                 "timed_out", "killed", "repl", "oom")
+                 "timed_out", "killed", "repl", "oom", "is_eval")
 
     def __init__(self, caller, fake, sha, readonly, oom):
         self.caller = caller
@@ -159,6 +159,7 @@ class RunContext:
         self.timed_out = False
         self.killed = False
         self.repl = 3
+        self.is_eval = True           # False for FCALL (ctx.sha is the function name)
 
 
 class Script:
@@ -295,10 +296,10 @@ class LuaEngine:
     def run_function(self, c, fn, keys: list, args: list, readonly: bool):
         """FCALL: run a registered function (``fn``: functions.Function)."""
         return self.execute(c, fn.name, fn.flags, readonly, self._call_function,
-                            fn.callback, keys, args)
+                            fn.callback, keys, args, is_eval=False)
 
     def execute(self, c, funcname: str, flags, readonly: bool, runner, func,
-                keys: list, args: list):
+                keys: list, args: list, is_eval: bool = True):
         """The common part of EVAL and FCALL (scriptPrepareForRun + call):
         flag checks, the run context, frozen time, effects propagation as
         one unit, busy mode bookkeeping; returns the reply."""
@@ -327,6 +328,7 @@ class LuaEngine:
         fake.resp = 2
         fake.flags = F_LUA | (c.flags & F_MASTER)
         ctx = RunContext(c, fake, funcname, readonly, oom)
+        ctx.is_eval = is_eval
         self.ctx = ctx
         self.kill_requested = False
         froze = srv.frozen_ms is None

@@ -82,8 +82,9 @@ def parse_score(b: bytes, err: str = NOT_FLOAT) -> float:
             v = float(b)
         except ValueError:
             raise RedisError(err) from None
-        if v != 0.0 and v != INF and v != -INF:
-            return v
+        if v != INF and v != -INF:
+            if v != 0.0 or not b.split(b"e", 1)[0].split(b"E", 1)[0].strip(b"+-0."):
+                return v                # (a zero is fine unless it underflowed)
     if not b or b[:1].isspace():
         raise RedisError(err)
     r = strtod(b)
@@ -387,6 +388,24 @@ def _zadd(c, argv, incr_cmd: bool):
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.2.0",
          summary="Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.")
 def zadd(c, argv):
+    if len(argv) == 4 and argv[2].lower() not in _ZADD_FLAGS:
+        # fast path: one score/member pair, no options
+        score = parse_score(argv[2])
+        key, member = argv[1], argv[3]
+        z = c.db.get_typed(key, ZSet)
+        if z is None:
+            z = _new_zset(c, key)
+        elif z.big is None:
+            z.update_encoding(c.server.config)
+        cur = z.dict.get(member)
+        if cur is None:
+            z.will_add(member, c.server.config)
+        elif cur == score:
+            return 0
+        z.add(member, score)
+        _event(c, "zadd", key)
+        c.server.dirty += 1
+        return 1 if cur is None else 0
     return _zadd(c, argv, False)
 
 

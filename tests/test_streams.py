@@ -359,3 +359,47 @@ def test_random_sequences(pair, seed):
     finally:
         for conn in pair.conns:
             conn.call(["CONFIG", "SET", "stream-node-max-entries", "100"])
+
+
+def _events(port, cmds):
+    c = redis.Redis(port=port)
+    c.flushall()
+    c.config_set("notify-keyspace-events", "KEA")
+    p = c.pubsub()
+    p.psubscribe("__keyevent@0__:*")
+    p.get_message(timeout=2)
+    for cmd in cmds:
+        try:
+            c.execute_command(*cmd)
+        except redis.ResponseError:
+            pass
+    c.execute_command("SET", "end-marker", "1")
+    out = []
+
+    def until_marker():
+        m = p.get_message(timeout=0.1)
+        if m:
+            out.append((m["channel"].split(b":", 1)[1], m["data"]))
+        return out and out[-1][1] == b"end-marker"
+    wait_until(until_marker, 10, what="all notifications")
+    c.config_set("notify-keyspace-events", "")
+    p.close()
+    return out
+
+
+def test_keyspace_notifications_of_streams_hll_geo(pair):
+    cmds = [["XADD", "s", "1-1", "a", "1"], ["XADD", "s", "MAXLEN", "1", "2-1", "a", "1"],
+            ["XDEL", "s", "2-1"], ["XADD", "s", "3-1", "a", "b"], ["XTRIM", "s", "MAXLEN", "0"],
+            ["XGROUP", "CREATE", "s", "g", "0"], ["XADD", "s", "4-1", "a", "b"],
+            ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"],
+            ["XGROUP", "CREATECONSUMER", "s", "g", "d"], ["XCLAIM", "s", "g", "e", "0", "4-1"],
+            ["XAUTOCLAIM", "s", "g", "f", "0", "0"], ["XGROUP", "DELCONSUMER", "s", "g", "d"],
+            ["XGROUP", "SETID", "s", "g", "0"], ["XSETID", "s", "10-1"], ["XACK", "s", "g", "4-1"],
+            ["XGROUP", "DESTROY", "s", "g"], ["XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM"],
+            ["PFADD", "h", "a"], ["PFADD", "h", "a"], ["PFMERGE", "h2", "h"], ["PFCOUNT", "h2"],
+            ["GEOADD", "g", "1", "1", "m"],
+            ["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "1", "1", "BYRADIUS", "10", "km"],
+            ["GEORADIUS", "g", "1", "1", "10", "km", "STORE", "d2"],
+            ["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "50", "50", "BYRADIUS", "1", "km"],
+            ["EVAL", "redis.call('set','x','1') redis.call('del','x')", "0"]]
+    assert _events(pair.redpoll.port, cmds) == _events(pair.redis.port, cmds)

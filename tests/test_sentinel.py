@@ -770,3 +770,24 @@ def test_hostnames_like_redis_sentinel(group_factory):
             cl.execute_command(*bad)
         errs.append(str(e.value))
     assert errs[0] == errs[1]
+
+
+@pytest.mark.timeout(60)
+def test_announce_ip_and_port_in_hello_messages(group_factory):
+    """announce-ip / announce-port replace the address a sentinel puts in
+    its hello messages; the other sentinels list it under that address."""
+    g = group_factory(replicas=0, sentinels=1, quorum=1)
+    port = free_port()
+    conf = sentinel_conf(g.primary.port, quorum=1) + \
+        f"sentinel announce-ip 127.0.0.2\nsentinel announce-port {port}\n"
+    g.sentinels.append(g.start_sentinel("redpoll", conf, port=port))
+    g.wait_discovered(replicas=0)
+    seen = [_as_dict(r) for r in raw_client(g.sentinels[0]).execute_command(
+        "SENTINEL", "SENTINELS", NAME)]
+    assert [(d["ip"], int(d["port"])) for d in seen] == [("127.0.0.2", port)]
+    c = raw_client(g.sentinels[1])
+    assert c.execute_command("SENTINEL", "CONFIG", "GET", "announce-*") == \
+        ["announce-hostnames", "no", "announce-ip", "127.0.0.2", "announce-port", str(port)]
+    text = open(g.sentinels[1].config_path).read()
+    assert 'sentinel announce-ip "127.0.0.2"' in text
+    assert f"sentinel announce-port {port}" in text

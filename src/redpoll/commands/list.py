@@ -10,7 +10,7 @@ from redpoll import blocking
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
 from redpoll.datatypes.list import RList
-from redpoll.errors import NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, RedisError
+from redpoll.errors import NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, RedisError, wrong_arity
 from redpoll.notify import GENERIC, LIST, notify
 from redpoll.protocol.resp import NULL_ARRAY, OK
 
@@ -135,18 +135,23 @@ def pop_n(c, key: bytes, lst, where: bytes, count: int) -> list:
 
 
 def _pop(c, argv, where: bytes):
+    if len(argv) == 2:                  # fast path: one element
+        key = argv[1]
+        lst = c.db.get_typed(key, RList)
+        if lst is None:
+            return None
+        value = lst.popleft() if where == _LEFT else lst.pop()
+        _event(c, "lpop" if where == _LEFT else "rpop", key)
+        deleted_if_empty(c, key, lst)
+        c.server.dirty += 1
+        return value
     if len(argv) > 3:
-        from redpoll.errors import wrong_arity
         raise wrong_arity(argv[0].decode(errors="replace").lower())
-    count = None
-    if len(argv) == 3:
-        count = parse_range_int(argv[2], 0, LONG_MAX, POSITIVE)
+    count = parse_range_int(argv[2], 0, LONG_MAX, POSITIVE)
     key = argv[1]
     lst = c.db.get_typed(key, RList)
     if lst is None:
-        return None if count is None else NULL_ARRAY
-    if count is None:
-        return pop_n(c, key, lst, where, 1)[0]
+        return NULL_ARRAY
     if count == 0:
         return []
     return pop_n(c, key, lst, where, count)

@@ -250,3 +250,30 @@ def rewrite_and_wait(r: redis.Redis) -> None:
     wait_until(lambda: r.info("persistence")["aof_rewrites"] > n
                and r.info("persistence")["aof_rewrite_in_progress"] == 0, 30,
                what="BGREWRITEAOF to finish")
+
+
+def watch_loading(port: int, timeout: float = 60) -> tuple[bool, bool]:
+    """Poll a starting server with PING until it answers PONG; return whether
+    it answered -LOADING meanwhile and whether INFO then showed loading:1."""
+    import socket
+    import time
+    seen_loading = seen_info = False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"PING\r\n")
+                reply = s.recv(100)
+                if reply.startswith(b"-LOADING Redis is loading the dataset in memory"):
+                    seen_loading = True
+                    s.sendall(b"INFO persistence\r\n")
+                    info = s.recv(65536)
+                    size = int(info[1:info.index(b"\r\n")])
+                    while len(info) < size and (chunk := s.recv(65536)):
+                        info += chunk
+                    seen_info |= b"loading:1" in info
+                elif reply.startswith(b"+PONG"):
+                    break
+        except OSError:
+            time.sleep(0.01)
+    return seen_loading, seen_info

@@ -13,7 +13,7 @@ import pytest
 
 from persist_support import (
     build_dataset, check_aof, check_rdb, dataset, rewrite_and_wait, start_with_files,
-    timeless)
+    timeless, watch_loading)
 from support import ServerProcess, wait_until
 
 AOF_ARGS = ["--appendonly", "yes", "--appendfilename", "redis-staging-ao.aof"]
@@ -384,3 +384,17 @@ def test_bgrewriteaof_with_appendonly_off_like_redis():
                                                   "appendonly.aof.manifest"]
         assert open(os.path.join(_aofdir(rp), "appendonly.aof.manifest")).read() == \
             "file appendonly.aof.2.base.rdb seq 2 type b\n"
+
+
+def test_clients_get_loading_while_the_aof_loads():
+    with ServerProcess("redpoll", args=AOF_ARGS) as rp:
+        c = rp.client()
+        p = c.pipeline(transaction=False)
+        for i in range(300000):
+            p.set(f"k{i}", i)
+        p.execute()
+        c.close()
+        rp.stop()
+        rp.start(wait=False)
+        assert watch_loading(rp.port) == (True, True)
+        assert rp.client().dbsize() == 300000

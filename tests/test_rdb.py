@@ -13,7 +13,7 @@ import pytest
 
 from persist_support import (
     build_dataset, check_rdb, dataset, rdb_records, save_and_wait, start_with_files,
-    timeless)
+    timeless, watch_loading)
 from diff import RespConn
 from support import ServerProcess, wait_until
 
@@ -513,8 +513,6 @@ def test_bgsave_progress_and_cow_in_info():
 def test_clients_get_loading_while_the_rdb_loads():
     """During the start-up load the server answers -LOADING (INFO works and
     shows loading:1), then serves the loaded data."""
-    import socket
-    import time
     with ServerProcess("redpoll") as rp:
         c = rp.client()
         p = c.pipeline(transaction=False)
@@ -525,25 +523,5 @@ def test_clients_get_loading_while_the_rdb_loads():
         c.close()
         rp.stop()
         rp.start(wait=False)
-        seen_loading = seen_info = False
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", rp.port), timeout=5) as s:
-                    s.sendall(b"PING\r\n")
-                    reply = s.recv(100)
-                    if reply.startswith(b"-LOADING Redis is loading the dataset in memory"):
-                        seen_loading = True
-                        s.sendall(b"INFO persistence\r\n")
-                        info = s.recv(65536)
-                        size = int(info[1:info.index(b"\r\n")])
-                        while len(info) < size and (chunk := s.recv(65536)):
-                            info += chunk
-                        seen_info |= b"loading:1" in info
-                        continue
-                    if reply.startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-        assert seen_loading and seen_info
+        assert watch_loading(rp.port) == (True, True)
         assert rp.client().dbsize() == 400000

@@ -98,7 +98,7 @@ async def load_at_startup(server) -> None:
     if aof.state == ON:
         t0 = time.monotonic()
         try:
-            loaded = aof.load()
+            loaded = await aof.load_async()
         except (AOFError, RDBError) as e:
             log.warning(str(e))
             raise SystemExit(1)

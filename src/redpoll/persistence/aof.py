@@ -552,7 +552,28 @@ class AOF:
 
     # -- loading ---------------------------------------------------------------------------
     def load(self) -> bool:
-        """Load the AOF (base then incr files). False if there is no AOF."""
+        """Load the AOF (base then incr files) now. False if there is no AOF."""
+        steps = self._load_steps()
+        try:
+            while True:
+                next(steps)
+        except StopIteration as e:
+            return e.value
+
+    async def load_async(self) -> bool:
+        """The same at start-up, letting the event loop answer clients
+        (-LOADING) between batches of commands."""
+        import asyncio
+        steps = self._load_steps()
+        try:
+            while True:
+                next(steps)
+                await asyncio.sleep(0)
+        except StopIteration as e:
+            return e.value
+
+    def _load_steps(self):
+        """Generator doing the load; it yields now and then."""
         srv = self.server
         if not self.load_manifest():
             old = os.path.join(srv.config["dir"] or os.getcwd(), self.filename)
@@ -580,7 +601,7 @@ class AOF:
                 db.clear()
             for i, f in enumerate(files):
                 t0 = time.monotonic()
-                self._load_file(f.name, i == len(files) - 1)
+                yield from self._load_file(f.name, i == len(files) - 1)
                 kind = "base" if f.type == "b" else "incr"
                 log.notice(f"DB loaded from {kind} file {f.name}: "
                            f"{time.monotonic() - t0:.3f} seconds")
@@ -617,6 +638,7 @@ class AOF:
             data = fh.read()
         if not data:
             return
+        yield
         pos = 0
         if data.startswith(b"REDIS"):
             log.notice("Reading RDB base file on AOF loading...")
@@ -635,6 +657,9 @@ class AOF:
                 return
             log.notice("Reading the remaining AOF tail...")
         fake = Client.fake(srv)
+        snap = getattr(srv, "snapshots", None)
+        base_done = snap.loading_done if snap is not None else 0
+        executed = 0
         n = len(data)
         valid = pos
         valid_before_multi = -1
@@ -705,6 +730,11 @@ class AOF:
             else:
                 self._run(fake, cmd, argv)
             valid = pos
+            executed += 1
+            if executed % 10000 == 0:
+                if snap is not None:
+                    snap.loading_done = base_done + pos
+                yield
         if queue is not None:
             log.warning(f"Revert incomplete MULTI/EXEC transaction in AOF file {name}")
             return self._truncated(name, path, valid_before_multi, last)

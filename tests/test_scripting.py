@@ -208,6 +208,9 @@ def _busy_script_check(srv: ServerProcess, kill: bool):
     finally:
         t.join(20)
     assert not t.is_alive()
+    # the connection accepted while the script ran keeps working afterwards
+    assert wait_until(lambda: fresh.ping(), 10, what="fresh connection usable")
+    assert fresh.set("after", "1") and fresh.get("after") == b"1"
     c.config_set("lua-time-limit", 5000)
     assert c.ping()
     return busy_msg, result.get("err", "")

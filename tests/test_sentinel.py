@@ -791,3 +791,28 @@ def test_announce_ip_and_port_in_hello_messages(group_factory):
     text = open(g.sentinels[1].config_path).read()
     assert 'sentinel announce-ip "127.0.0.2"' in text
     assert f"sentinel announce-port {port}" in text
+
+
+@pytest.mark.timeout(90)
+def test_no_good_replica_aborts_failover(group_factory):
+    """Only a priority-0 replica: SENTINEL FAILOVER answers NOGOODSLAVE (as
+    Redis Sentinel does) and a real failure ends in -failover-abort-no-good-slave."""
+    g = group_factory(replicas=0, sentinels=1, real_sentinels=1 if HAVE_REAL_SENTINEL else 0,
+                      quorum=1)
+    rep = ServerProcess("redpoll", args=["--replicaof", "127.0.0.1", str(g.primary.port),
+                                         "--replica-priority", "0"]).start()
+    g.procs.append(rep)
+    g.replicas = [rep]
+    g.wait_discovered()
+    errs = set()
+    for s in g.sentinels:
+        with pytest.raises(redis.ResponseError) as e:
+            raw_client(s).execute_command("SENTINEL", "FAILOVER", NAME)
+        errs.add(str(e.value))
+    assert errs == {"NOGOODSLAVE No suitable replica to promote"}
+    events = EventLog(g.sentinels[0])
+    g.primary.kill()
+    wait_until(lambda: events.has("-failover-abort-no-good-slave")
+               or events.has("-failover-abort-not-elected"), 20, what="failover aborted")
+    assert g.master_addr(g.sentinels[0]) == ("127.0.0.1", g.primary.port)
+    events.close()

@@ -319,8 +319,8 @@ class Snapshots:
         if ch.active() and ch.kind == "rdb":
             log.warning("There is a child saving an .rdb. Killing it!")
             self.kill_child()
-        if save is False:
-            return
+        if save is False or srv.loading:
+            return      # never overwrite the dump with a half-loaded dataset
         if srv.config["save"] or save:
             log.notice("Saving the final RDB snapshot before exiting.")
             try:

@@ -7,6 +7,7 @@ NOT) goes through ``int.from_bytes`` so it runs at C speed on big bitmaps.
 
 from __future__ import annotations
 
+from redpoll.client import F_MASTER
 from redpoll.commands.string import get_string, parse_int, read_string
 from redpoll.commands.table import command
 from redpoll.errors import SYNTAX, RedisError
@@ -28,7 +29,6 @@ def _bit_offset(c, b: bytes, hash_ok: bool = False, bits: int = 0) -> int:
         raise RedisError(BIT_OFFSET_ERR)
     if usehash:
         off *= bits
-    from redpoll.client import F_MASTER
     if off < 0 or ((off >> 3) >= c.server.proto_max_bulk_len and not c.flags & F_MASTER):
         raise RedisError(BIT_OFFSET_ERR)
     return off

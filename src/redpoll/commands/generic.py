@@ -19,7 +19,7 @@ from redpoll.errors import (
     RedisError)
 from redpoll.keyspace import scan_cursors, type_name
 from redpoll.notify import GENERIC, LIST, notify
-from redpoll.protocol.resp import NULL_ARRAY, OK, Status
+from redpoll.protocol.resp import OK, Status
 
 G = "generic"
 I64_MAX = 2**63 - 1
@@ -870,7 +870,7 @@ _categories("sort_ro", "read", "set", "sortedset", "list", "slow", "dangerous")
 
 
 __all__ = ["copy_value", "object_encoding", "parse_scan_cursor",
-           "parse_scan_options", "sort_getkeys", "NULL_ARRAY"]
+           "parse_scan_options", "sort_getkeys"]
 
 
 # -- DEBUG SET-ACTIVE-EXPIRE (expiry is this module's concern) ----------------------

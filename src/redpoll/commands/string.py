@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from redpoll.client import F_MASTER
 from redpoll.commands.table import command
 from redpoll.errors import (
     INVALID_EXPIRE, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE,
@@ -242,7 +243,6 @@ def already_expired(c, when_ms: int) -> bool:
 
 
 def _check_len(c, size: int) -> None:
-    from redpoll.client import F_MASTER
     if size > c.server.proto_max_bulk_len and not c.flags & F_MASTER:
         raise RedisError(STRING_TOO_BIG)
 

@@ -398,3 +398,22 @@ def test_clients_get_loading_while_the_aof_loads():
         rp.start(wait=False)
         assert watch_loading(rp.port) == (True, True)
         assert rp.client().dbsize() == 300000
+
+
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_functions_survive_aof_rewrite(preamble, tmp_path):
+    lib = ("#!lua name=mylib\n"
+           "redis.register_function('myfunc', function(keys, args) return args[1] end)")
+    args = AOF_ARGS + ["--aof-use-rdb-preamble", preamble]
+    with ServerProcess("redpoll", args=args) as rp:
+        c = rp.client()
+        c.function_load(lib)
+        rewrite_and_wait(c)
+        c.close()
+        rp.kill()
+        shutil.copytree(_aofdir(rp), tmp_path / "appendonlydir")
+        rp.start()
+        assert rp.client().fcall("myfunc", 0, "a") == b"a"
+    with start_with_files("redis", {"appendonlydir": str(tmp_path / "appendonlydir")},
+                          args=args) as real:
+        assert real.client().fcall("myfunc", 0, "b") == b"b"

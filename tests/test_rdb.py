@@ -525,3 +525,29 @@ def test_clients_get_loading_while_the_rdb_loads():
         rp.start(wait=False)
         assert watch_loading(rp.port) == (True, True)
         assert rp.client().dbsize() == 400000
+
+
+LIB = ("#!lua name=mylib\n"
+       "redis.register_function('myfunc', function(keys, args) return args[1] end)")
+
+
+def test_functions_in_rdb_both_ways(tmp_path):
+    """Function libraries are saved (RDB_OPCODE_FUNCTION2) and loaded, by
+    redpoll and by real Redis."""
+    with ServerProcess("redpoll") as rp:
+        c = rp.client()
+        c.function_load(LIB)
+        c.set("k", "v")
+        c.save()
+        shutil.copy(os.path.join(rp.dir, "dump.rdb"), tmp_path / "ours.rdb")
+        rp.stop()
+        rp.start()
+        assert rp.client().fcall("myfunc", 0, "hello") == b"hello"
+    check_rdb(str(tmp_path / "ours.rdb"))
+    with start_with_files("redis", {"dump.rdb": str(tmp_path / "ours.rdb")}) as real:
+        rc = real.client()
+        assert rc.fcall("myfunc", 0, "x") == b"x"
+        rc.save()
+        shutil.copy(os.path.join(real.dir, "dump.rdb"), tmp_path / "theirs.rdb")
+    with start_with_files("redpoll", {"dump.rdb": str(tmp_path / "theirs.rdb")}) as rp:
+        assert rp.client().fcall("myfunc", 0, "y") == b"y"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import socket
 import subprocess
 import sys
 import time

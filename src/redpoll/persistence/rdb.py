@@ -40,8 +40,14 @@ preamble and replication's full sync):
     DUMP/RESTORE serialisation: type, value, RDB version (2 bytes LE) and
     CRC-64 (8 bytes LE).
 
-Forked-child snapshots (BGSAVE, diskless sync) are in
-:mod:`redpoll.persistence.snapshot` (``bgsave_to_fd``).
+``bgsave_to_fd(server, target, done_callback, aux=None, prefix=b"", suffix=b"")``
+    The image written by a forked child (BGSAVE, disk and diskless full
+    syncs) without blocking the loop: ``target`` is a path (temp file,
+    fsync, rename) or a file descriptor (file or socket, possibly
+    non-blocking); ``done_callback(ok)`` runs on the loop when the child has
+    exited. ``save_file(server, path)`` is the synchronous version (SAVE).
+    SAVE/BGSAVE bookkeeping is in :mod:`redpoll.persistence.snapshot`, the
+    fork machinery in :mod:`redpoll.persistence.child`.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ from redpoll import REDIS_COMPAT_VERSION
 from redpoll.datatypes import RHash, RList, RSet, Stream, ZSet
 from redpoll.persistence.compact import (
     CompactError, as_int, intset_decode, intset_encode, lp_decode, lp_encode,
-    lp_entry, lp_entry_size, lp_from_entries, zipmap_decode, zl_decode)
+    lp_entry_size, zipmap_decode, zl_decode)
 from redpoll.persistence.crc64 import crc64
 
 RDB_VERSION = 10

@@ -113,7 +113,8 @@ def test_timeout_precision(servers):
         r2 = c.call(["BLMOVE", "q", "d", "LEFT", "LEFT", "0.1"])
         dt2 = time.monotonic() - t0
         c.close()
-        return r, r2, 0.2 <= dt < 0.6, 0.08 <= dt2 < 0.5
+        # sub-second deadlines: never early; the upper bounds leave room for a busy machine
+        return r, r2, 0.24 <= dt < 1.2, 0.09 <= dt2 < 1.0
     assert on_both(servers, scenario) == (("*", None), ("*", None), True, True)
 
 

@@ -755,3 +755,24 @@ def test_backlog_ttl_frees_backlog(procs):
     rc.execute_command("REPLICAOF", "NO", "ONE")
     wait_until(lambda: info(pc)["repl_backlog_active"] == 0, 15, what="backlog freed")
     assert info(pc)["master_replid"] != old_id
+
+
+def test_scripts_and_transactions_replicate_by_effects(procs):
+    p = procs(*FAST)
+    r = procs("--replicaof", "127.0.0.1", str(p.port))
+    pc, rc = p.client(), r.client()
+    wait_synced(pc, rc)
+    pc.eval("redis.call('set', KEYS[1], 'x'); redis.call('incrby', KEYS[2], 5); "
+            "return redis.call('get', KEYS[1])", 2, "s1", "s2")
+    pipe = pc.pipeline(transaction=True)
+    pipe.execute_command("SELECT", 2).set("in2", "v").execute_command("SELECT", 0)
+    pipe.set("ex", "v", ex=1000)
+    pipe.execute()
+    wait_synced(pc, rc)
+    assert rc.mget("s1", "s2") == [b"x", b"5"]
+    assert r.client(db=2).get("in2") == b"v"
+    assert 990 <= rc.ttl("ex") <= 1000
+    # a read-only script is not propagated
+    off = info(pc)["master_repl_offset"]
+    pc.eval("return redis.call('get', KEYS[1])", 1, "s1")
+    assert info(pc)["master_repl_offset"] == off

@@ -56,8 +56,9 @@ def test_real_redis_replica_of_redpoll_primary(procs):
 
 
 def test_real_redis_replica_partial_through_proxy(procs):
+    """(with a disk-based full sync: ``$<len>`` payload)"""
     require_redis_server()
-    p = procs(*FAST)
+    p = procs("--repl-diskless-sync", "no")
     pc = p.client()
     proxy = Proxy(p.port)
     try:

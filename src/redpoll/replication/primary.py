@@ -11,12 +11,17 @@
   and replicas arriving while it is written attach to it.
 * Every write reaches :meth:`PrimarySide.feed` (a propagation sink) in
   execution order; it is encoded as a RESP multibulk (with a SELECT when the
-  db changes), added to the backlog and sent to online replicas. Replicas
-  still waiting for their snapshot buffer what was written since its fork.
+  db changes) and counted in ``master_repl_offset`` at once; at the end of
+  the loop iteration (or before anything that reads the backlog or changes a
+  replica's state) the batch goes to the backlog and the online replicas.
+  Replicas still waiting for their snapshot buffer what was written since its
+  fork; after a diskless payload the stream starts at the replica's first
+  ACK, as Redis does.
 * Cron: PING every ``repl-ping-replica-period``, newlines to replicas waiting
   for a snapshot, ``repl-timeout`` on ACKs, backlog TTL, the count of good
   replicas for ``min-replicas-to-write``, output-buffer limits.
-* WAIT: blocks until enough replicas acknowledged the current offset.
+* WAIT: blocks until enough replicas acknowledged the offset reached when
+  it was called (REPLCONF GETACK asks them at once).
 """
 
 from __future__ import annotations
@@ -28,12 +33,11 @@ from redpoll.client import F_CLOSE_AFTER_REPLY, F_CLOSE_ASAP, F_LUA, F_MULTI, F_
 from redpoll.log import log
 from redpoll.persistence.aof import encode_command  # RESP, as the AOF writes it
 
-
 PING = encode_command([b"PING"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
-# replica states (INFO shows both WAIT_* as "wait_bgsave")
-WAIT_START, WAIT_END, SEND_BULK, ONLINE = "wait_bgsave", "wait_bgsave_end", "send_bulk", "online"
+# replica states (INFO shows WAIT_*/ACK_WAIT as "wait_bgsave")
+WAIT_START, WAIT_END, ONLINE = "wait_bgsave", "wait_bgsave_end", "online"
 # diskless payload sent: the stream starts at the replica's first ACK, so the
 # bytes after the EOF mark never arrive in the same read as the mark
 ACK_WAIT = "wait_first_ack"
@@ -524,7 +528,7 @@ class PrimarySide:
             if rs.state is WAIT_START or (rs.state is WAIT_END and rs.job is not None
                                           and not rs.job.diskless):
                 c.add_raw(b"\n")        # keep the link alive while waiting
-            elif rs.state is ONLINE and now - rs.ack_time > timeout:
+            elif (rs.state is ONLINE or rs.state is ACK_WAIT) and now - rs.ack_time > timeout:
                 log.warning(f"Disconnecting timedout replica (streaming sync): "
                             f"{self.describe(c)}")
                 c.close()

@@ -203,7 +203,12 @@ class Client(asyncio.Protocol):
         """Queue a reply value (encoded for this client's protocol)."""
         if self.reply_mode:         # CLIENT REPLY OFF|SKIP
             return
-        self.out.append(encode(value, self.resp))
+        try:
+            data = encode(value, self.resp)
+        except TypeError as e:      # a handler bug: answer an error, keep serving
+            self.server.log.warning(f"Cannot encode reply: {e}")
+            data = b"-ERR internal error: unencodable reply\r\n"
+        self.out.append(data)
         if not self._in_batch:
             self._schedule_flush()
 

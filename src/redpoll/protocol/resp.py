@@ -192,6 +192,10 @@ def _encode_into(v, proto: int, out: list) -> None:
         _encode_into(Map(v.items()), proto, out)
     elif isinstance(v, (list, tuple)):
         _encode_into(list(v), proto, out)
+    elif isinstance(v, str):
+        _encode_into(v.encode("utf-8", "surrogateescape"), proto, out)
+    elif isinstance(v, float):
+        _encode_into(Double(v), proto, out)
     else:
         raise TypeError(f"cannot encode reply of type {t.__name__}")
 

@@ -398,3 +398,16 @@ def test_object_freq_idletime_policies(pair):
         for c in pair.conns:
             c.call(["CONFIG", "SET", "maxmemory-policy", "noeviction"])
             c.call(["CONFIG", "SET", "maxmemory", "0"])
+
+
+def test_randomkey_sees_new_keys(r):
+    """RANDOMKEY keeps picking among current keys under churn (the sampling
+    cache refreshes)."""
+    r.mset({f"old{i}": 1 for i in range(200)})
+    for _ in range(50):
+        r.randomkey()
+    r.delete(*[f"old{i}" for i in range(100)])
+    r.mset({f"new{i}": 1 for i in range(100)})
+    got = {r.randomkey() for _ in range(400)}
+    assert any(k.startswith(b"new") for k in got)
+    assert all(not k.startswith(b"old") or int(k[3:]) >= 100 for k in got)

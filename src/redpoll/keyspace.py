@@ -54,7 +54,7 @@ def mstime() -> int:
 
 class Database:
     __slots__ = ("id", "data", "expires", "_heap", "server", "access",
-                 "expired_stale_perc", "avg_ttl", "enc", "_sample")
+                 "expired_stale_perc", "avg_ttl", "enc", "_sample", "_sample_left")
 
     def __init__(self, server: "Server", id: int):
         self.id = id
@@ -72,6 +72,7 @@ class Database:
         # SETRANGE, SETBIT...), "embstr" for INCRBYFLOAT's integral results
         self.enc: dict[bytes, str] = {}
         self._sample: list[bytes] | None = None   # RANDOMKEY / sampling cache
+        self._sample_left = 0                     # picks before a refresh
 
     def __len__(self) -> int:
         return len(self.data)
@@ -247,15 +248,19 @@ class Database:
 
         A dict has no random access, so picks come from a cached list of the
         keys, rebuilt when it drifts from the dict (size off by more than an
-        eighth, or repeated picks of deleted keys)."""
+        eighth, repeated picks of deleted keys) and after n/2 picks, so keys
+        added since are soon eligible too (the O(n) copy is amortised)."""
         data = self.data
         if not data:
             return None
         cache = self._sample
         n = len(data)
+        self._sample_left -= 1
         for attempt in range(8):
-            if cache is None or abs(len(cache) - n) > (n >> 3) + 8 or attempt >= 3:
+            if (cache is None or self._sample_left < 0 or attempt >= 3
+                    or abs(len(cache) - n) > (n >> 3) + 8):
                 cache = self._sample = list(data)
+                self._sample_left = (n >> 1) + 16
             k = random.choice(cache)
             if k in data:
                 return k

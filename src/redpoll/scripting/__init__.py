@@ -8,4 +8,8 @@
   ``cmsgpack`` libraries Redis preloads, implemented as Python callbacks.
 * :mod:`redpoll.scripting.busy`: serving other clients (``-BUSY``, SCRIPT
   KILL) from inside the timeout hook of a slow script.
+* :mod:`redpoll.scripting.functions`: Redis 7 function libraries (FUNCTION
+  LOAD, FCALL), their registry and the hooks RDB/AOF use to save them.
+* ``prelude.lua``: the sandbox, the ``redis`` table, the error handler and
+  the load/run environments of functions, in Lua.
 """

@@ -1,0 +1,123 @@
+"""The files a deployment needs, written the way the seeds write them.
+
+``redis.conf`` (requirepass + masterauth on every node, ``replicaof`` on
+replicas), ``sentinel.conf`` (``sentinel monitor NAME HOST PORT QUORUM``,
+``auth-pass``, the seed's timeouts), the seed's ``haproxy.cfg`` (a TCP check
+that routes to whichever server answers ``role:master``) and systemd units
+like Debian's redis-server.service. Used by ``up`` (one machine) and ``plan``
+(real hosts).
+"""
+
+from __future__ import annotations
+
+
+def quorum_for(sentinels: int) -> int:
+    """A majority of the sentinels."""
+    return sentinels // 2 + 1
+
+
+def redis_conf(*, port: int, bind: str, directory: str, password: str,
+               replicaof: tuple[str, int] | None = None, supervised: str = "no",
+               pidfile: str | None = None, logfile: str = "", title: str = "") -> str:
+    lines = [f"# {title}" if title else "# redpoll-server",
+             "# Written by `redpoll cluster`; Sentinel and `redpoll cluster down` rewrite",
+             "# the replicaof line when roles change.",
+             f"port {port}",
+             f"bind {bind}",
+             "protected-mode no",
+             f"dir {directory}",
+             "dbfilename dump.rdb",
+             "save 3600 1 300 100 60 10000",
+             "appendonly no",
+             f"supervised {supervised}",
+             f'logfile "{logfile}"']
+    if pidfile:
+        lines.append(f"pidfile {pidfile}")
+    if password:
+        lines += [f"requirepass {password}", f"masterauth {password}"]
+    if replicaof:
+        lines.append(f"replicaof {replicaof[0]} {replicaof[1]}")
+    return "\n".join(lines) + "\n"
+
+
+def sentinel_conf(*, port: int, bind: str, directory: str, name: str,
+                  primary: tuple[str, int], quorum: int, password: str,
+                  down_after_ms: int = 5000, failover_timeout_ms: int = 10000,
+                  announce_ip: str | None = None, logfile: str = "",
+                  supervised: str = "no", title: str = "") -> str:
+    lines = [f"# {title}" if title else "# redpoll-sentinel",
+             "# Written by `redpoll cluster`; the sentinel rewrites this file as it learns.",
+             f"port {port}",
+             f"bind {bind}",
+             "protected-mode no",
+             f"dir {directory}",
+             f"supervised {supervised}",
+             f'logfile "{logfile}"']
+    if announce_ip:
+        lines.append(f"sentinel announce-ip {announce_ip}")
+    lines.append(f"sentinel monitor {name} {primary[0]} {primary[1]} {quorum}")
+    if password:
+        lines.append(f"sentinel auth-pass {name} {password}")
+    lines += [f"sentinel down-after-milliseconds {name} {down_after_ms}",
+              f"sentinel failover-timeout {name} {failover_timeout_ms}",
+              f"sentinel parallel-syncs {name} 1"]
+    return "\n".join(lines) + "\n"
+
+
+def haproxy_cfg(*, bind: str, servers: list[tuple[str, int]], password: str) -> str:
+    """The seed's haproxy.cfg (docs/sentinel/haproxy.cfg) with our servers and
+    an AUTH step in the health check when there is a password."""
+    auth = ""
+    if password:
+        auth = (f"    tcp-check send AUTH\\ {password}\\r\\n\n"
+                "    tcp-check expect string +OK\n")
+    lines = ["defaults REDIS",
+             "    mode tcp",
+             "    timeout connect 3s",
+             "    timeout server 6s",
+             "    timeout client 6s",
+             "",
+             "frontend ft_redis",
+             f"    bind {bind} name redis",
+             "    default_backend bk_redis",
+             "",
+             "backend bk_redis",
+             "    option tcp-check",
+             "    tcp-check connect"]
+    text = "\n".join(lines) + "\n" + auth + "\n".join([
+        "    tcp-check send PING\\r\\n",
+        "    tcp-check expect string +PONG",
+        "    tcp-check send info\\ replication\\r\\n",
+        "    tcp-check expect string role:master",
+        "    tcp-check send QUIT\\r\\n",
+        "    tcp-check expect string +OK"]) + "\n"
+    for i, (host, port) in enumerate(servers, 1):
+        text += f"    server redis_{i} {host}:{port} check inter 1s\n"
+    return text
+
+
+def systemd_unit(*, kind: str, exec_start: str, config: str, user: str = "redis") -> str:
+    """A unit like Debian's redis-server.service / redis-sentinel.service."""
+    what = "redpoll-server" if kind == "server" else "redpoll-sentinel"
+    return f"""[Unit]
+Description=Advanced key-value store ({what})
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=notify
+ExecStart={exec_start} {config} --supervised systemd --daemonize no
+TimeoutStartSec=90
+TimeoutStopSec=60
+Restart=on-failure
+RestartSec=1
+User={user}
+Group={user}
+LimitNOFILE=65535
+UMask=007
+PrivateTmp=yes
+NoNewPrivileges=true
+
+[Install]
+WantedBy=multi-user.target
+"""

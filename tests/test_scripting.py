@@ -281,6 +281,7 @@ def test_effects_replicate_to_a_real_redis_replica(procs):
     pc.eval_ro("return redis.call('get', 'k')", 1, "k")
     wait_synced(pc, rc)
     assert rc.get("k") == pc.get("k") and rc.get("n") == b"1" and rc.get("only") == b"one"
+    assert pc.get("hidden") == b"1" and rc.get("hidden") is None    # REPL_NONE
     rc.execute_command("SELECT", 3)
     pc.execute_command("SELECT", 3)
     assert rc.get("in3") == pc.get("in3")

@@ -18,6 +18,8 @@ module supplies their Python callbacks:
 Writes made by a script reach replicas and the AOF as their own commands
 (effects replication), wrapped in MULTI/EXEC by ``server.begin_atomic`` /
 ``end_atomic``; blocked clients are served after the script.
+``redis.set_repl(REPL_NONE)`` keeps the following writes local;
+REPL_AOF / REPL_REPLICA (one destination only) propagate to both.
 """
 
 from __future__ import annotations
@@ -527,7 +529,15 @@ class LuaEngine:
             return False, OOM
         dirty = srv.dirty
         fake.replies = []
-        srv.call(fake, cmd, argv)
+        if ctx.repl:
+            srv.call(fake, cmd, argv)
+        else:
+            # redis.set_repl(redis.REPL_NONE): this write is not propagated
+            sinks, srv.propagation_sinks = srv.propagation_sinks, []
+            try:
+                srv.call(fake, cmd, argv)
+            finally:
+                srv.propagation_sinks = sinks
         if srv.dirty != dirty:
             ctx.wrote = True
         r = fake.replies[0] if fake.replies else None

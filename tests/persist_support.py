@@ -15,7 +15,29 @@ import subprocess
 
 import redis
 
-from support import ServerProcess, wait_until
+from support import ServerProcess as _ServerProcess
+from support import wait_until
+
+
+class ServerProcess(_ServerProcess):
+    """A server that counts as started only once its dataset is loaded
+    (PING answers PONG, not -LOADING)."""
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        super().wait_ready(timeout)
+
+        def loaded():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.kind} exited with {self.proc.returncode}:\n"
+                                     + self.log_text()[-3000:])
+            c = redis.Redis(port=self.port, socket_timeout=5)
+            try:
+                return c.ping()
+            except redis.BusyLoadingError:
+                return False
+            finally:
+                c.close()
+        wait_until(loaded, timeout, what=f"{self.kind} to load its dataset")
 
 
 def build_dataset(r: redis.Redis, seed: int = 7, expire_base_ms: int | None = None,

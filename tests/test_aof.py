@@ -12,9 +12,9 @@ import shutil
 import pytest
 
 from persist_support import (
-    build_dataset, check_aof, check_rdb, dataset, rewrite_and_wait, start_with_files,
-    timeless, watch_loading)
-from support import ServerProcess, wait_until
+    ServerProcess, build_dataset, check_aof, check_rdb, dataset, rewrite_and_wait,
+    start_with_files, timeless, watch_loading)
+from support import wait_until
 
 AOF_ARGS = ["--appendonly", "yes", "--appendfilename", "redis-staging-ao.aof"]
 

@@ -12,8 +12,8 @@ import time
 import pytest
 import redis
 
-from persist_support import check_rdb, save_and_wait
-from support import ServerProcess, wait_until
+from persist_support import ServerProcess, check_rdb, save_and_wait
+from support import wait_until
 
 AOF = ["--appendonly", "yes"]
 

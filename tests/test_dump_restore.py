@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from persist_support import build_dataset, dataset
-from support import ServerProcess
+from persist_support import ServerProcess, build_dataset, dataset
 
 
 @pytest.fixture(scope="module")

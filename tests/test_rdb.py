@@ -12,10 +12,10 @@ import struct
 import pytest
 
 from persist_support import (
-    build_dataset, check_rdb, dataset, rdb_records, save_and_wait, start_with_files,
-    timeless, watch_loading)
+    ServerProcess, build_dataset, check_rdb, dataset, rdb_records, save_and_wait,
+    start_with_files, timeless, watch_loading)
 from diff import RespConn
-from support import ServerProcess, wait_until
+from support import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -290,6 +290,8 @@ class AOF:
         self.rewrites = 0
         self.consecutive_failures = 0
         self._killed = False
+        self._killed_by_user = False
+        self._retry_at = 0.0
         self.lock = threading.Lock()
         self.unsynced = False
         self.fsync_in_progress = False
@@ -853,12 +855,18 @@ class AOF:
                 os.unlink(tmp)
             except OSError:
                 pass
+            if self.state == WAIT_REWRITE and not self._killed_by_user:
+                # AOF being turned on: try again later, backing off
+                self.rewrite_scheduled = True
+                self._retry_at = time.time() + min(60, 2 ** self.consecutive_failures)
+        self._killed_by_user = False
 
     def kill_child(self) -> None:
         ch = self.children
         if ch.active() and ch.kind == "aof":
             log.notice(f"Killing running AOF rewrite child: {ch.pid}")
             self._killed = True
+            self._killed_by_user = True
             ch.kill()
 
     # -- on/off at runtime ------------------------------------------------------------------
@@ -912,7 +920,7 @@ class AOF:
             self.flush()
         if self.children.active() or self.server.loading:
             return
-        if self.rewrite_scheduled:
+        if self.rewrite_scheduled and time.time() >= self._retry_at:
             self.rewrite()
             return
         if self.state != ON:

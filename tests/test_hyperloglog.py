@@ -6,8 +6,6 @@ import random
 
 import pytest
 
-from diff import RespConn
-
 
 def _both(pair, argv):
     mine, ref = pair.both(argv)

@@ -377,7 +377,7 @@ class CJson:
 
     @staticmethod
     def _bad_constant(name):
-        raise ValueError(f"Expected value but found invalid number at character 1")
+        raise ValueError("Expected value but found invalid number at character 1")
 
     def _to_lua(self, v):
         if v is None:

@@ -121,7 +121,7 @@ def test_sigint_runs_shutdown_hooks_and_saves(tmp_path):
         c.set("k", "v")
         c.close()
         srv.proc.send_signal(signal.SIGINT)
-        assert srv.proc.wait(20) == 0
+        assert srv.proc.wait(60) == 0
         assert (tmp_path / "dump.rdb").exists()       # save point: final save
         log = srv.log_text()
         assert "Received SIGINT scheduling shutdown..." in log
@@ -137,7 +137,7 @@ def test_sigterm_with_pidfile_removes_it(tmp_path):
     try:
         assert int(pidfile.read_text()) == srv.proc.pid
         srv.proc.send_signal(signal.SIGTERM)
-        assert srv.proc.wait(20) == 0
+        assert srv.proc.wait(60) == 0
         assert not pidfile.exists()
     finally:
         srv.cleanup()

@@ -513,7 +513,9 @@ _enum("sanitize-dump-payload", "no", ["no", "yes", "clients"], implemented=False
 
 # replication
 _d("replicaof", "special", None, aliases=("slaveof",), parse_fn=_parse_replicaof,
-   format_fn=_format_replicaof, mutable=False, multiarg=True)
+   format_fn=_format_replicaof, mutable=False, multiarg=True,
+   # a primary's rewrite drops every replicaof line, as Redis does
+   rewrite_fn=lambda n, v: [] if v is None else [f"replicaof {v[0]} {v[1]}"])
 _str("masterauth", sensitive=True)
 _str("masteruser")
 _bool("replica-serve-stale-data", True, aliases=("slave-serve-stale-data",))

@@ -66,6 +66,8 @@ SCRIPTS = [
     'return cjson.encode(function() end)', 'return cjson.encode(0/0)',
     'return cjson.encode("\\1\\127\\195\\169")', 'return type(cjson.null)',
     'return cjson.decode("{\\"a\\":[1,2.5,\\"x\\"]}").a[2]',
+    "return cjson.encode(cjson.decode('NaN'))", "return tostring(cjson.decode('-Infinity'))",
+    "return cjson.encode({[true]=1})", "return cjson.encode({[{}]=1})",
     'return bit.band(1)', 'return bit.band()', 'return bit.tohex(255)', 'return bit.tohex(-1, -4)',
     'return bit.tobit(2^32+5)', 'return bit.bxor(5, 3, 1)', 'return bit.lshift(1, 33)',
     'return bit.arshift(-256, 4)', 'return bit.rol(0x12345678, 12)', 'return bit.bswap(0x12345678)',

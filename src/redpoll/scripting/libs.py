@@ -335,8 +335,8 @@ class CJson:
                         elif type(k) in (int, float):
                             out.append(b'"' + _fmt14(k) + b'"')
                         else:
-                            raise LibError("Cannot serialise table: table key must be "
-                                           "a number or string")
+                            raise LibError(f"Cannot serialise {_ltype(k)}: table key must "
+                                           f"be a number or string")
                         out.append(b":")
                         self._enc(x, out, depth)
                     out.append(b"}")
@@ -377,7 +377,8 @@ class CJson:
 
     @staticmethod
     def _bad_constant(name):
-        raise ValueError("Expected value but found invalid number at character 1")
+        # decode_invalid_numbers is on by default: NaN and Infinity are numbers
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
     def _to_lua(self, v):
         if v is None:

@@ -274,6 +274,17 @@ def start_nodes(cluster: Cluster, nodes: list[Node]) -> list[Node]:
     return todo
 
 
+def start_servers_then_the_rest(cluster: Cluster, timeout: float = 120.0) -> list[Node]:
+    """Servers first (as the seeds do): sentinels that start before the servers
+    answer would see them down and may fail over at once."""
+    started = start_nodes(cluster, cluster.servers)
+    if started:
+        with step(f"starting {len(started)} servers"):
+            for n in started:
+                processes.wait_answering(cluster, n, timeout)
+    return started + start_nodes(cluster, [n for n in cluster.nodes if n.kind != "server"])
+
+
 def cmd_up(args) -> int:
     root = Path(args.dir).resolve()
     if Cluster.exists(root):
@@ -284,17 +295,17 @@ def cmd_up(args) -> int:
                 f"Run `redpoll cluster up{_dir_hint(cluster)}` without --password (it is "
                 f"stored in {cluster.state_path}), or `redpoll cluster down --purge"
                 f"{_dir_hint(cluster)}` to start over.")
-        started = start_nodes(cluster, cluster.nodes)
-        print(f"restarting the cluster in {root} with its current roles: "
+        started = start_servers_then_the_rest(cluster, args.timeout)
+        print(f"restarted the cluster in {root} with its current roles: "
               + (", ".join(n.name for n in started) or "everything already runs"), flush=True)
     else:
         if root.exists() and any(root.iterdir()):
             raise ClusterError(f"{root} exists and is not a redpoll cluster directory; "
                                "choose another --dir")
         cluster = _new_cluster(args, root)
-        started = start_nodes(cluster, cluster.nodes)
         print(f"starting {len(cluster.servers)} servers and {len(cluster.sentinels)} "
               f"sentinels in {root}", flush=True)
+        start_servers_then_the_rest(cluster, args.timeout)
     try:
         primary = wait_healthy(cluster, args.timeout)
     except ClusterError as e:
@@ -452,6 +463,7 @@ def cmd_failover(args) -> int:
             raise ClusterError(f"the failover did not finish within {args.timeout:.0f}s; "
                                f"see `redpoll cluster status` and the sentinels' logs")
     node = next(x for x in cluster.servers if (x.host, x.port) == new)
+    wait_healthy(cluster, args.timeout)     # the old primary follows, sentinels agree
     print(f"failover done: the primary is now {node.name} ({new[0]}:{new[1]})")
     return 0
 
@@ -592,3 +604,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:         # `redpoll cluster status | head`
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,183 @@
+"""`redpoll cluster` driven as a user drives it: subprocesses, reading output.
+
+up -> status --json -> write through the printed redis-cli line -> kill the
+primary -> the failover shows in status -> start the old primary -> up again
+(idempotent) -> down -> up restarts with the current roles -> down --purge;
+plus the failures a user meets: a busy port, a wrong password, a node that
+does not come up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import free_port, wait_until
+
+UP_FLAGS = ["--down-after", "1000", "--failover-timeout", "5000", "--timeout", "120"]
+
+
+def cluster(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "redpoll", "cluster", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ok(*args, timeout: float = 300) -> str:
+    r = cluster(*args, timeout=timeout)
+    assert r.returncode == 0, f"redpoll cluster {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+def status(d: Path) -> dict:
+    return json.loads(ok("status", "--json", "--dir", str(d)))
+
+
+def kill_leftovers(d: Path) -> None:
+    """Whatever a failed test left running in the directory."""
+    for pidfile in d.glob("*/*.pid"):
+        try:
+            pid = int(pidfile.read_text())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if str(d).encode() in f.read():
+                    os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+@pytest.fixture
+def cdir(tmp_path):
+    d = tmp_path / "cl"
+    yield d
+    if (d / "cluster.json").exists():
+        cluster("down", "--dir", str(d), timeout=120)
+    kill_leftovers(d)
+
+
+def redis_cli_line(out: str) -> list[str]:
+    lines = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("redis-cli ")]
+    assert lines, out
+    return shlex.split(lines[0])
+
+
+def run_cli(line: list[str], *cmd: str) -> str:
+    r = subprocess.run(line + list(cmd), capture_output=True, text=True, timeout=30)
+    return (r.stdout + r.stderr).strip()
+
+
+def test_up_write_kill_failover_down_and_up_again(cdir):
+    port = free_port()
+    out = ok("up", "--dir", str(cdir), "--port", str(port), *UP_FLAGS)
+    assert f"primary    127.0.0.1:{port}" in out
+    assert "from redis.sentinel import Sentinel" in out and "master_for('mymaster'" in out
+    pw = json.loads((cdir / "cluster.json").read_text())["password"]
+    assert len(pw) >= 16 and f"password   {pw}" in out
+
+    st = status(cdir)
+    assert st["primary"] == st["sentinel_primary"] == f"127.0.0.1:{port}"
+    assert [s["role"] for s in st["servers"]] == ["primary", "replica", "replica"]
+    assert all(s["link"] == "up" for s in st["servers"][1:])
+    assert all(s["replicas_seen"] == 2 and s["sentinels_seen"] == 2 and not s["sdown"]
+               for s in st["sentinels"])
+    assert st["quorum"] == 2
+
+    # the configs are the seeds' configs
+    conf = (cdir / "server-2" / "redis.conf").read_text()
+    assert f"requirepass {pw}\nmasterauth {pw}\nreplicaof 127.0.0.1 {port}\n" in conf
+    sconf = (cdir / "sentinel-1" / "sentinel.conf").read_text()
+    assert f"sentinel monitor mymaster 127.0.0.1 {port} 2" in sconf
+    assert f"sentinel auth-pass mymaster {pw}" in sconf
+
+    line = redis_cli_line(out)
+    assert run_cli(line, "set", "greeting", "hello") == "OK"
+    assert run_cli(line[:-3], "get", "greeting").startswith("NOAUTH")    # without -a
+    wait_until(lambda: all(s["keys"] == 1 for s in status(cdir)["servers"]), 30,
+               interval=0.5, what="the key on every server")
+
+    text = ok("status", "--dir", str(cdir))      # not a terminal: plain text
+    assert "node" in text and "server-1  primary" in text and "sentinel-3" in text
+
+    out = ok("kill", "primary", "--dir", str(cdir))
+    assert f"killed server-1 (primary, port {port}" in out
+
+    def failed_over():
+        st = status(cdir)
+        p = st["primary"]
+        return p and p != f"127.0.0.1:{port}" and st["sentinel_primary"] == p and p
+    new_primary = wait_until(failed_over, 90, interval=0.5, what="failover in status")
+    st = status(cdir)
+    assert st["servers"][0]["error"] == "not running"
+    new_port = int(new_primary.rsplit(":", 1)[1])
+    promoted = [s for s in st["servers"] if s["port"] == new_port][0]
+    assert promoted["keys"] == 1
+
+    out = ok("start", "server-1", "--dir", str(cdir))
+    assert f"started server-1 on port {port}" in out
+    wait_until(lambda: status(cdir)["servers"][0]["link"] == "up"
+               and status(cdir)["servers"][0]["master"] == new_primary, 90, interval=0.5,
+               what="the old primary rejoins as a replica")
+
+    out = ok("up", "--dir", str(cdir))           # up on a running cluster: nothing to do
+    assert "everything already runs" in out and f"primary    {new_primary}" in out
+
+    out = ok("down", "--dir", str(cdir))
+    assert "stopped:" in out and "server-1" in out
+    st = status(cdir)
+    assert not any(n["running"] for n in st["servers"] + st["sentinels"])
+
+    out = ok("up", "--dir", str(cdir))           # restart with the current roles
+    assert f"primary    {new_primary}" in out
+    line = redis_cli_line(out)
+    assert run_cli(line, "get", "greeting") == "hello"    # saved and reloaded
+
+    logs = ok("logs", "sentinel", "1", "--dir", str(cdir), "-n", "200")
+    assert "+switch-master" in logs or "+monitor" in logs
+
+    ok("down", "--purge", "--dir", str(cdir))
+    assert not cdir.exists()
+
+
+def test_manual_failover(cdir):
+    ok("up", "--dir", str(cdir), "--port", str(free_port()), "--replicas", "1", *UP_FLAGS)
+    before = status(cdir)["primary"]
+    out = ok("failover", "--dir", str(cdir))
+    assert "failover done: the primary is now server-2" in out
+    st = status(cdir)
+    assert st["primary"] == st["sentinel_primary"] != before
+    assert st["servers"][0]["role"] == "replica"
+
+
+def test_busy_port(cdir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        r = cluster("up", "--dir", str(cdir), "--port", str(busy))
+    assert r.returncode == 1
+    assert f"port {busy} is busy" in r.stderr and "--port" in r.stderr
+    assert not (cdir / "cluster.json").exists()
+
+
+def test_wrong_password_and_node_that_does_not_come_up(cdir):
+    port = free_port()
+    out = ok("up", "--dir", str(cdir), "--port", str(port), "--replicas", "0",
+             "--sentinels", "0", "--password", "s3cret", *UP_FLAGS)
+    assert "-a s3cret" in out
+    r = cluster("up", "--dir", str(cdir), "--password", "other")
+    assert r.returncode == 1 and "wrong password" in r.stderr
+    assert "without --password" in r.stderr
+    ok("down", "--dir", str(cdir))
+
+    conf = cdir / "server-1" / "redis.conf"
+    conf.write_text(conf.read_text() + "no-such-directive yes\n")
+    r = cluster("up", "--dir", str(cdir))
+    assert r.returncode == 1
+    assert "server-1" in r.stderr and "exited while starting" in r.stderr
+    assert "no-such-directive" in r.stderr        # the tail of its log

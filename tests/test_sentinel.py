@@ -41,8 +41,10 @@ class Group:
     def __init__(self, replicas: int = 2, sentinels: int = 3, real_sentinels: int = 0,
                  server_kind: str = "redpoll", server_args: list[str] | None = None,
                  password: str | None = None, conf_extra: str = "",
-                 down_after: int = 1000, failover_timeout: int = 5000, quorum: int = 2):
+                 down_after: int = 1000, failover_timeout: int = 5000, quorum: int = 2,
+                 server_config: str | None = None):
         self.procs: list[ServerProcess] = []
+        self.server_config = server_config    # servers get a config file with this
         self.password = password
         self.server_args = list(server_args or [])
         self.server_kind = server_kind
@@ -67,7 +69,8 @@ class Group:
         self.sentinels += [self.start_sentinel("redis", conf) for _ in range(real_sentinels)]
 
     def _start_server(self, kind: str, args: list[str]) -> ServerProcess:
-        p = ServerProcess(kind, args=args, password=self.password)
+        p = ServerProcess(kind, args=args, password=self.password,
+                          config=self.server_config)
         self.procs.append(p)
         return p.start(timeout=60)     # the machine may be busy
 
@@ -818,3 +821,33 @@ def test_no_good_replica_aborts_failover(group_factory):
     assert g.master_addr(g.sentinels[0]) == ("127.0.0.1", g.primary.port)
     for e in events:
         e.close()
+
+
+@pytest.mark.timeout(120)
+def test_config_rewrite_sent_to_promoted_and_reconfigured_servers(group_factory):
+    """The sentinel sends CONFIG REWRITE with every REPLICAOF: after a
+    failover the servers' own config files hold the new roles, so a
+    restarted server keeps its role."""
+    g = group_factory(replicas=2, sentinels=3, server_config='save ""\n')
+    g.wait_discovered()
+    g.primary.kill()
+    s0 = g.sentinels[0]
+    wait_until(lambda: g.master_addr(s0)[1] != g.primary.port, 20, what="failover")
+    new_port = g.master_addr(s0)[1]
+    promoted = next(r for r in g.replicas if r.port == new_port)
+    other = next(r for r in g.replicas if r.port != new_port)
+    wait_until(lambda: f"replicaof 127.0.0.1 {new_port}" in open(other.config_path).read(),
+               15, what="reconfigured replica's config rewritten")
+    wait_until(lambda: "replicaof" not in open(promoted.config_path).read()
+               and "save" in open(promoted.config_path).read(), 15,
+               what="promoted replica's config rewritten")
+    # without the sentinels, restarted servers come back in their new roles
+    for sp in g.sentinels:
+        sp.stop()
+    for srv in (promoted, other):
+        srv.stop()
+        srv.args = []      # no --replicaof on the command line: the file decides
+        srv.start(timeout=60)
+    assert promoted.client().info("replication")["role"] == "master"
+    info = other.client().info("replication")
+    assert info["role"] == "slave" and info["master_port"] == new_port

@@ -8,6 +8,7 @@ swaps in the sentinel handlers; the server's dispatch is untouched.
 
 from __future__ import annotations
 
+import copy
 import os
 
 from redpoll.commands import table as T
@@ -597,7 +598,6 @@ def restrict_table() -> None:
                      (b"publish", sentinel_publish)):
         cmd = T.TABLE.get(name)
         if cmd is not None:
-            import copy
             new = copy.copy(cmd)
             new.handler = fn
             T.TABLE[name] = new

@@ -24,7 +24,7 @@ from redpoll.log import log
 from redpoll.protocol.request import split_args
 from redpoll.protocol.quoting import repr_arg
 from redpoll.sentinel.instance import (
-    DEFAULT_PARALLEL_SYNCS, SRI_MASTER, SRI_SENTINEL, SRI_SLAVE, CreateError)
+    DEFAULT_PARALLEL_SYNCS, SRI_MASTER, SRI_SENTINEL, SRI_SLAVE, CreateError, atoi)
 
 PRE_MONITOR = {"announce-ip", "announce-port", "deny-scripts-reconfig", "sentinel-user",
                "sentinel-pass", "current-epoch", "myid", "resolve-hostnames",
@@ -38,11 +38,6 @@ class SentinelConfigError(Exception):
 def _yesno(v: str) -> int:
     v = v.lower()
     return 1 if v == "yes" else 0 if v == "no" else -1
-
-
-def _atoi(s: str) -> int:
-    from redpoll.sentinel.monitor import _atoi as a
-    return a(s)
 
 
 def load(sentinel, cfg) -> None:
@@ -95,10 +90,10 @@ def handle(sentinel, argv: list[str]) -> str | None:
 
     try:
         if name == "monitor" and argc == 5:
-            quorum = _atoi(argv[4])
+            quorum = atoi(argv[4])
             if quorum <= 0:
                 return "Quorum must be 1 or greater."
-            s.create_instance(argv[1], SRI_MASTER, argv[2], _atoi(argv[3]), quorum, None)
+            s.create_instance(argv[1], SRI_MASTER, argv[2], atoi(argv[3]), quorum, None)
         elif name in ("down-after-milliseconds", "failover-timeout", "parallel-syncs",
                       "notification-script", "client-reconfig-script", "auth-pass",
                       "auth-user", "config-epoch", "leader-epoch",
@@ -108,16 +103,16 @@ def handle(sentinel, argv: list[str]) -> str | None:
             if ri is None:
                 return "No such master with specified name."
             if name == "down-after-milliseconds" and argc == 3:
-                ri.down_after_period = _atoi(argv[2])
+                ri.down_after_period = atoi(argv[2])
                 if ri.down_after_period <= 0:
                     return "negative or zero time parameter."
                 propagate_down_after(ri)
             elif name == "failover-timeout" and argc == 3:
-                ri.failover_timeout = _atoi(argv[2])
+                ri.failover_timeout = atoi(argv[2])
                 if ri.failover_timeout <= 0:
                     return "negative or zero time parameter."
             elif name == "parallel-syncs" and argc == 3:
-                ri.parallel_syncs = _atoi(argv[2])
+                ri.parallel_syncs = atoi(argv[2])
             elif name == "notification-script" and argc == 3:
                 if not os.access(argv[2], os.X_OK):
                     return "Notification script seems non existing or non executable."
@@ -132,16 +127,16 @@ def handle(sentinel, argv: list[str]) -> str | None:
             elif name == "auth-user" and argc == 3:
                 ri.auth_user = argv[2]
             elif name == "config-epoch" and argc == 3:
-                ri.config_epoch = _atoi(argv[2])
+                ri.config_epoch = atoi(argv[2])
                 s.current_epoch = max(s.current_epoch, ri.config_epoch)
             elif name == "leader-epoch" and argc == 3:
-                ri.leader_epoch = _atoi(argv[2])
+                ri.leader_epoch = atoi(argv[2])
             elif name == "master-reboot-down-after-period" and argc == 3:
-                ri.master_reboot_down_after_period = _atoi(argv[2])
+                ri.master_reboot_down_after_period = atoi(argv[2])
                 if ri.master_reboot_down_after_period < 0:
                     return "negative time parameter."
             elif name in ("known-slave", "known-replica") and argc == 4:
-                s.create_instance(None, SRI_SLAVE, argv[2], _atoi(argv[3]), ri.quorum, ri)
+                s.create_instance(None, SRI_SLAVE, argv[2], atoi(argv[3]), ri.quorum, ri)
             elif name == "rename-command" and argc == 4:
                 if argv[2].lower() in ri.renamed_commands:
                     return "Same command renamed multiple times with rename-command."
@@ -153,11 +148,11 @@ def handle(sentinel, argv: list[str]) -> str | None:
                 ri = master()
                 if ri is None:
                     return "No such master with specified name."
-                si = s.create_instance(argv[4], SRI_SENTINEL, argv[2], _atoi(argv[3]),
+                si = s.create_instance(argv[4], SRI_SENTINEL, argv[2], atoi(argv[3]),
                                        ri.quorum, ri)
                 si.runid = argv[4]
         elif name == "current-epoch" and argc == 2:
-            s.current_epoch = max(s.current_epoch, _atoi(argv[1]))
+            s.current_epoch = max(s.current_epoch, atoi(argv[1]))
         elif name == "myid" and argc == 2:
             if len(argv[1]) != 40:
                 return "Malformed Sentinel id in myid option."
@@ -166,7 +161,7 @@ def handle(sentinel, argv: list[str]) -> str | None:
             if argv[1]:
                 s.announce_ip = argv[1]
         elif name == "announce-port" and argc == 2:
-            s.announce_port = _atoi(argv[1])
+            s.announce_port = atoi(argv[1])
         elif name == "deny-scripts-reconfig" and argc == 2:
             v = _yesno(argv[1])
             if v < 0:

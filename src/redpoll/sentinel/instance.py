@@ -364,3 +364,17 @@ def addr_and_port(host: str, port: int) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def atoi(s: str) -> int:
+    """C's atoi: leading digits (with a sign), 0 when none."""
+    s = s.strip()
+    i = 0
+    if i < len(s) and s[i] in "+-":
+        i += 1
+    while i < len(s) and s[i].isdigit():
+        i += 1
+    try:
+        return int(s[:i])
+    except ValueError:
+        return 0

@@ -38,7 +38,7 @@ from redpoll.sentinel.instance import (
     SRI_MASTER_REBOOT, SRI_O_DOWN, SRI_OLD_MASTER, SRI_PROMOTED, SRI_RECONF_DONE,
     SRI_RECONF_INPROG, SRI_RECONF_SENT, SRI_S_DOWN, SRI_SCRIPT_KILL_SENT,
     SRI_SENTINEL, SRI_SLAVE, Addr, Conn, CreateError, Instance, addr_and_port,
-    mstime)
+    atoi, mstime)
 from redpoll.sentinel.scripts import Scripts
 
 HELLO_CHANNEL = "__sentinel__:hello"
@@ -417,7 +417,7 @@ class Sentinel:
                         ri.slave_master_host = host
                         ri.slave_conf_change_time = mstime()
                 elif line.startswith("master_port:"):
-                    port = _atoi(line[12:])
+                    port = atoi(line[12:])
                     if ri.slave_master_port != port:
                         ri.slave_master_port = port
                         ri.slave_conf_change_time = mstime()
@@ -425,11 +425,11 @@ class Sentinel:
                     ri.slave_master_link_status = (
                         LINK_UP if line[19:].lower() == "up" else LINK_DOWN)
                 elif line.startswith("slave_priority:"):
-                    ri.slave_priority = _atoi(line[15:])
+                    ri.slave_priority = atoi(line[15:])
                 elif line.startswith("slave_repl_offset:"):
-                    ri.slave_repl_offset = _atoi(line[18:])
+                    ri.slave_repl_offset = atoi(line[18:])
                 elif line.startswith("replica_announced:"):
-                    ri.replica_announced = _atoi(line[18:])
+                    ri.replica_announced = atoi(line[18:])
         ri.info_refresh = mstime()
         if role != ri.role_reported:
             ri.role_reported_time = mstime()
@@ -489,7 +489,7 @@ class Sentinel:
             if len(parts) < 3:
                 return
             ip, port = parts[0], parts[1]
-        port = _atoi(port)
+        port = atoi(port)
         if self.lookup_slave(ri, ip, port) is None:
             try:
                 slave = self.create_instance(None, SRI_SLAVE, ip, port, ri.quorum, ri)
@@ -550,10 +550,10 @@ class Sentinel:
         master = self.masters.get(tok[4])
         if master is None:
             return
-        port, master_port = _atoi(tok[1]), _atoi(tok[6])
+        port, master_port = atoi(tok[1]), atoi(tok[6])
         runid = tok[2]
         si = self.by_addr_and_runid(master.sentinels, tok[0], port, runid)
-        current_epoch, master_config_epoch = _atoi(tok[3]), _atoi(tok[7])
+        current_epoch, master_config_epoch = atoi(tok[3]), atoi(tok[7])
         if si is None:
             removed = [k for k, s in master.sentinels.items() if s.runid == runid]
             for k in removed:
@@ -791,16 +791,3 @@ class Sentinel:
         self.flush_config()
         return True
 
-
-def _atoi(s: str) -> int:
-    """C's atoi: leading digits (with a sign), 0 when none."""
-    s = s.strip()
-    i = 0
-    if i < len(s) and s[i] in "+-":
-        i += 1
-    while i < len(s) and s[i].isdigit():
-        i += 1
-    try:
-        return int(s[:i])
-    except ValueError:
-        return 0

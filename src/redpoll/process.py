@@ -166,9 +166,9 @@ async def wait_for_replicas(server) -> None:
 
 # -- signals ------------------------------------------------------------------------
 
-def install_signal_handlers(server) -> None:
+def install_signal_handlers(server, loop=None) -> None:
     """SIGTERM/SIGINT as Redis handles them (see the module docstring)."""
-    loop = server.loop
+    loop = loop or server.loop
 
     def on_signal(sig: int) -> None:
         from redpoll.log import log
@@ -182,6 +182,8 @@ def install_signal_handlers(server) -> None:
         opts = str(server.config["shutdown-on-sigterm" if sig == signal.SIGTERM
                                  else "shutdown-on-sigint"]).split()
         save = True if "save" in opts else (False if "nosave" in opts else None)
+        if server.loop is None:         # still starting: the loop is ours
+            server.loop = loop
         server.shutdown_task = loop.create_task(_signal_shutdown(server, save,
                                                                  "force" in opts))
 

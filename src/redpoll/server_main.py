@@ -173,6 +173,7 @@ def serve(cfg, sentinel_mode: bool = False, supervised: str = "no") -> int:
                    f"port={server.port}.")
         log.warning("Server initialized")
     server.startup_hooks.insert(0, initialized)
+    process.install_signal_handlers(server, loop)     # during start-up too
     try:
         loop.run_until_complete(server.start())
     except OSError as e:
@@ -180,7 +181,10 @@ def serve(cfg, sentinel_mode: bool = False, supervised: str = "no") -> int:
         if pidfile:
             process.remove_pidfile(pidfile)
         return 1
-    process.install_signal_handlers(server)
+    except RuntimeError:            # a signal's shutdown stopped the loop
+        loop.close()
+        return server.exit_code
+    process.install_signal_handlers(server)   # Server.start() installed its own
     for hook in getattr(server, "after_start_hooks", []):
         hook()
     log.notice("Ready to accept connections tcp")
@@ -189,7 +193,12 @@ def serve(cfg, sentinel_mode: bool = False, supervised: str = "no") -> int:
     try:
         loop.run_forever()
     finally:
-        loop.close()
+        # Exit now, as Redis does once shutdown is done: closing the loop or
+        # the interpreter's exit would wait for worker threads (fsync, I/O)
+        # that may still be blocked.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(server.exit_code)
     return server.exit_code
 
 

@@ -851,3 +851,17 @@ def test_config_rewrite_sent_to_promoted_and_reconfigured_servers(group_factory)
     assert promoted.client().info("replication")["role"] == "master"
     info = other.client().info("replication")
     assert info["role"] == "slave" and info["master_port"] == new_port
+
+
+@pytest.mark.timeout(60)
+def test_simulate_failure_crash_after_election(group_factory):
+    g = group_factory(replicas=1, sentinels=1, quorum=1)
+    g.wait_discovered()
+    s = g.sentinels[0]
+    c = raw_client(s)
+    assert c.execute_command("SENTINEL", "SIMULATE-FAILURE", "crash-after-election") == "OK"
+    assert "sentinel_simulate_failure_flags:1" in c.execute_command("INFO", "sentinel")
+    g.primary.kill()
+    wait_until(lambda: s.proc.poll() is not None, 20, what="sentinel crash")
+    assert s.proc.returncode == 99
+    assert "Sentinel CRASH because of SENTINEL simulate-failure" in s.log_text()

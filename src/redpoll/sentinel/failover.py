@@ -13,7 +13,7 @@ Reconfiguration is sent as Redis Sentinel sends it: ``MULTI``,
 redpoll additions: a manual failover (``SENTINEL FAILOVER``) first pauses
 writes on the old master (``CLIENT PAUSE ... WRITE``) and waits until the
 chosen replica has caught up with its replication offset, so no acknowledged
-write is lost; the promotion is watched with a 100 ms INFO poll.
+write is lost; the promotion is watched with a 20 ms INFO poll.
 """
 
 from __future__ import annotations

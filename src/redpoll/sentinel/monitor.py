@@ -8,7 +8,7 @@ sentinel-wide settings. Its timer (10-19 times a second, as Redis's
 * keeps the command and pub/sub links connected (AUTH, CLIENT SETNAME,
   SUBSCRIBE ``__sentinel__:hello``);
 * sends PING every second, INFO every 10 s (every second to replicas of a
-  master that is down or failing over, every 100 ms to a replica being
+  master that is down or failing over, every 20 ms to a replica being
   promoted), and a hello message every 2 s;
 * parses INFO (run id, replicas, role, replication link, priority, offset)
   and hello messages (other sentinels, epochs, newer master configurations);
@@ -332,7 +332,7 @@ class Sentinel:
         # master that answers again (so it is demoted at once)
         if ri.flags & SRI_PROMOTED and ri.master.failover_state in (
                 FO_SEND_SLAVEOF_NOONE, FO_WAIT_PROMOTION):
-            info_period = 100
+            info_period = 20
         elif (ri.flags & SRI_SLAVE and ri.master.failover_state == FO_SELECT_SLAVE
               and ri.info_refresh < ri.master.s_down_since_time):
             info_period = 0        # see failover._fresh_offsets

@@ -632,7 +632,7 @@ class AOF:
                    f"directory ({self.server.config['appenddirname']}).")
 
     def _load_file(self, name: str, last: bool) -> None:
-        from redpoll.client import Client
+        from redpoll.client import REPLY_OFF, Client
         from redpoll.commands import table as T
         srv = self.server
         path = self._path(name)
@@ -659,6 +659,7 @@ class AOF:
                 return
             log.notice("Reading the remaining AOF tail...")
         fake = Client.fake(srv)
+        fake.reply_mode = REPLY_OFF          # replies are not needed
         snap = getattr(srv, "snapshots", None)
         base_done = snap.loading_done if snap is not None else 0
         executed = 0

@@ -417,3 +417,21 @@ def test_functions_survive_aof_rewrite(preamble, tmp_path):
     with start_with_files("redis", {"appendonlydir": str(tmp_path / "appendonlydir")},
                           args=args) as real:
         assert real.client().fcall("myfunc", 0, "b") == b"b"
+
+
+def test_publish_is_not_written_to_the_aof_like_redis():
+    """Redis propagates PUBLISH to replicas only: its AOF never holds it."""
+    with ServerProcess("redpoll", args=AOF_ARGS) as rp, \
+            ServerProcess("redis", args=AOF_ARGS) as real:
+        for s in (rp, real):
+            c = s.client(single_connection_client=True)
+            c.publish("news", "hello")
+            c.set("k", "v")
+            c.execute_command("MULTI")
+            c.execute_command("PUBLISH", "news", "again")
+            c.execute_command("SET", "k2", "v2")
+            c.execute_command("EXEC")
+            wait_until(lambda: b"k2" in _incr(s), 10, what="AOF written")
+        ours, theirs = _incr(rp), _incr(real)
+        assert b"PUBLISH" not in ours.upper() and b"PUBLISH" not in theirs.upper()
+        assert b"$1\r\nk\r\n" in ours and b"$2\r\nk2\r\n" in ours

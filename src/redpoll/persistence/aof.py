@@ -36,6 +36,9 @@ from redpoll.log import log
 from redpoll.persistence import rdb
 from redpoll.persistence.child import children
 
+# Propagated to replicas but never written to the AOF (Redis propagates
+# PUBLISH with PROPAGATE_REPL only).
+_REPLICAS_ONLY = frozenset({b"publish", b"spublish"})
 OFF, ON, WAIT_REWRITE = 0, 1, 2
 ITEMS_PER_CMD = 64
 
@@ -324,6 +327,8 @@ class AOF:
         """Propagation sink: append one write command."""
         st = self.state
         if st == OFF or (st == WAIT_REWRITE and not self._rewriting()):
+            return
+        if argv[0].lower() in _REPLICAS_ONLY:
             return
         buf = self.buf
         if self._ts:

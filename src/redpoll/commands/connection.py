@@ -17,7 +17,7 @@ import time
 from redpoll import REDIS_COMPAT_VERSION
 from redpoll.client import (
     F_CLOSE_AFTER_REPLY, F_DIRTY_CAS, F_DIRTY_EXEC, F_MASTER, F_MONITOR, F_MULTI,
-    F_NO_EVICT, F_PUBSUB, F_READONLY, F_REPLICA, REPLY_OFF, REPLY_ON,
+    F_NO_EVICT, F_PUBSUB, F_READONLY, F_REPLICA, REPLY_OFF, REPLY_ON, REPLY_SKIP,
     REPLY_SKIP_NEXT)
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import MAY_REPLICATE, WRITE, command, subcommand
@@ -475,6 +475,11 @@ def unpause_clients(srv) -> None:
         cl._in_batch = True
         try:
             srv.execute(cl, argv)
+            # what Client.process_input does after each command
+            if cl.tracking is not None:
+                srv.tracking.after_command(cl, argv)
+            if cl.reply_mode >= REPLY_SKIP_NEXT:
+                cl.reply_mode = REPLY_SKIP if cl.reply_mode == REPLY_SKIP_NEXT else REPLY_ON
         finally:
             cl._in_batch = False
         if cl.paused_argv is None:

@@ -144,14 +144,25 @@ def test_up_write_kill_failover_down_and_up_again(cdir):
     assert not cdir.exists()
 
 
-def test_manual_failover(cdir):
-    ok("up", "--dir", str(cdir), "--port", str(free_port()), "--replicas", "1", *UP_FLAGS)
+def test_manual_failover_behind_haproxy(cdir):
+    out = ok("up", "--dir", str(cdir), "--port", str(free_port()), "--replicas", "1",
+             "--haproxy", *UP_FLAGS)
+    assert "HAProxy (always routes to the primary)" in out
+    haproxy = redis_cli_line(out.split("HAProxy (always routes to the primary)")[1])
+    assert run_cli(haproxy, "set", "k", "1") == "OK"
     before = status(cdir)["primary"]
     out = ok("failover", "--dir", str(cdir))
     assert "failover done: the primary is now server-2" in out
     st = status(cdir)
     assert st["primary"] == st["sentinel_primary"] != before
-    assert st["servers"][0]["role"] == "replica"
+    assert st["servers"][0]["role"] == "replica" and st["servers"][0]["link"] == "up"
+    assert st["haproxy"]["running"] and haproxy[haproxy.index("-p") + 1] == str(
+        st["haproxy"]["port"])
+    # HAProxy's health check moves clients to the new primary
+    wait_until(lambda: run_cli(haproxy, "incr", "k").isdigit(), 60, interval=0.3,
+               what="a write through HAProxy after the failover")
+    # the vote is only visible while an election runs (Redis resets it on switch-master)
+    assert all("leader" in s and s["epoch"] >= 1 for s in st["sentinels"])
 
 
 def test_busy_port(cdir):

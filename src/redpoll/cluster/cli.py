@@ -196,6 +196,19 @@ def wait_healthy(cluster: Cluster, timeout: float) -> Node:
                         f"{s.name} (port {s.port}) does not see the whole cluster after "
                         f"{timeout:.0f}s. Last lines of its log:\n"
                         f"{processes.tail(s.log_path(root))}")
+    h = cluster.haproxy
+    if h is not None and h in running:
+        with step("waiting for HAProxy to route to the primary"):
+            def routed():
+                c = processes.client(cluster, h)
+                try:
+                    return c.info("replication").get("role") == "master"
+                finally:
+                    c.close()
+            if not processes.wait_for(routed, timeout, 0.3):
+                raise ClusterError(f"HAProxy on port {h.port} does not reach the primary; "
+                                   f"see its log: redpoll cluster logs {h.name}"
+                                   f"{_dir_hint(cluster)}")
     return primary
 
 
@@ -260,12 +273,20 @@ def write_configs(cluster: Cluster) -> None:
             password=cluster.password))
 
 
-def start_nodes(cluster: Cluster, nodes: list[Node]) -> list[Node]:
-    """Start the nodes that are not running; a clear error for a busy port."""
+def start_nodes(cluster: Cluster, nodes: list[Node], keep: set[int] = frozenset(),
+                repick: bool = False) -> list[Node]:
+    """Start the nodes that are not running; a clear error for a busy port.
+    With ``repick`` (a cluster being created) a port that someone took since it
+    was chosen is replaced by a free one, unless it is in ``keep`` (--port)."""
     root = cluster.root
     todo = [n for n in nodes if processes.pid_of(n, root) is None]
     for n in todo:
         if not port_free(n.port, n.host):
+            if repick and n.port not in keep:
+                n.port = allocate_ports(n.port + 1, 1, {x.port for x in cluster.nodes})[0]
+                write_configs(cluster)
+                cluster.save()
+                continue
             raise ClusterError(
                 f"port {n.port} of {n.name} is busy: another process listens there "
                 f"(try `redis-cli -p {n.port} ping`). Stop it and run the command again.")
@@ -274,15 +295,17 @@ def start_nodes(cluster: Cluster, nodes: list[Node]) -> list[Node]:
     return todo
 
 
-def start_servers_then_the_rest(cluster: Cluster, timeout: float = 120.0) -> list[Node]:
+def start_servers_then_the_rest(cluster: Cluster, timeout: float = 120.0,
+                                **repick) -> list[Node]:
     """Servers first (as the seeds do): sentinels that start before the servers
     answer would see them down and may fail over at once."""
-    started = start_nodes(cluster, cluster.servers)
+    started = start_nodes(cluster, cluster.servers, **repick)
     if started:
         with step(f"starting {len(started)} servers"):
             for n in started:
                 processes.wait_answering(cluster, n, timeout)
-    return started + start_nodes(cluster, [n for n in cluster.nodes if n.kind != "server"])
+    return started + start_nodes(cluster, [n for n in cluster.nodes if n.kind != "server"],
+                                 **repick)
 
 
 def cmd_up(args) -> int:
@@ -305,7 +328,8 @@ def cmd_up(args) -> int:
         cluster = _new_cluster(args, root)
         print(f"starting {len(cluster.servers)} servers and {len(cluster.sentinels)} "
               f"sentinels in {root}", flush=True)
-        start_servers_then_the_rest(cluster, args.timeout)
+        start_servers_then_the_rest(cluster, args.timeout, repick=True,
+                                    keep={args.port} if args.port else set())
     try:
         primary = wait_healthy(cluster, args.timeout)
     except ClusterError as e:

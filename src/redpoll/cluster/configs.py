@@ -76,6 +76,7 @@ def haproxy_cfg(*, bind: str, servers: list[tuple[str, int]], password: str) -> 
              "    timeout connect 3s",
              "    timeout server 6s",
              "    timeout client 6s",
+             "    timeout check 3s",       # not in the seed: a loaded host may answer slowly
              "",
              "frontend ft_redis",
              f"    bind {bind} name redis",

@@ -109,8 +109,9 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 def client(cluster: Cluster, node: Node, timeout: float = 2.0) -> redis.Redis:
-    """A redis-py client for the node (servers with the cluster's password)."""
-    pw = cluster.password if node.kind == "server" and cluster.password else None
+    """A redis-py client for the node (servers, and HAProxy in front of them, with
+    the cluster's password)."""
+    pw = cluster.password if node.kind != "sentinel" and cluster.password else None
     return redis.Redis(host=node.host, port=node.port, password=pw, socket_timeout=timeout,
                        socket_connect_timeout=timeout, decode_responses=True)
 

@@ -57,7 +57,8 @@ def sentinel_state(cluster: Cluster, node: Node) -> dict:
     st = {"name": node.name, "kind": "sentinel", "host": node.host, "port": node.port,
           "pid": processes.pid_of(node, cluster.root), "running": False, "primary": None,
           "flags": None, "sdown": None, "odown": None, "epoch": None, "failover": None,
-          "replicas_seen": None, "sentinels_seen": None, "quorum": None, "error": None}
+          "replicas_seen": None, "sentinels_seen": None, "quorum": None, "myid": None,
+          "leader": None, "leader_epoch": None, "error": None}
     c = processes.client(cluster, node)
     try:
         m = _pairs(c.execute_command("SENTINEL", "MASTER", cluster.name))
@@ -72,6 +73,13 @@ def sentinel_state(cluster: Cluster, node: Node) -> dict:
         st["quorum"] = int(m.get("quorum", 0))
         st["replicas_seen"] = int(m.get("num-slaves", 0))
         st["sentinels_seen"] = int(m.get("num-other-sentinels", 0))
+        st["myid"] = c.execute_command("SENTINEL", "MYID")
+        # with runid "*" a sentinel does not vote: it tells the leader it voted for
+        # (Redis's only window on the election) and that vote's epoch
+        _, leader, epoch = c.execute_command("SENTINEL", "IS-MASTER-DOWN-BY-ADDR",
+                                             m.get("ip"), m.get("port"), 0, "*")
+        st["leader"] = None if leader == "*" else leader
+        st["leader_epoch"] = int(epoch)
     except (redis.RedisError, OSError) as e:
         st["error"] = "not running" if st["pid"] is None else str(e)
     finally:
@@ -84,6 +92,10 @@ def gather(cluster: Cluster) -> dict:
     sentinels = [sentinel_state(cluster, n) for n in cluster.sentinels]
     primaries = [s for s in servers if s["role"] == "primary"]
     views = {s["primary"] for s in sentinels if s["primary"]}
+    names = {s.get("myid"): s["name"] for s in sentinels if s.get("myid")}
+    for s in sentinels:
+        if s.get("leader"):
+            s["leader"] = names.get(s["leader"], s["leader"][:8])
     out = {"dir": str(cluster.root), "name": cluster.name, "password": cluster.password,
            "quorum": cluster.quorum,
            "primary": (f"{primaries[0]['host']}:{primaries[0]['port']}"
@@ -126,13 +138,15 @@ def sentinel_rows(state: dict) -> list[list[str]]:
             down = "odown" if s["odown"] else "sdown" if s["sdown"] else "ok"
         seen = "-" if s["replicas_seen"] is None else \
             f"{s['replicas_seen']} replicas, {s['sentinels_seen']} sentinels"
+        leader = "-" if s["leader"] is None else f"{s['leader']} (epoch {s['leader_epoch']})"
         rows.append([s["name"], f"{s['host']}:{s['port']}", s["error"] or _fmt(s["primary"]),
-                     down, _fmt(s["epoch"]), _fmt(s["failover"]), seen])
+                     down, _fmt(s["epoch"]), leader, _fmt(s["failover"]), seen])
     return rows
 
 
 SERVER_COLS = ["node", "role", "address", "link", "offset", "lag", "keys", "memory"]
-SENTINEL_COLS = ["sentinel", "address", "primary", "state", "epoch", "failover", "sees"]
+SENTINEL_COLS = ["sentinel", "address", "primary", "state", "config epoch", "voted leader",
+                 "failover", "sees"]
 
 
 def headline(state: dict) -> str:

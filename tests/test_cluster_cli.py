@@ -164,6 +164,17 @@ def test_manual_failover_behind_haproxy(cdir):
     # the vote is only visible while an election runs (Redis resets it on switch-master)
     assert all("leader" in s and s["epoch"] >= 1 for s in st["sentinels"])
 
+    assert "killed server-1 (replica" in ok("kill", "replica", "1", "--dir", str(cdir))
+    assert "killed sentinel-2 (sentinel" in ok("kill", "sentinel", "2", "--dir", str(cdir))
+    st = status(cdir)
+    assert st["servers"][0]["error"] == st["sentinels"][1]["error"] == "not running"
+    r = cluster("kill", "sentinel", "2", "--dir", str(cdir))
+    assert r.returncode == 1 and "is not running; start it with" in r.stderr
+    out = ok("start", "--dir", str(cdir))         # everything that is stopped
+    assert "started server-1" in out and "started sentinel-2" in out
+    wait_until(lambda: status(cdir)["servers"][0]["link"] == "up", 60, interval=0.5,
+               what="the restarted replica in sync")
+
 
 def test_busy_port(cdir):
     with socket.socket() as s:
@@ -184,6 +195,8 @@ def test_wrong_password_and_node_that_does_not_come_up(cdir):
     r = cluster("up", "--dir", str(cdir), "--password", "other")
     assert r.returncode == 1 and "wrong password" in r.stderr
     assert "without --password" in r.stderr
+    watch = ok("status", "--watch", "--for", "1", "--interval", "0.3", "--dir", str(cdir))
+    assert watch.count("server-1  primary") >= 2          # refreshed, plain text in a pipe
     ok("down", "--dir", str(cdir))
 
     conf = cdir / "server-1" / "redis.conf"
@@ -192,3 +205,35 @@ def test_wrong_password_and_node_that_does_not_come_up(cdir):
     assert r.returncode == 1
     assert "server-1" in r.stderr and "exited while starting" in r.stderr
     assert "no-such-directive" in r.stderr        # the tail of its log
+
+
+def test_plan_files_and_bad_input(tmp_path):
+    out = tmp_path / "plan"
+    text = ok("plan", "--out", str(out), "--primary", "127.0.0.1:7001",
+              "--replica", "127.0.0.1:7002", "--replica", "10.1.2.3",
+              "--sentinel", "127.0.0.1:27001", "--sentinel", "127.0.0.1:27002",
+              "--sentinel", "10.1.2.3", "--password", "pw")
+    assert "password: pw" in text
+    local = sorted(p.name for p in (out / "127.0.0.1").iterdir())
+    assert local == ["redis-7001.conf", "redis-7002.conf", "redpoll-sentinel-27001.service",
+                     "redpoll-sentinel-27002.service", "redpoll-server-7001.service",
+                     "redpoll-server-7002.service", "sentinel-27001.conf",
+                     "sentinel-27002.conf"]
+    assert "replicaof 127.0.0.1 7001" in (out / "10.1.2.3" / "redis.conf").read_text()
+    assert "\nreplicaof" not in (out / "127.0.0.1" / "redis-7001.conf").read_text()
+    sconf = (out / "10.1.2.3" / "sentinel.conf").read_text()
+    assert "sentinel monitor mymaster 127.0.0.1 7001 2\n" in sconf
+    assert "sentinel announce-ip 10.1.2.3" in sconf and "port 26379" in sconf
+    unit = (out / "127.0.0.1" / "redpoll-server-7002.service").read_text()
+    assert "ExecStart=" in unit and "/etc/redpoll/redis-7002.conf --supervised systemd" in unit
+    readme = (out / "README.md").read_text()
+    assert "### 10.1.2.3" in readme and "systemctl enable --now redpoll-server.service" in readme
+    hap = (out / "haproxy.cfg").read_text()
+    assert "bind *:6380" in hap and "server redis_3 10.1.2.3:6379 check" in hap
+
+    r = cluster("plan", "--out", str(out), "--primary", "h1")
+    assert r.returncode == 1 and "not empty" in r.stderr
+    r = cluster("plan", "--out", str(tmp_path / "p2"), "--primary", "h1:http")
+    assert r.returncode == 1 and "bad port in 'h1:http'" in r.stderr
+    r = cluster("plan", "--out", str(tmp_path / "p3"), "--primary", "h1", "--replica", "h1")
+    assert r.returncode == 1 and "the same server address is given twice" in r.stderr

@@ -319,7 +319,7 @@ def test_kill_primary_failover_clients_follow_old_primary_rejoins(group_factory)
     old_port = g.primary.port
     g.primary.kill()
     t0 = time.monotonic()
-    wait_until(lambda: events.has("+switch-master"), 15, what="+switch-master")
+    wait_until(lambda: events.has("+switch-master"), 40, what="+switch-master")
     switched = time.monotonic() - t0
     new_port = int(next(d for ch, d in events.events if ch == "+switch-master").split()[-1])
     assert new_port in [r.port for r in g.replicas]
@@ -332,7 +332,7 @@ def test_kill_primary_failover_clients_follow_old_primary_rejoins(group_factory)
     wait_until(write_ok, 10, what="write through the Sentinel client")
     assert rs.discover_master(NAME) == ("127.0.0.1", new_port)
     assert master.get("before") == b"1"
-    assert switched < 6, switched
+    assert switched < 15, switched     # the speed itself: test_failover_time_*
     # every sentinel agrees; the other replica follows the new primary
     for s in g.sentinels:
         wait_until(lambda: g.master_addr(s) == ("127.0.0.1", new_port), 10,
@@ -420,7 +420,7 @@ def test_replica_priority_zero_is_never_promoted(group_factory):
     assert d[str(never.port)]["slave-priority"] == "0"
     g.primary.kill()
     for s in g.sentinels:
-        wait_until(lambda: g.master_addr(s) == ("127.0.0.1", ok.port), 20,
+        wait_until(lambda: g.master_addr(s) == ("127.0.0.1", ok.port), 40,
                    what="failover to the priority-100 replica")
     wait_until(lambda: never.client().info("replication").get("master_port") == ok.port,
                15, what="priority-0 replica follows")
@@ -438,12 +438,12 @@ def test_auth_pass_and_sentinel_requirepass(group_factory):
                   sentinel_kwargs={"password": "s3cret"}, password="s3cret")
     assert rs.discover_master(NAME) == ("127.0.0.1", g.primary.port)
     g.primary.kill()
-    wait_until(lambda: rs.discover_master(NAME) == ("127.0.0.1", g.replicas[0].port), 20,
+    wait_until(lambda: rs.discover_master(NAME) == ("127.0.0.1", g.replicas[0].port), 40,
                what="failover with auth")
     assert rs.master_for(NAME).set("x", "1")
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(300)
 def test_repeated_kill_failovers_never_fail_over_twice(group_factory):
     """Kill the current primary again and again: each kill gives exactly one
     failover (one +switch-master), never a second one right after it."""
@@ -456,7 +456,7 @@ def test_repeated_kill_failovers_never_fail_over_twice(group_factory):
         n = sum(1 for ch, _ in events.events if ch == "+switch-master")
         servers[current].kill()
         wait_until(lambda: sum(1 for ch, _ in events.events if ch == "+switch-master") > n,
-                   20, what=f"failover {round_}")
+                   40, what=f"failover {round_}")
         new = int([d for ch, d in events.events if ch == "+switch-master"][-1].split()[-1])
         # bring the killed one back; it rejoins as a replica
         back = ServerProcess("redpoll", port=current)
@@ -465,7 +465,7 @@ def test_repeated_kill_failovers_never_fail_over_twice(group_factory):
         servers[current] = back
         wait_until(lambda: back.client().info("replication")["role"] == "slave"
                    and back.client().info("replication")["master_link_status"] == "up",
-                   15, what="killed primary rejoins")
+                   30, what="killed primary rejoins")
         # a few down-after periods later there was no second failover
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
@@ -580,7 +580,7 @@ def test_sigstopped_primary_is_demoted_as_soon_as_it_answers(group_factory):
     os.kill(old.proc.pid, signal.SIGSTOP)
     try:
         for s in g.sentinels:
-            wait_until(lambda: g.master_addr(s)[1] != old.port, 20,
+            wait_until(lambda: g.master_addr(s)[1] != old.port, 40,
                        what=f"sentinel {s.port} switched")
         new_port = g.master_addr(g.sentinels[0])[1]
         # stay stopped a little, as a hung process would
@@ -609,7 +609,7 @@ def test_mixed_sentinels_fail_over_real_redis_servers(group_factory):
     g.primary.kill()
     for s in g.sentinels:
         wait_until(lambda: g.master_addr(s) is not None
-                   and g.master_addr(s)[1] != g.primary.port, 20,
+                   and g.master_addr(s)[1] != g.primary.port, 40,
                    what=f"sentinel {s.port} switched")
     addrs = {g.master_addr(s) for s in g.sentinels}
     assert len(addrs) == 1
@@ -672,7 +672,7 @@ def test_notification_and_client_reconfig_scripts(group_factory, tmp_path):
     assert d["client-reconfig-script"] == str(reconf)
     old, new = g.primary.port, g.replicas[0].port
     g.primary.kill()
-    wait_until(lambda: out.exists() and "+switch-master" in out.read_text(), 20,
+    wait_until(lambda: out.exists() and "+switch-master" in out.read_text(), 40,
                what="scripts run")
     wait_until(lambda: f"reconf {NAME} leader start 127.0.0.1 {old} 127.0.0.1 {new}"
                in out.read_text(), 10, what="client-reconfig-script arguments")
@@ -832,7 +832,7 @@ def test_config_rewrite_sent_to_promoted_and_reconfigured_servers(group_factory)
     g.wait_discovered()
     g.primary.kill()
     s0 = g.sentinels[0]
-    wait_until(lambda: g.master_addr(s0)[1] != g.primary.port, 20, what="failover")
+    wait_until(lambda: g.master_addr(s0)[1] != g.primary.port, 40, what="failover")
     new_port = g.master_addr(s0)[1]
     promoted = next(r for r in g.replicas if r.port == new_port)
     other = next(r for r in g.replicas if r.port != new_port)
@@ -862,6 +862,6 @@ def test_simulate_failure_crash_after_election(group_factory):
     assert c.execute_command("SENTINEL", "SIMULATE-FAILURE", "crash-after-election") == "OK"
     assert "sentinel_simulate_failure_flags:1" in c.execute_command("INFO", "sentinel")
     g.primary.kill()
-    wait_until(lambda: s.proc.poll() is not None, 20, what="sentinel crash")
+    wait_until(lambda: s.proc.poll() is not None, 40, what="sentinel crash")
     assert s.proc.returncode == 99
     assert "Sentinel CRASH because of SENTINEL simulate-failure" in s.log_text()

@@ -78,8 +78,28 @@ def start_failover(sentinel, master) -> None:
     master.pause_target = None
 
 
+# redpoll: once the master is objectively down, a sentinel waits this long
+# per usable sentinel with a smaller run id before it tries to fail over.
+RANK_DELAY_MS = 150
+
+
+def _rank_delay(sentinel, master) -> int:
+    """Sentinels that reach ODOWN together would all ask for votes at once
+    and split them (each voting for itself), so nobody is elected and the
+    failover waits for the retry (2 x failover-timeout). Instead the usable
+    sentinel with the smallest run id goes first and the others, a little
+    later, find they have already voted for it."""
+    me = sentinel.myid.lower()
+    rank = sum(1 for s in master.sentinels.values()
+               if s.runid and s.runid.lower() < me and not s.link.disconnected
+               and not s.flags & (SRI_S_DOWN | SRI_O_DOWN))
+    return rank * RANK_DELAY_MS
+
+
 def start_if_needed(sentinel, master) -> bool:
     if not master.flags & SRI_O_DOWN or master.flags & SRI_FAILOVER_IN_PROGRESS:
+        return False
+    if mstime() - master.o_down_since_time < _rank_delay(sentinel, master):
         return False
     if mstime() - master.failover_start_time < master.failover_timeout * 2:
         if master.failover_delay_logged != master.failover_start_time:

@@ -45,17 +45,25 @@ def _tty() -> bool:
 
 @contextmanager
 def step(what: str):
-    """Show a long step: a spinner on a terminal, one line otherwise."""
+    """Show a long step: a spinner on a terminal, one line otherwise. Yields
+    ``progress(detail)`` to show how far it is (e.g. a replica's sync)."""
     t0 = time.monotonic()
     if _tty():
         from rich.console import Console
         console = Console()
-        with console.status(what + " ..."):
-            yield
+        with console.status(what + " ...") as spinner:
+            yield lambda detail: spinner.update(f"{what} ... {detail}")
         console.print(f"[green]✓[/green] {what} ({time.monotonic() - t0:.1f}s)")
     else:
         print(f"{what} ...", flush=True)
-        yield
+        shown = {"detail": None, "at": 0.0}
+
+        def progress(detail: str) -> None:       # a changed detail at most every 2 s
+            now = time.monotonic()
+            if detail != shown["detail"] and now - shown["at"] >= 2:
+                print(f"  {detail}", flush=True)
+                shown.update(detail=detail, at=now)
+        yield progress
         print(f"  done ({time.monotonic() - t0:.1f}s)", flush=True)
 
 
@@ -132,6 +140,19 @@ def resolve(cluster: Cluster, words: list[str]) -> Node:
                        "sentinel N or a node name (see redpoll cluster status)")
 
 
+def _sync_state(info: dict) -> str:
+    """A replica's progress: 'in sync', 'syncing 42% of 1.5 GB', 'connecting'."""
+    if info.get("master_sync_in_progress"):
+        total = int(info.get("master_sync_total_bytes", -1))
+        if total > 0:
+            return (f"syncing {float(info.get('master_sync_perc', 0)):.0f}% of "
+                    f"{total / 1e6:.1f} MB")
+        return f"syncing ({int(info.get('master_sync_read_bytes', 0)) / 1e6:.1f} MB read)"
+    if info.get("master_link_status") == "up":
+        return "in sync"
+    return "connecting"
+
+
 # -- waiting for health ------------------------------------------------------------------------
 
 def wait_healthy(cluster: Cluster, timeout: float) -> Node:
@@ -152,19 +173,23 @@ def wait_healthy(cluster: Cluster, timeout: float) -> Node:
             primary = masters[0]
             return True
         return False
-    with step("waiting for replication to come online"):
+    with step("waiting for replication to come online") as progress:
         if not processes.wait_for(one_primary, timeout, 0.2):
             raise ClusterError("the servers do not agree on one primary; see: "
                                "redpoll cluster status" + _dir_hint(cluster))
         replicas = [n for n in servers if n is not primary]
 
         def replicated():
+            states = []
             for r in replicas:
                 c = processes.client(cluster, r)
                 try:
                     info = c.info("replication")
                 finally:
                     c.close()
+                states.append((r, info))
+            progress(", ".join(f"{r.name}: {_sync_state(i)}" for r, i in states))
+            for r, info in states:
                 if info.get("master_link_status") != "up" or \
                         int(info.get("master_port", 0)) != primary.port:
                     return False

@@ -389,6 +389,11 @@ def test_manual_failover_loses_no_acknowledged_write(group_factory, server_kind)
     t.start()
     wait_until(lambda: len(acked) > 200, 10, what="writes flowing")
     c = g.sentinels[0].client(decode_responses=True)
+    # the sentinel must have read the replica's INFO (else: NOGOODSLAVE)
+    wait_until(lambda: _as_dict(raw_client(g.sentinels[0]).execute_command(
+        "SENTINEL", "REPLICAS", NAME)[0])["master-link-status"] == "ok", 20,
+        what="replica's INFO seen")
+    events = EventLog(g.sentinels[0])
     assert c.execute_command("SENTINEL", "FAILOVER", NAME) == "OK"
     with pytest.raises(redis.ResponseError, match="INPROG Failover already in progress"):
         c.execute_command("SENTINEL", "FAILOVER", NAME)
@@ -400,7 +405,9 @@ def test_manual_failover_loses_no_acknowledged_write(group_factory, server_kind)
     t.join(5)
     new = g.replicas[0].client()
     missing = [i for i in acked if new.get(f"k{i}") is None]
-    assert missing == [], f"{len(missing)} acknowledged writes lost"
+    events.close()
+    assert missing == [], (f"{len(missing)} of {len(acked)} acknowledged writes lost; "
+                           f"events: {events.events}; replica: {new.info('replication')}")
     wait_until(lambda: g.primary.client().info("replication")["role"] == "slave", 15,
                what="old primary demoted")
 

@@ -387,6 +387,15 @@ def test_manual_failover_loses_no_acknowledged_write(group_factory, server_kind)
     errors: list[str] = []
     t = threading.Thread(target=_writer, args=(master, stop, acked, errors), daemon=True)
     t.start()
+    try:
+        _manual_failover_checks(g, acked, stop, t)
+    finally:
+        stop.set()
+    wait_until(lambda: g.primary.client().info("replication")["role"] == "slave", 15,
+               what="old primary demoted")
+
+
+def _manual_failover_checks(g, acked, stop, t) -> None:
     wait_until(lambda: len(acked) > 200, 10, what="writes flowing")
     c = g.sentinels[0].client(decode_responses=True)
     # the sentinel must have read the replica's INFO (else: NOGOODSLAVE)
@@ -408,8 +417,6 @@ def test_manual_failover_loses_no_acknowledged_write(group_factory, server_kind)
     events.close()
     assert missing == [], (f"{len(missing)} of {len(acked)} acknowledged writes lost; "
                            f"events: {events.events}; replica: {new.info('replication')}")
-    wait_until(lambda: g.primary.client().info("replication")["role"] == "slave", 15,
-               what="old primary demoted")
 
 
 @pytest.mark.timeout(90)

@@ -187,6 +187,10 @@ def test_discovery_mixed_group_and_reply_shapes(group_factory):
         a = sorted(ours.execute_command("SENTINEL", *args), key=lambda r: _as_dict(r)["port"])
         b = sorted(real.execute_command("SENTINEL", *args), key=lambda r: _as_dict(r)["port"])
         assert [_fields(x) for x in a] == [_fields(x) for x in b[:len(a)]]
+    # a replica may still be in its first sync: wait for the INFO that says so
+    wait_until(lambda: all(_as_dict(r)["master-link-status"] == "ok" for r in
+                           ours.execute_command("SENTINEL", "REPLICAS", NAME)), 20,
+               what="replicas' links up in the sentinel's view")
     rep = sorted(ours.execute_command("SENTINEL", "REPLICAS", NAME),
                  key=lambda r: _as_dict(r)["port"])
     d = _as_dict(rep[0])

@@ -18,8 +18,8 @@ module supplies their Python callbacks:
 Writes made by a script reach replicas and the AOF as their own commands
 (effects replication), wrapped in MULTI/EXEC by ``server.begin_atomic`` /
 ``end_atomic``; blocked clients are served after the script.
-``redis.set_repl(REPL_NONE)`` keeps the following writes local;
-REPL_AOF / REPL_REPLICA (one destination only) propagate to both.
+``redis.set_repl()`` aims the following writes at the AOF only
+(REPL_AOF), the replicas only (REPL_REPLICA), both or neither.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ _PRELUDE = (Path(__file__).with_name("prelude.lua")).read_text()
 lua_type = lua51.lua_type
 
 I64_MIN = -(2 ** 63)
+REPL_AOF, REPL_REPLICA, REPL_ALL = 1, 2, 3   # redis.set_repl() flags
 _REPLY_CAPTURE = 99          # a reply_mode value that makes call() use add_reply()
 
 
@@ -529,15 +530,29 @@ class LuaEngine:
             return False, OOM
         dirty = srv.dirty
         fake.replies = []
-        if ctx.repl:
+        if ctx.repl == REPL_ALL:
             srv.call(fake, cmd, argv)
         else:
-            # redis.set_repl(redis.REPL_NONE): this write is not propagated
-            sinks, srv.propagation_sinks = srv.propagation_sinks, []
-            try:
-                srv.call(fake, cmd, argv)
-            finally:
-                srv.propagation_sinks = sinks
+            # redis.set_repl(): the writes this call propagates reach only
+            # the AOF, only the replicas, or neither (other sinks such as
+            # tracking always see them); the script runs inside an atomic
+            # unit, so they are buffered in atomic_ops until end_atomic()
+            n = len(srv.atomic_ops)
+            srv.call(fake, cmd, argv)
+            ops = srv.atomic_ops
+            if len(ops) > n:
+                sinks = self._targeted_sinks(ctx.repl)
+                if ctx.repl:
+                    for i in range(n, len(ops)):
+                        ops[i] = (ops[i][0], ops[i][1], sinks)
+                else:
+                    # REPL_NONE: not propagated at all (it does not count for
+                    # the MULTI/EXEC wrapping); local sinks see it now
+                    mine = ops[n:]
+                    del ops[n:]
+                    for dbid, pargv in mine:
+                        for sink in sinks:
+                            sink(dbid, pargv)
         if srv.dirty != dirty:
             ctx.wrote = True
         r = fake.replies[0] if fake.replies else None
@@ -546,6 +561,27 @@ class LuaEngine:
             srv.count_error(r)
             return False, err_text("-" + r.msg)
         return True, self._to_lua(r, fake.resp)
+
+    def _targeted_sinks(self, repl: int) -> list:
+        """The propagation sinks a write reaches under redis.set_repl(repl):
+        the AOF sink only with REPL_AOF, the replicas' only with
+        REPL_REPLICA; any other sink always."""
+        srv = self.server
+        aof = getattr(srv, "aof", None)
+        aof_sink = aof.feed if aof is not None else None
+        repl_obj = getattr(srv, "repl", None)
+        replica_sink = repl_obj.primary.feed if repl_obj is not None else None
+        out = []
+        for sink in srv.propagation_sinks:
+            if sink == aof_sink:
+                if repl & REPL_AOF:
+                    out.append(sink)
+            elif sink == replica_sink:
+                if repl & REPL_REPLICA:
+                    out.append(sink)
+            else:
+                out.append(sink)
+        return out
 
     # The functions below are the redis.* helpers that can fail: as C
     # functions in Redis, they raise errors located at the calling line.

@@ -239,10 +239,56 @@ def wait_healthy(cluster: Cluster, timeout: float) -> Node:
 
 # -- up ---------------------------------------------------------------------------------------
 
+# The layout flags of `up`: they shape a new cluster; on an existing directory
+# they must match what it has (None = not given). flag -> (default, the value an
+# existing cluster has).
+LAYOUT_FLAGS = {
+    "replicas": (2, lambda c: len(c.servers) - 1),
+    "sentinels": (3, lambda c: len(c.sentinels)),
+    "port": (None, lambda c: c.servers[0].port),
+    "haproxy": (False, lambda c: c.haproxy is not None),
+    "name": ("mymaster", lambda c: c.name),
+    "down_after": (5000, lambda c: c.down_after_ms),
+    "failover_timeout": (10000, lambda c: c.failover_timeout_ms),
+}
+
+
+def _flag(name: str, value) -> str:
+    flag = "--" + name.replace("_", "-")
+    return flag if value is True else f"{flag} {value}"
+
+
+def check_layout(args, cluster: Cluster) -> None:
+    """``up`` on an existing directory restarts the cluster as it is: a layout
+    flag that asks for something else is refused (as redis-cli --cluster create
+    refuses nodes that already hold a cluster), never silently ignored."""
+    differ = [(name, getattr(args, name)) for name, (_, have) in LAYOUT_FLAGS.items()
+              if getattr(args, name) not in (None, have(cluster))]
+    if not differ:
+        return
+    asked = " ".join(_flag(n, v) for n, v in differ)
+    has = (f"{len(cluster.servers) - 1} replicas, {len(cluster.sentinels)} sentinels, "
+           f"primary first on port {cluster.servers[0].port}"
+           + (", HAProxy" if cluster.haproxy else "")
+           + f", master name {cluster.name}, down-after {cluster.down_after_ms} ms, "
+           f"failover-timeout {cluster.failover_timeout_ms} ms")
+    d = _dir_hint(cluster)
+    raise ClusterError(
+        f"{cluster.root} already holds a cluster ({has}); `up` restarts it as it is and "
+        f"cannot apply {asked}. Run `redpoll cluster up{d}` without it, or start over "
+        f"(this deletes the cluster's data): `redpoll cluster down --purge{d}` then "
+        f"`redpoll cluster up{d} {asked}`.")
+
+
 def _new_cluster(args, root: Path) -> Cluster:
+    for name, (default, _) in LAYOUT_FLAGS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     if args.replicas < 0 or args.sentinels < 0:
         raise ClusterError("--replicas and --sentinels must be 0 or more")
-    cluster = Cluster(root=root, name=args.name, password=args.password or secrets.token_hex(16),
+    # --password '' is the seeds' setup: no password (the nodes bind 127.0.0.1 only)
+    password = args.password if args.password is not None else secrets.token_hex(16)
+    cluster = Cluster(root=root, name=args.name, password=password,
                       quorum=configs.quorum_for(args.sentinels) if args.sentinels else 0,
                       down_after_ms=args.down_after, failover_timeout_ms=args.failover_timeout)
     taken: set[int] = set()
@@ -337,12 +383,13 @@ def cmd_up(args) -> int:
     root = Path(args.dir).resolve()
     if Cluster.exists(root):
         cluster = Cluster.load(root)
-        if args.password and args.password != cluster.password:
+        if args.password is not None and args.password != cluster.password:
             raise ClusterError(
                 f"wrong password: the cluster in {root} was created with another password. "
                 f"Run `redpoll cluster up{_dir_hint(cluster)}` without --password (it is "
                 f"stored in {cluster.state_path}), or `redpoll cluster down --purge"
                 f"{_dir_hint(cluster)}` to start over.")
+        check_layout(args, cluster)
         started = start_servers_then_the_rest(cluster, args.timeout)
         print(f"restarted the cluster in {root} with its current roles: "
               + (", ".join(n.name for n in started) or "everything already runs"), flush=True)
@@ -491,8 +538,15 @@ def cmd_failover(args) -> int:
                                    f"`redpoll cluster status --watch{_dir_hint(cluster)}`") \
                     from None
             last = msg
+        except redis.TimeoutError as e:
+            if "connecting" in str(e):          # not reached: the next sentinel
+                last = str(e)
+                continue
+            # sent, no reply in time: it may have been accepted, and asking another
+            # sentinel could start a second failover, back to the old primary
+            break
         except (redis.RedisError, OSError) as e:
-            last = str(e)
+            last = str(e)       # not reached (refused): the next sentinel
         finally:
             c.close()
     else:
@@ -599,16 +653,21 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     up = add("up", cmd_up, "start a local cluster (or restart the one in --dir)")
-    up.add_argument("--replicas", type=int, default=2)
-    up.add_argument("--sentinels", type=int, default=3)
+    # layout flags default to None: on an existing cluster only the given ones are
+    # checked (check_layout); _new_cluster fills in LAYOUT_FLAGS' defaults
+    up.add_argument("--replicas", type=int, default=None, help="default 2")
+    up.add_argument("--sentinels", type=int, default=None, help="default 3")
     up.add_argument("--port", type=int, default=None,
                     help="the primary's port (default 6379, or free ports when it is taken)")
-    up.add_argument("--password", default=None, help="default: a generated one")
-    up.add_argument("--haproxy", action="store_true", help="also run HAProxy in front")
-    up.add_argument("--name", default="mymaster", help="the Sentinel master name")
-    up.add_argument("--down-after", type=int, default=5000, metavar="MS",
+    up.add_argument("--password", default=None,
+                    help="default: a generated one; '' for none (as the seeds)")
+    up.add_argument("--haproxy", action="store_true", default=None,
+                    help="also run HAProxy in front")
+    up.add_argument("--name", default=None, help="the Sentinel master name (default mymaster)")
+    up.add_argument("--down-after", type=int, default=None, metavar="MS",
                     help="sentinel down-after-milliseconds (default 5000)")
-    up.add_argument("--failover-timeout", type=int, default=10000, metavar="MS")
+    up.add_argument("--failover-timeout", type=int, default=None, metavar="MS",
+                    help="sentinel failover-timeout (default 10000)")
     up.add_argument("--timeout", type=float, default=120.0,
                     help="seconds to wait for each step (default 120)")
 

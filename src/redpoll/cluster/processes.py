@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from redpoll.cluster.layout import Cluster, ClusterError, Node
 
@@ -110,10 +112,16 @@ def tail(path: Path, lines: int = 20) -> str:
 
 def client(cluster: Cluster, node: Node, timeout: float = 2.0) -> redis.Redis:
     """A redis-py client for the node (servers, and HAProxy in front of them, with
-    the cluster's password)."""
+    the cluster's password).
+
+    It never retries: redis-py 8 resends a command whose reply timed out (up to
+    10 times), and a resent SENTINEL FAILOVER that arrives after the first
+    failover finished fails over again, back to the old primary. Our callers
+    poll (``wait_for``) where they want another try."""
     pw = cluster.password if node.kind != "sentinel" and cluster.password else None
     return redis.Redis(host=node.host, port=node.port, password=pw, socket_timeout=timeout,
-                       socket_connect_timeout=timeout, decode_responses=True)
+                       socket_connect_timeout=timeout, decode_responses=True,
+                       retry=Retry(NoBackoff(), 0))
 
 
 def wait_answering(cluster: Cluster, node: Node, timeout: float = 90.0) -> None:

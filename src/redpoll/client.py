@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from redpoll.commands.table import DISPATCH
 from redpoll.errors import ProtocolError, RedisError
 from redpoll.protocol.quoting import repr_arg
 from redpoll.protocol.request import QueryBufferLimit, RequestReader
-from redpoll.protocol.resp import encode
+from redpoll.protocol.resp import NO_REPLY, OK, encode
 
 if TYPE_CHECKING:
     from redpoll.server import Server
@@ -44,6 +46,8 @@ F_CLOSE_ASAP = 1 << 14    # A
 # CLIENT REPLY: SKIP_NEXT is set by CLIENT REPLY SKIP and becomes SKIP for the
 # next command (whose replies are dropped), then ON again.
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
+
+_NEVER = 1 << 62          # a slowlog threshold no command reaches
 
 
 class Client(asyncio.Protocol):
@@ -91,6 +95,7 @@ class Client(asyncio.Protocol):
         self.tracking: dict | None = None        # CLIENT TRACKING state
         self.prop_argv = None                    # argv to propagate instead of argv
         self.replica_state = None                # replication room's per-replica state
+        self.woff = 0                            # stream offset after its last write (WAIT)
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.tot_cmds = 0
@@ -158,18 +163,74 @@ class Client(asyncio.Protocol):
 
     # -- input ---------------------------------------------------------------
     def process_input(self) -> None:
-        """Run every complete request in the input buffer, then flush."""
-        reader = self.reader
-        execute = self.server.execute
+        """Run every complete request in the input buffer, then flush.
+
+        The fast path: while the client is plain (:meth:`Server.plain`), a
+        ``fastpath`` command (commands/table.py) with the right arity skips
+        :meth:`Server.execute`'s checks, none of which could refuse it, and
+        runs in this loop, which is :meth:`Server.call` specialized for a
+        client in a batch with replies on and no monitors (keep the two in
+        step). Everything else goes through execute(), after which the
+        client's plainness is tested again.
+        """
+        srv = self.server
+        get = self.reader.get
+        dispatch = DISPATCH
+        out = self.out
+        pc = perf_counter_ns
+        slow_ns = srv.slowlog_threshold_ns if srv.slowlog_hook is not None else _NEVER
+        n = 0                   # fast commands not yet counted in the stats
         self._in_batch = True
         try:
+            plain = srv.plain(self)
             while True:
-                argv = reader.get()
+                argv = get()
                 if argv is None:
                     break
-                execute(self, argv)
+                if plain:
+                    cmd = dispatch.get(argv[0])
+                    if cmd is not None and cmd.fastpath:
+                        na = len(argv)
+                        ar = cmd.arity
+                        if ar == na or (ar < 0 and na >= -ar):
+                            dirty = srv.dirty
+                            self.argv = argv
+                            self.cmd = cmd
+                            t0 = pc()
+                            try:
+                                r = cmd.handler(self, argv)
+                            except RedisError as e:
+                                r = e
+                            except Exception as e:  # a bug: report, keep serving
+                                r = srv._internal_error(cmd, e)
+                            dur = pc() - t0
+                            cmd.calls += 1
+                            cmd.usec += dur
+                            self.last_cmd = cmd.name
+                            n += 1
+                            t = type(r)
+                            if t is bytes:
+                                out.append(b"$%d\r\n%b\r\n" % (len(r), r))
+                            elif r is OK:
+                                out.append(b"+OK\r\n")
+                            elif t is int:
+                                out.append(b":%d\r\n" % r)
+                            elif r is not NO_REPLY:
+                                if t is RedisError:
+                                    cmd.failed_calls += 1
+                                    srv.count_error(r)
+                                self.add_reply(r)
+                            if srv.dirty != dirty:
+                                srv.after_write(self, cmd, argv)
+                            if dur >= slow_ns:
+                                srv.slowlog_hook(self, cmd, argv, dur)
+                            continue
+                if n:
+                    srv.stats.total_commands_processed += n
+                    n = 0
+                srv.execute(self, argv)
                 if self.tracking is not None:       # CLIENT TRACKING: remember reads
-                    self.server.tracking.after_command(self, argv)
+                    srv.tracking.after_command(self, argv)
                 if self.reply_mode >= REPLY_SKIP_NEXT:
                     # CLIENT REPLY SKIP applies to the command after it
                     self.reply_mode = REPLY_SKIP if self.reply_mode == REPLY_SKIP_NEXT \
@@ -177,11 +238,16 @@ class Client(asyncio.Protocol):
                 if self.blocked is not None or self.paused_input or self.flags & (
                         F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
                     break
+                plain = srv.plain(self)
+                out = self.out
+                slow_ns = srv.slowlog_threshold_ns if srv.slowlog_hook is not None else _NEVER
         except ProtocolError as e:
             self.protocol_error(*e.args)
         finally:
             self._in_batch = False
-        hook = self.server.before_reply_hook
+            if n:
+                srv.stats.total_commands_processed += n
+        hook = srv.before_reply_hook
         if hook is not None:
             hook()
         self.flush()

@@ -24,6 +24,8 @@ from redpoll.replication.primary import PrimarySide
 from redpoll.replication.replica import MasterLink
 
 ZERO_ID = "0" * 40
+# commands a client in MULTI runs rather than queues (Server._execute_in_context)
+_RUN_IN_MULTI = {"exec", "discard", "multi", "watch", "quit", "reset"}
 
 
 def new_replid() -> str:
@@ -72,10 +74,12 @@ class Replication:
     def create_backlog(self) -> None:
         self.backlog = Backlog(self.server.config["repl-backlog-size"],
                                self.master_repl_offset + 1)
+        self.update_checks()
 
     def free_backlog(self) -> None:
         self.primary.flush_stream()
         self.backlog = None
+        self.update_checks()
 
     # -- role switches ---------------------------------------------------------
     @property
@@ -161,13 +165,17 @@ class Replication:
         self.create_backlog()
         return True
 
-    # -- checks before commands (MASTERDOWN, NOREPLICAS) -----------------------
+    # -- checks before commands (MASTERDOWN, NOREPLICAS, WAIT's c->woff) ---------
     def update_checks(self) -> None:
-        """Install the precall check only while it can refuse something, so the
-        common case costs nothing on the hot path."""
+        """Install the precall check only while it has something to do, so the
+        common case costs nothing on the hot path: it can refuse a command
+        (MASTERDOWN, NOREPLICAS), or we are a primary with a stream whose
+        offsets WAIT needs per client (it notes the running client, see
+        PrimarySide.feed)."""
         cfg = self.server.config
         need = ((self.server.masterhost is not None and not cfg["replica-serve-stale-data"])
-                or (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0))
+                or (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0)
+                or (self.server.masterhost is None and self.backlog is not None))
         checks = self.server.precall_checks
         if need and not self._check_installed:
             checks.append(self._precall_check)
@@ -177,7 +185,7 @@ class Replication:
             self._check_installed = False
 
     def _precall_check(self, c, cmd, argv):
-        from redpoll.client import F_MASTER
+        from redpoll.client import F_MASTER, F_MULTI
         from redpoll.commands import table as T
         srv = self.server
         cfg = srv.config
@@ -186,10 +194,18 @@ class Replication:
                     and (self.link is None or self.link.state != "connected")):
                 return RedisError(MASTERDOWN)
             return None
-        if (cmd.flags & T.WRITE and not c.flags & F_MASTER
-                and cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0
-                and self.primary.good_replicas < cfg["min-replicas-to-write"]):
+        if (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0
+                and self.primary.good_replicas < cfg["min-replicas-to-write"]
+                and not c.flags & F_MASTER and _is_write(c, cmd)):
             return RedisError(NOREPLICAS)
+        if cmd.name != "wait" and (not c.flags & F_MULTI or cmd.name in _RUN_IN_MULTI):
+            # Redis 7.0 sets c->woff to the stream offset after every command
+            # a client runs (not the queued ones), and WAIT waits for it. The
+            # offset now, moved along by PrimarySide.feed with the writes this
+            # command propagates, is that offset once the command is done
+            # (WAIT reads it first, then sets it itself).
+            c.woff = self.master_repl_offset
+            self.primary.writer = c
         return None
 
     # -- cron --------------------------------------------------------------------
@@ -245,6 +261,17 @@ class Replication:
         return [b"slave", srv.masterhost.encode(), self.masterport,
                 link.role_state().encode(),
                 link.reploff if link.client is not None else -1]
+
+
+def _is_write(c, cmd) -> bool:
+    """A write command, or an EXEC whose queue holds one (processCommand's
+    is_write_command)."""
+    from redpoll.commands import table as T
+    if cmd.flags & T.WRITE:
+        return True
+    if cmd.name == "exec" and c.multi_queue:
+        return any(q.flags & T.WRITE for q, _ in c.multi_queue)
+    return False
 
 
 def _rewrite_replicaof_as_redis() -> None:

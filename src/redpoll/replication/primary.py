@@ -20,8 +20,13 @@
 * Cron: PING every ``repl-ping-replica-period``, newlines to replicas waiting
   for a snapshot, ``repl-timeout`` on ACKs, backlog TTL, the count of good
   replicas for ``min-replicas-to-write``, output-buffer limits.
-* WAIT: blocks until enough replicas acknowledged the offset reached when
-  it was called (REPLCONF GETACK asks them at once).
+* WAIT: blocks until enough replicas acknowledged ``c.woff``, the stream
+  offset right after the caller's previous command (Redis 7.0's ``c->woff``,
+  set after every command a client runs, reads included; the replication
+  room's precall hook sets it and notes the running client in
+  :attr:`PrimarySide.writer`, and :meth:`PrimarySide.feed` moves it along
+  with the writes that command propagates); REPLCONF GETACK asks the
+  replicas at once.
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ class PrimarySide:
         self.job: SyncJob | None = None
         self.good_replicas = 0
         self.waiting: list = []             # WAIT: [client, target offset, numreplicas, timer]
+        self.writer = None                  # the client whose command runs (see feed)
         self._getack_scheduled = False
         self._last_ping = time.time()
 
@@ -107,6 +113,9 @@ class PrimarySide:
             data = encode_command([b"SELECT", str(dbid).encode()]) + data
             self.seldb = dbid
         self.feed_raw(data)
+        w = self.writer
+        if w is not None:       # c->woff: the offset right after its write
+            w.woff = repl.master_repl_offset
 
     def feed_raw(self, data: bytes) -> None:
         """Add bytes to the stream (``master_repl_offset`` counts them now;
@@ -122,6 +131,7 @@ class PrimarySide:
         before anything that reads the backlog or changes a replica's state,
         so every replica sees the stream in order."""
         self._batch_scheduled = False
+        self.writer = None      # later writes (expiry in the cron) are nobody's
         batch = self._batch
         if not batch:
             return
@@ -417,20 +427,35 @@ class PrimarySide:
             if c.replica_state.state is ONLINE and now - c.replica_state.ack_time <= lag)
 
     # -- WAIT ----------------------------------------------------------------------
+    # A waiting client is an entry [client, target offset, numreplicas, timer];
+    # it leaves self.waiting whenever its wait ends (answered, timed out,
+    # CLIENT UNBLOCK, disconnected): blocking.block's on_unblock callback.
     def wait(self, c, numreplicas: int, timeout_ms: int):
         from redpoll import blocking
-        target = self.repl.master_repl_offset
+        target = c.woff
+        c.woff = self.repl.master_repl_offset
         n = self.acked(target)
         if n >= numreplicas or c.flags & (F_MULTI | F_LUA) or c.transport is None:
             return n
-        r = blocking.block(c, [], 0, lambda cl, key: blocking.NOT_READY, timeout_reply=n)
         entry = [c, target, numreplicas, None]
+        r = blocking.block(c, [], 0, lambda cl, key: blocking.NOT_READY, timeout_reply=n,
+                           on_unblock=lambda cl: self._wait_over(entry))
         if timeout_ms > 0:
             entry[3] = self.server.loop.call_later(timeout_ms / 1000.0,
-                                                   self._wait_timeout, entry)
+                                                   self._wait_timeout, entry, c.blocked)
         self.waiting.append(entry)
         self.request_acks()
         return r
+
+    def _wait_over(self, entry) -> None:
+        """on_unblock of a WAIT: forget the entry and its timer."""
+        try:
+            self.waiting.remove(entry)
+        except ValueError:
+            pass
+        if entry[3] is not None:
+            entry[3].cancel()
+            entry[3] = None
 
     def request_acks(self) -> None:
         """Send REPLCONF GETACK to the replicas (once per loop iteration)."""
@@ -444,44 +469,32 @@ class PrimarySide:
                 and self.repl.failover_state == "no-failover"):
             self.feed_raw(GETACK)
 
-    def _wait_timeout(self, entry) -> None:
+    def _wait_timeout(self, entry, st) -> None:
         from redpoll import blocking
-        if entry in self.waiting:
-            self.waiting.remove(entry)
-            c = entry[0]
-            if c.blocked is not None:
-                blocking.unblock(c, self.acked(entry[1]))
+        c = entry[0]
+        entry[3] = None
+        if c.blocked is st:         # still this WAIT (never a later BLPOP)
+            blocking.unblock(c, self.acked(entry[1]))
 
     def check_waiting(self) -> None:
         from redpoll import blocking
         for entry in list(self.waiting):
-            c, target, num, timer = entry
+            c, target, num, _ = entry
             n = self.acked(target)
-            if n >= num:
-                self.waiting.remove(entry)
-                if timer is not None:
-                    timer.cancel()
-                if c.blocked is not None:
-                    blocking.unblock(c, n)
+            if n >= num and entry in self.waiting:
+                blocking.unblock(c, n)      # on_unblock drops the entry
 
     def abort_waiting_clients(self) -> None:
         """This server becomes a replica: WAITing clients get their count now."""
         from redpoll import blocking
         for entry in list(self.waiting):
-            self.waiting.remove(entry)
-            if entry[3] is not None:
-                entry[3].cancel()
-            if entry[0].blocked is not None:
+            if entry in self.waiting:
                 blocking.unblock(entry[0], self.acked(entry[1]))
 
     # -- clients going away ----------------------------------------------------------
     def client_gone(self, c) -> None:
-        if self.waiting:
-            for entry in list(self.waiting):
-                if entry[0] is c:
-                    self.waiting.remove(entry)
-                    if entry[3] is not None:
-                        entry[3].cancel()
+        if self.writer is c:
+            self.writer = None
         if not c.flags & F_REPLICA or c not in self.replicas:
             return
         self.replicas.remove(c)

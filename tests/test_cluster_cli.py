@@ -16,9 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+import redis
 
 from support import free_port, wait_until
 
@@ -237,3 +239,76 @@ def test_plan_files_and_bad_input(tmp_path):
     assert r.returncode == 1 and "bad port in 'h1:http'" in r.stderr
     r = cluster("plan", "--out", str(tmp_path / "p3"), "--primary", "h1", "--replica", "h1")
     assert r.returncode == 1 and "the same server address is given twice" in r.stderr
+
+
+def test_up_again_refuses_another_layout_and_cli_failures(cdir, tmp_path):
+    """A one-server cluster: `up` again with other layout flags is refused (same
+    flags are fine), `logs -f` follows the log, and the common mistakes print
+    one line on stderr and exit 1."""
+    port = free_port()
+    ok("up", "--dir", str(cdir), "--port", str(port), "--replicas", "0", "--sentinels", "0",
+       *UP_FLAGS)
+    before = (cdir / "cluster.json").read_text()
+
+    r = cluster("up", "--dir", str(cdir), "--replicas", "2", "--haproxy")
+    assert r.returncode == 1 and r.stdout == ""
+    err = r.stderr.strip()
+    assert "\n" not in err and "already holds a cluster (0 replicas, 0 sentinels" in err
+    assert "cannot apply --replicas 2 --haproxy" in err
+    assert f"redpoll cluster down --purge --dir {cdir}" in err
+    assert (cdir / "cluster.json").read_text() == before
+    out = ok("up", "--dir", str(cdir), "--replicas", "0", "--port", str(port), *UP_FLAGS)
+    assert "everything already runs" in out           # the same layout: accepted
+
+    # logs -f: a line logged after it started shows up on its output
+    follow = subprocess.Popen([sys.executable, "-m", "redpoll", "cluster", "logs", "server-1",
+                               "-f", "-n", "1", "--dir", str(cdir)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(follow.stdout), daemon=True)
+        reader.start()
+        wait_until(lambda: lines, 30, what="logs -f prints the last line")
+        pw = json.loads((cdir / "cluster.json").read_text())["password"]
+        c = redis.Redis(port=port, password=pw, socket_timeout=10)
+        assert not any("CONFIG REWRITE" in ln for ln in lines)
+        c.config_rewrite()                  # logs "CONFIG REWRITE executed with success."
+        c.close()
+        wait_until(lambda: any("CONFIG REWRITE executed" in ln for ln in lines), 30,
+                   what="the new log line in logs -f")
+        assert follow.poll() is None                   # still following
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    reader.join(10)
+
+    def fails(*args: str, says: str) -> None:
+        r = cluster(*args)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert r.stdout == "" and r.stderr.count("\n") == 1, (args, r.stderr)
+        assert r.stderr.startswith(f"redpoll cluster {args[0]}: ") and says in r.stderr, \
+            (args, r.stderr)
+
+    d = ["--dir", str(cdir)]
+    fails("failover", *d, says="this cluster has no sentinels")
+    fails("kill", "replica", "1", *d, says="this cluster has no replicas")
+    fails("kill", "replica", "x", *d, says="'x' is not a number: use 'replica 1'")
+    fails("kill", "sentinel", "1", *d, says="no node named 'sentinel-1'")
+    fails("logs", "server-9", *d, says="no node named 'server-9'")
+    ok("kill", "primary", *d)
+    fails("kill", "server-1", *d, says="server-1 is not running; start it with: "
+                                      f"redpoll cluster start server-1 --dir {cdir}")
+    fails("kill", "primary", *d, says="no running primary found; see: redpoll cluster status")
+
+    missing = tmp_path / "missing"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for cmd in ("status", "down", "failover", "logs", "start"):
+        fails(cmd, "--dir", str(missing), says=f"no cluster in {missing} (no cluster.json); "
+              f"create one with: redpoll cluster up --dir {missing}")
+    fails("status", "--dir", str(a_file), says="is a file, not a cluster directory")
+    fails("up", "--dir", str(a_file), says="is a file, not a directory; choose another --dir")
+    fails("up", "--dir", "/proc/no-such-dir", says="cannot create /proc/no-such-dir")
+    fails("up", "--dir", str(tmp_path / "neg"), "--replicas", "-1",
+          says="--replicas and --sentinels must be 0 or more")
+    assert not (tmp_path / "missing").exists()

@@ -130,6 +130,8 @@ def resolve(cluster: Cluster, words: list[str]) -> Node:
             return cluster.node(f"sentinel-{n}")
         primary = current_primary(cluster)
         replicas = [s for s in cluster.servers if s is not primary]
+        if not replicas:
+            raise ClusterError("this cluster has no replicas")
         if not 1 <= n <= len(replicas):
             raise ClusterError(f"there are {len(replicas)} replicas: use replica 1.."
                                f"{len(replicas)}")
@@ -394,7 +396,14 @@ def cmd_up(args) -> int:
         print(f"restarted the cluster in {root} with its current roles: "
               + (", ".join(n.name for n in started) or "everything already runs"), flush=True)
     else:
-        if root.exists() and any(root.iterdir()):
+        if root.exists() and not root.is_dir():
+            raise ClusterError(f"{root} is a file, not a directory; choose another --dir")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ClusterError(f"cannot create {root}: {e.strerror}; choose another --dir") \
+                from None
+        if any(root.iterdir()):
             raise ClusterError(f"{root} exists and is not a redpoll cluster directory; "
                                "choose another --dir")
         cluster = _new_cluster(args, root)
@@ -577,21 +586,28 @@ def cmd_logs(args) -> int:
     for n in nodes:
         if len(nodes) > 1:
             print(f"==> {n.name} ({n.log_path(cluster.root)}) <==")
-        print(processes.tail(n.log_path(cluster.root), args.lines))
+        print(processes.tail(n.log_path(cluster.root), args.lines), flush=True)
     if args.follow:
-        offsets = {n: n.log_path(cluster.root).stat().st_size
-                   if n.log_path(cluster.root).exists() else 0 for n in nodes}
+        def size(p: Path) -> int:
+            try:
+                return p.stat().st_size
+            except OSError:
+                return 0
+        offsets = {n.name: size(n.log_path(cluster.root)) for n in nodes}
         try:
             while True:
                 for n in nodes:
                     p = n.log_path(cluster.root)
+                    if size(p) < offsets[n.name]:      # truncated: from its start
+                        offsets[n.name] = 0
                     try:
                         with open(p, "rb") as f:
-                            f.seek(offsets[n])
+                            f.seek(offsets[n.name])
                             data = f.read()
                     except OSError:
                         continue
-                    offsets[n] += len(data)
+                    data = data[:data.rfind(b"\n") + 1]    # whole lines only
+                    offsets[n.name] += len(data)
                     for line in data.decode(errors="replace").splitlines():
                         print(f"{n.name}: {line}" if len(nodes) > 1 else line, flush=True)
                 time.sleep(0.3)
@@ -712,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:         # `redpoll cluster status | head`
-        sys.stderr.close()
-        return 0
+    except OSError as e:            # a file we cannot read or write: one line, no traceback
+        if isinstance(e, BrokenPipeError):          # `redpoll cluster status | head`
+            sys.stderr.close()
+            return 0
+        print(f"redpoll cluster {args.cmd}: {e}", file=sys.stderr)
+        return 1

@@ -107,6 +107,9 @@ class Cluster:
         except FileNotFoundError:
             raise ClusterError(f"no cluster in {root} (no {STATE_FILE}); "
                                f"create one with: redpoll cluster up --dir {root}") from None
+        except NotADirectoryError:
+            raise ClusterError(f"{root} is a file, not a cluster directory; "
+                               "pass the directory `redpoll cluster up` created") from None
         except (OSError, ValueError) as e:
             raise ClusterError(f"cannot read {path}: {e}") from None
         nodes = [Node(**n) for n in data.pop("nodes", [])]

@@ -1,10 +1,18 @@
 """Memory of redpoll against real Redis for the same dataset.
 
-Loads N keys (``SET key:N value:N``, default 1,000,000) into a redpoll-server
-and a real redis-server through pipelined raw RESP, then prints INFO
-used_memory and the process RSS of both, and the RSS ratio (target: <= 2.5).
+Two datasets, each loaded through pipelined raw RESP into a fresh
+redpoll-server and a fresh real redis-server, side by side:
 
-    python bench/memory.py [-n 1000000] [--write docs/memory-benchmark.md]
+* ``strings``: N keys ``SET key:N value:N`` (default 1,000,000), target RSS
+  ratio <= 2.5;
+* ``collections`` (issue 3): 100,000 hashes of 10 fields, 100,000 sorted sets
+  of 10 members and 100,000 lists of 10 items, one type per server pair,
+  target RSS ratio <= 3 for each.
+
+For each it prints INFO used_memory and the process RSS of both servers, and
+the RSS ratio.
+
+    python bench/memory.py [strings|collections|all] [-n N] [--write docs/memory-benchmark.md]
 """
 
 from __future__ import annotations
@@ -16,20 +24,47 @@ import time
 
 from common import Proc, machine
 
+MB = 1 << 20
 
-def load(port: int, n: int, batch: int = 10000) -> None:
+
+def _resp(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
+
+
+def strings(i: int) -> bytes:
+    return _resp(b"SET", b"key:%d" % i, b"value:%d" % i)
+
+
+def hashes(i: int) -> bytes:
+    args = [b"HSET", b"hash:%d" % i]
+    for j in range(10):
+        args += [b"field:%d" % j, b"value:%d:%d" % (i, j)]
+    return _resp(*args)
+
+
+def zsets(i: int) -> bytes:
+    args = [b"ZADD", b"zset:%d" % i]
+    for j in range(10):
+        args += [b"%d" % (i + j), b"member:%d" % j]
+    return _resp(*args)
+
+
+def lists(i: int) -> bytes:
+    return _resp(b"RPUSH", b"list:%d" % i, *[b"item:%d:%d" % (i, j) for j in range(10)])
+
+
+def load(port: int, n: int, make, batch: int = 5000) -> None:
+    """Send n commands (one reply line each), pipelined by batch."""
     with socket.create_connection(("127.0.0.1", port)) as s:
         for start in range(0, n, batch):
-            parts = []
-            for i in range(start, min(n, start + batch)):
-                k = b"key:%d" % i
-                v = b"value:%d" % i
-                parts.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(k), k, len(v), v))
-            s.sendall(b"".join(parts))
-            want = 5 * (min(n, start + batch) - start)
-            got = 0
+            end = min(n, start + batch)
+            s.sendall(b"".join(make(i) for i in range(start, end)))
+            want, got = end - start, 0
             while got < want:
-                got += len(s.recv(1 << 20))
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    raise RuntimeError("connection closed")
+                got += chunk.count(b"\r\n")
 
 
 def used_memory(port: int) -> int:
@@ -37,45 +72,66 @@ def used_memory(port: int) -> int:
         s.sendall(b"INFO memory\r\n")
         data = b""
         deadline = time.monotonic() + 10
-        while b"used_memory:" not in data or not data.endswith(b"\r\n\r\n") and time.monotonic() < deadline:
+        while b"used_memory:" not in data and time.monotonic() < deadline:
             chunk = s.recv(65536)
             if not chunk:
                 break
             data += chunk
-            if data.count(b"\r\n") > 5 and b"used_memory:" in data:
-                break
     for line in data.decode().split("\r\n"):
         if line.startswith("used_memory:"):
             return int(line.split(":")[1])
     return 0
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-n", type=int, default=1_000_000)
-    ap.add_argument("--write")
-    args = ap.parse_args()
+def measure(n: int, make) -> dict:
+    """{kind: (used_memory, rss, rss_empty, load_seconds)}"""
     res = {}
     for kind in ("redpoll", "redis"):
         with Proc(kind) as p:
             base = p.rss()
             t0 = time.monotonic()
-            load(p.port, args.n)
+            load(p.port, n, make)
             res[kind] = (used_memory(p.port), p.rss(), base, time.monotonic() - t0)
-    (ru, rr, rb, rt), (du, dr, db, dt) = res["redpoll"], res["redis"]
-    mb = 1 << 20
-    print(f"{args.n:,} keys")
-    print(f"redpoll: used_memory {ru / mb:8.1f} MiB  RSS {rr / mb:8.1f} MiB (empty {rb / mb:.1f})  load {rt:.1f}s")
-    print(f"redis:   used_memory {du / mb:8.1f} MiB  RSS {dr / mb:8.1f} MiB (empty {db / mb:.1f})  load {dt:.1f}s")
-    print(f"RSS ratio redpoll/redis: {rr / dr:.2f} (target <= 2.5)")
+    return res
+
+
+def table(rows: list) -> str:
+    out = ["| dataset | server | used_memory | RSS | RSS empty | load time | RSS ratio |",
+           "|---|---|---|---|---|---|---|"]
+    for name, res, target in rows:
+        ratio = res["redpoll"][1] / res["redis"][1]
+        for kind in ("redpoll", "redis"):
+            u, r, b, t = res[kind]
+            cell = f"**{ratio:.2f}** (target <= {target})" if kind == "redpoll" else ""
+            out.append(f"| {name} | {kind} | {u / MB:.1f} MiB | {r / MB:.1f} MiB | "
+                       f"{b / MB:.1f} MiB | {t:.1f} s | {cell} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dataset", nargs="?", default="all", choices=["strings", "collections", "all"])
+    ap.add_argument("-n", type=int, help="keys (default 1,000,000 strings, 100,000 per collection)")
+    ap.add_argument("--write")
+    args = ap.parse_args()
+    rows = []
+    if args.dataset in ("strings", "all"):
+        n = args.n or 1_000_000
+        rows.append((f"{n:,} strings", measure(n, strings), 2.5))
+    if args.dataset in ("collections", "all"):
+        n = args.n or 100_000
+        for name, make in ((f"{n:,} hashes x 10 fields", hashes),
+                           (f"{n:,} sorted sets x 10 members", zsets),
+                           (f"{n:,} lists x 10 items", lists)):
+            rows.append((name, measure(n, make), 3))
+            print(table(rows[-1:]), flush=True)
+    text = table(rows)
+    print(text)
     if args.write:
         with open(args.write, "w") as f:
-            f.write(f"# Memory: redpoll vs Redis\n\n`python bench/memory.py -n {args.n}` on "
-                    f"{time.strftime('%Y-%m-%d')}.\n\nMachine: {machine()}\n\n"
-                    "| server | used_memory | RSS | RSS empty | load time |\n|---|---|---|---|---|\n"
-                    f"| redpoll | {ru / mb:.1f} MiB | {rr / mb:.1f} MiB | {rb / mb:.1f} MiB | {rt:.1f} s |\n"
-                    f"| redis | {du / mb:.1f} MiB | {dr / mb:.1f} MiB | {db / mb:.1f} MiB | {dt:.1f} s |\n\n"
-                    f"RSS ratio redpoll/redis: **{rr / dr:.2f}** (target <= 2.5)\n")
+            f.write(f"# Memory: redpoll vs Redis\n\n`python bench/memory.py {args.dataset}"
+                    f"{' -n %d' % args.n if args.n else ''}` on {time.strftime('%Y-%m-%d')}.\n\n"
+                    f"Machine: {machine()}\n\n{text}")
     return 0
 
 

@@ -37,10 +37,11 @@ def _hash_for_write(c, key: bytes) -> RHash:
 
 def _set_fields(c, h: RHash, pairs) -> int:
     """Set field/value pairs; the number of new fields. Tracks the encoding."""
-    n = len(h)
+    d = h.d
+    n = len(d)
     if h.ht:
         for i in range(0, len(pairs), 2):
-            h[pairs[i]] = pairs[i + 1]
+            d[pairs[i]] = pairs[i + 1]
     else:
         cfg = c.server.config
         maxlen = cfg["hash-max-listpack-value"]
@@ -48,10 +49,10 @@ def _set_fields(c, h: RHash, pairs) -> int:
             f, v = pairs[i], pairs[i + 1]
             if len(f) > maxlen or len(v) > maxlen:
                 h.ht = True
-            h[f] = v
-        if len(h) > cfg["hash-max-listpack-entries"]:
+            d[f] = v
+        if len(d) > cfg["hash-max-listpack-entries"]:
             h.ht = True
-    return len(h) - n
+    return len(d) - n
 
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.0.0",
@@ -100,7 +101,7 @@ def hmget(c, argv):
     h = c.db.read_typed(argv[1], RHash)
     if h is None:
         return [None] * (len(argv) - 2)
-    get = h.get
+    get = h.d.get
     return [get(f) for f in argv[2:]]
 
 
@@ -112,10 +113,11 @@ def hdel(c, argv):
     if h is None:
         return 0
     n = 0
+    d = h.d
     for f in argv[2:]:
-        if h.pop(f, None) is not None:
+        if d.pop(f, None) is not None:
             n += 1
-            if not h:
+            if not d:
                 break
     if n:
         _event(c, "hdel", key)
@@ -167,7 +169,7 @@ def hvals(c, argv):
          summary="Returns all fields and values in a hash.")
 def hgetall(c, argv):
     h = c.db.read_typed(argv[1], RHash)
-    return Map() if h is None else Map(h.items())
+    return Map() if h is None else Map(h.d.items())
 
 
 @command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.0.0",
@@ -225,7 +227,7 @@ def hrandfield(c, argv):
         h = c.db.read_typed(argv[1], RHash)
         if h is None:
             return None
-        return _nth_key(h, random.randrange(len(h)))
+        return _nth_key(h.d, random.randrange(len(h)))
     count = parse_int(argv[2])
     if count < -LONG_MAX:
         raise RedisError("ERR value is out of range, value must between "
@@ -275,7 +277,7 @@ def hscan(c, argv):
     if not h.ht:                    # listpack: everything at once, in order
         nxt, batch = 0, list(h)
     else:
-        nxt, batch = scan_cursors(c.server).scan(cursor, h, count)
+        nxt, batch = scan_cursors(c.server).scan(cursor, h.d, count)
     out = []
     for f in batch:
         v = h.get(f)

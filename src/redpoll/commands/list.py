@@ -89,13 +89,14 @@ def _push(c, argv, where: bytes, exists_only: bool):
         lst = RList()
         db.add(key, lst)
     vals = argv[2:]
+    q = lst.q
     if where == _LEFT:
-        lst.extendleft(vals)
+        q.extendleft(vals)
     else:
-        lst.extend(vals)
+        q.extend(vals)
     _event(c, "lpush" if where == _LEFT else "rpush", key)
     c.server.dirty += len(vals)
-    return len(lst)
+    return len(q)
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
@@ -126,8 +127,9 @@ def rpushx(c, argv):
 
 def pop_n(c, key: bytes, lst, where: bytes, count: int) -> list:
     """Pop up to ``count`` elements; events, dirty, deletion of an emptied list."""
-    pop = lst.popleft if where == _LEFT else lst.pop
-    out = [pop() for _ in range(min(count, len(lst)))]
+    q = lst.q
+    pop = q.popleft if where == _LEFT else q.pop
+    out = [pop() for _ in range(min(count, len(q)))]
     _event(c, "lpop" if where == _LEFT else "rpop", key)
     deleted_if_empty(c, key, lst)
     c.server.dirty += len(out)
@@ -140,7 +142,8 @@ def _pop(c, argv, where: bytes):
         lst = c.db.get_typed(key, RList)
         if lst is None:
             return None
-        value = lst.popleft() if where == _LEFT else lst.pop()
+        q = lst.q
+        value = q.popleft() if where == _LEFT else q.pop()
         _event(c, "lpop" if where == _LEFT else "rpop", key)
         deleted_if_empty(c, key, lst)
         c.server.dirty += 1
@@ -186,16 +189,17 @@ def lrange(c, argv):
     lst = c.db.read_typed(argv[1], RList)
     if lst is None:
         return []
-    r = _range(len(lst), start, end)
+    q = lst.q
+    n = len(q)
+    r = _range(n, start, end)
     if r is None:
         return []
     start, end = r
-    n = len(lst)
     if start > n - 1 - end:          # nearer the tail: walk backwards
-        out = list(islice(reversed(lst), n - 1 - end, n - start))
+        out = list(islice(reversed(q), n - 1 - end, n - start))
         out.reverse()
         return out
-    return list(islice(lst, start, end + 1))
+    return list(islice(q, start, end + 1))
 
 
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group=G, since="1.0.0",

@@ -1,4 +1,4 @@
-"""The hash type: a dict of field bytes -> value bytes.
+"""The hash type: field bytes -> value bytes, in insertion order.
 
 ``ht`` records whether Redis would have converted the hash from its compact
 ``listpack`` encoding to ``hashtable`` (more than ``hash-max-listpack-entries``
@@ -7,27 +7,123 @@ the conversion is one way: a hash never goes back to listpack. The hash
 commands keep it up to date; ``ht`` is None (unknown) for a hash built some
 other way (RDB loading, RESTORE, COPY) until :meth:`RHash.update_encoding`
 decides it from its contents, as Redis does when it loads a value.
+
+Storage: while the encoding is listpack the fields may be packed into one
+bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RHash.d` is the
+expanded dict (rebuilt on first use). :class:`RHash` offers the dict
+methods the rest of the server uses; hot code takes ``h.d`` once.
 """
 
+from itertools import chain
+
+from redpoll.datatypes.compact import PACK_MAX, pack, touch, unpack
 from redpoll.keyspace import register_type
 
 LISTPACK = "listpack"
 HASHTABLE = "hashtable"
 
 
-class RHash(dict):
-    __slots__ = ("ht",)
+class RHash:
+    __slots__ = ("_d", "_lp", "ht")
 
     def __init__(self, *args, **kw):
-        dict.__init__(self, *args, **kw)
+        if len(args) == 1 and type(args[0]) is RHash and not kw:
+            self._d = dict(args[0].d)
+        else:
+            self._d = dict(*args, **kw)
+        self._lp = None
         self.ht = None
+        touch(self)
 
+    # -- storage -----------------------------------------------------------------
+    @property
+    def d(self) -> dict:
+        """The fields as a dict (expanded from the packed form if needed)."""
+        d = self._d
+        if d is None:
+            t = unpack(self._lp)
+            d = self._d = dict(zip(t[::2], t[1::2]))
+            self._lp = None
+            touch(self)
+        return d
+
+    def pack(self) -> None:
+        """Pack the fields into one bytes object if the hash is a listpack."""
+        d = self._d
+        if d is not None and self.ht is False and len(d) <= PACK_MAX:
+            self._lp = pack(tuple(chain.from_iterable(d.items())))
+            self._d = None
+
+    @property
+    def packed(self) -> bool:
+        return self._d is None
+
+    # -- dict interface ------------------------------------------------------------
+    def __len__(self):
+        return len(self.d)
+
+    def __iter__(self):
+        return iter(self.d)
+
+    def __contains__(self, field):
+        return field in self.d
+
+    def __getitem__(self, field):
+        return self.d[field]
+
+    def __setitem__(self, field, value):
+        self.d[field] = value
+
+    def __delitem__(self, field):
+        del self.d[field]
+
+    def __eq__(self, other):
+        if type(other) is RHash:
+            other = other.d
+        return self.d == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"RHash({self.d!r})"
+
+    def get(self, field, default=None):
+        return self.d.get(field, default)
+
+    def pop(self, field, *default):
+        return self.d.pop(field, *default)
+
+    def items(self):
+        return self.d.items()
+
+    def keys(self):
+        return self.d.keys()
+
+    def values(self):
+        return self.d.values()
+
+    def update(self, *args, **kw):
+        self.d.update(*args, **kw)
+
+    def setdefault(self, field, value=None):
+        return self.d.setdefault(field, value)
+
+    def clear(self):
+        self.d.clear()
+
+    def copy(self) -> "RHash":
+        h = RHash(self)
+        h.ht = self.ht
+        return h
+
+    # -- encoding ------------------------------------------------------------------
     def update_encoding(self, config) -> None:
         """Decide the encoding from the contents (never back to listpack)."""
         if not self.ht:
             maxlen = config["hash-max-listpack-value"]
-            self.ht = len(self) > config["hash-max-listpack-entries"] or any(
-                len(f) > maxlen or len(v) > maxlen for f, v in self.items())
+            d = self.d
+            self.ht = len(d) > config["hash-max-listpack-entries"] or any(
+                len(f) > maxlen or len(v) > maxlen for f, v in d.items())
 
     def encoding_for(self, config) -> str:
         """What OBJECT ENCODING reports (decided now if it was not known)."""

@@ -2,11 +2,21 @@
 
 Redis 7.0 always reports lists as ``quicklist`` (the listpack encoding for
 small lists arrived in 7.2), so there is no encoding state to keep.
+
+Storage: a small list (at most :data:`PACK_ITEMS` items and
+:data:`PACK_BYTES` bytes, what one 8 KB quicklist node holds) may be packed
+into one bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RList.q`
+is the expanded deque, rebuilt on first use. :class:`RList` offers the deque
+methods the rest of the server uses; hot code takes ``lst.q`` once.
 """
 
 from collections import deque
 
+from redpoll.datatypes.compact import pack, touch, unpack
 from redpoll.keyspace import register_type
+
+PACK_ITEMS = 128
+PACK_BYTES = 8192
 
 
 # OBJECT ENCODING for the container types. Each value class has:
@@ -17,13 +27,114 @@ from redpoll.keyspace import register_type
 #                             e.g. for a value built by the RDB loader).
 
 
-class RList(deque):
-    __slots__ = ()
+class RList:
+    __slots__ = ("_q", "_lp")
 
     encoding = "quicklist"           # OBJECT ENCODING: always quicklist in 7.0
 
+    def __init__(self, items=()):
+        self._q = deque(items.q if type(items) is RList else items)
+        self._lp = None
+        touch(self)
+
     def encoding_for(self, config) -> str:
         return "quicklist"
+
+    # -- storage -----------------------------------------------------------------
+    @property
+    def q(self) -> deque:
+        """The items as a deque (expanded from the packed form if needed)."""
+        q = self._q
+        if q is None:
+            q = self._q = deque(unpack(self._lp))
+            self._lp = None
+            touch(self)
+        return q
+
+    def pack(self) -> None:
+        """Pack the items into one bytes object if the list is small."""
+        q = self._q
+        if q is not None and len(q) <= PACK_ITEMS and sum(map(len, q)) <= PACK_BYTES:
+            self._lp = pack(tuple(q))
+            self._q = None
+
+    @property
+    def packed(self) -> bool:
+        return self._q is None
+
+    # -- deque interface -----------------------------------------------------------
+    def __len__(self):
+        return len(self.q)
+
+    def __iter__(self):
+        return iter(self.q)
+
+    def __reversed__(self):
+        return reversed(self.q)
+
+    def __contains__(self, item):
+        return item in self.q
+
+    def __getitem__(self, i):
+        return self.q[i]
+
+    def __setitem__(self, i, item):
+        self.q[i] = item
+
+    def __delitem__(self, i):
+        del self.q[i]
+
+    def __eq__(self, other):
+        if type(other) is RList:
+            other = other.q
+        return self.q == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"RList({list(self.q)!r})"
+
+    def append(self, item):
+        self.q.append(item)
+
+    def appendleft(self, item):
+        self.q.appendleft(item)
+
+    def extend(self, items):
+        self.q.extend(items)
+
+    def extendleft(self, items):
+        self.q.extendleft(items)
+
+    def pop(self):
+        return self.q.pop()
+
+    def popleft(self):
+        return self.q.popleft()
+
+    def insert(self, i, item):
+        self.q.insert(i, item)
+
+    def remove(self, item):
+        self.q.remove(item)
+
+    def reverse(self):
+        self.q.reverse()
+
+    def rotate(self, n=1):
+        self.q.rotate(n)
+
+    def index(self, item, *args):
+        return self.q.index(item, *args)
+
+    def count(self, item):
+        return self.q.count(item)
+
+    def clear(self):
+        self.q.clear()
+
+    def copy(self) -> "RList":
+        return RList(self)
 
 
 register_type(RList, "list")

@@ -12,10 +12,17 @@ or a member longer than ``zset-max-listpack-value``); the conversion is one
 way for in-place updates. ``big`` is None (unknown) for a zset built
 outside the sorted set commands (RDB loading, RESTORE) until
 :meth:`ZSet.update_encoding` decides it from the contents.
+
+Storage: a listpack zset may be packed into one bytes object (members and
+scores in order, see :mod:`redpoll.datatypes.compact`); the ``dict`` and
+``sl`` properties expand it on first use, so code reads them as before.
 """
+
+from itertools import chain
 
 from sortedcontainers import SortedList
 
+from redpoll.datatypes.compact import PACK_MAX, pack, touch, unpack
 from redpoll.keyspace import register_type
 
 LISTPACK = "listpack"
@@ -23,12 +30,64 @@ SKIPLIST = "skiplist"
 
 
 class ZSet:
-    __slots__ = ("dict", "sl", "big")
+    __slots__ = ("_dict", "_sl", "_lp", "big")
 
     def __init__(self):
-        self.dict: dict[bytes, float] = {}
-        self.sl = SortedList()          # (score, member) pairs
+        self._dict: dict[bytes, float] = {}
+        self._sl = SortedList()          # (score, member) pairs
+        self._lp = None
         self.big = None
+        touch(self)
+
+    # -- storage -----------------------------------------------------------------
+    def _expand(self) -> None:
+        t = unpack(self._lp)
+        members, scores = t[::2], t[1::2]
+        self._sl = SortedList(zip(scores, members))
+        self._dict = dict(zip(members, scores))
+        self._lp = None
+        touch(self)
+
+    @property
+    def dict(self) -> dict:
+        """member -> score (expanded from the packed form if needed)."""
+        d = self._dict
+        if d is None:
+            self._expand()
+            d = self._dict
+        return d
+
+    @dict.setter
+    def dict(self, value: dict) -> None:
+        if self._dict is None:
+            self._expand()
+        self._dict = value
+
+    @property
+    def sl(self) -> SortedList:
+        """(score, member) pairs in order (expanded if needed)."""
+        sl = self._sl
+        if sl is None:
+            self._expand()
+            sl = self._sl
+        return sl
+
+    @sl.setter
+    def sl(self, value: SortedList) -> None:
+        if self._dict is None:
+            self._expand()
+        self._sl = value
+
+    def pack(self) -> None:
+        """Pack members and scores into one bytes object (listpack zsets)."""
+        d = self._dict
+        if d is not None and self.big is False and len(d) <= PACK_MAX:
+            self._lp = pack(tuple(chain.from_iterable((m, d[m]) for _, m in self._sl)))
+            self._dict = self._sl = None
+
+    @property
+    def packed(self) -> bool:
+        return self._dict is None
 
     def __len__(self) -> int:
         return len(self.dict)
@@ -84,8 +143,8 @@ class ZSet:
 
     def copy(self) -> "ZSet":
         z = ZSet()
-        z.dict = dict(self.dict)
-        z.sl = self.sl.copy()
+        z._dict = dict(self.dict)
+        z._sl = self.sl.copy()
         z.big = self.big
         return z
 

@@ -1,0 +1,243 @@
+"""Compact encodings of small collections (issue 3, memory).
+
+OBJECT ENCODING must say what Redis 7.0 says (listpack / hashtable /
+skiplist / quicklist / intset) at the same thresholds, including after
+CONFIG SET of the thresholds, DEBUG RELOAD and RESTORE of a value dumped by
+real Redis. Every check runs against a real redis-server (tests/diff.py).
+
+The redpoll server of this module runs with ``REDPOLL_EXPANDED_VALUES=1``:
+only the last value used stays expanded and every other small hash, sorted
+set and list is packed into one bytes object (datatypes/compact.py), so each
+command below works on a value that was packed by the previous one.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from diff import start_pair
+
+DEFAULTS = {
+    "hash-max-listpack-entries": "128", "hash-max-listpack-value": "64",
+    "zset-max-listpack-entries": "128", "zset-max-listpack-value": "64",
+    "set-max-intset-entries": "512",
+}
+EXACT = {"hgetall": None, "hkeys": None, "hvals": None}   # listpack order matters
+
+
+@pytest.fixture(scope="module")
+def pair():
+    old = os.environ.get("REDPOLL_EXPANDED_VALUES")
+    os.environ["REDPOLL_EXPANDED_VALUES"] = "1"
+    try:
+        p = start_pair()
+    finally:
+        if old is None:
+            del os.environ["REDPOLL_EXPANDED_VALUES"]
+        else:
+            os.environ["REDPOLL_EXPANDED_VALUES"] = old
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture(autouse=True)
+def default_thresholds(pair):
+    yield
+    for name, value in DEFAULTS.items():
+        pair.check([["CONFIG", "SET", name, value]], flush=False)
+
+
+def enc(key):
+    return ["OBJECT", "ENCODING", key]
+
+
+def fields(n, prefix="f"):
+    return [x for i in range(n) for x in (f"{prefix}{i}", f"v{i}")]
+
+
+def test_hash_thresholds(pair):
+    pair.check([
+        ["HSET", "h", *fields(128)], enc("h"), ["HGETALL", "h"],
+        ["HSET", "h", "f128", "x"], enc("h"),                   # 129 fields
+        ["HDEL", "h", "f0", "f1", "f128"], enc("h"),            # never back
+        ["HSET", "v", "a", "x" * 64], enc("v"),
+        ["HSET", "v", "b", "y" * 65], enc("v"),
+        ["HSET", "w", "k" * 65, "1"], enc("w"),
+        ["HSETNX", "n", "a", "1"], enc("n"),
+        ["HINCRBY", "i", "c", "5"], ["HINCRBYFLOAT", "i", "d", "1.5"], enc("i"),
+        ["HGETALL", "i"], ["HGET", "i", "c"], ["HSTRLEN", "i", "d"],
+    ], norm=EXACT)
+
+
+def test_zset_thresholds(pair):
+    members = [x for i in range(128) for x in (str(i % 7), f"m{i}")]
+    pair.check([
+        ["ZADD", "z", *members], enc("z"), ["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        ["ZADD", "z", "1", "extra"], enc("z"),
+        ["ZREMRANGEBYRANK", "z", "0", "100"], enc("z"),         # never back in place
+        ["ZADD", "v", "1", "a" * 64], enc("v"),
+        ["ZADD", "v", "2", "b" * 65], enc("v"),
+        ["ZINCRBY", "i", "2.5", "x"], enc("i"), ["ZSCORE", "i", "x"],
+        ["ZADD", "neg", "-0", "a"], ["ZSCORE", "neg", "a"], enc("neg"),
+        ["ZRANGESTORE", "dst", "z", "0", "5"], enc("dst"),
+        ["ZUNIONSTORE", "u", "2", "z", "v"], enc("u"),
+        ["ZINTERSTORE", "x", "1", "i"], enc("x"),
+    ])
+
+
+def test_list_and_set_encodings(pair):
+    pair.check([
+        ["RPUSH", "l", *[str(i) for i in range(10)]], enc("l"),
+        ["RPUSH", "big", *["x" * 100 for _ in range(200)]], enc("big"),
+        ["SADD", "s", *[str(i) for i in range(512)]], enc("s"),
+        ["SADD", "s", "512"], enc("s"),
+        ["SADD", "t", "1", "2"], enc("t"), ["SADD", "t", "a"], enc("t"),
+        ["SADD", "u", "01"], enc("u"),
+    ])
+
+
+def test_config_set_thresholds(pair):
+    pair.check([
+        ["HSET", "h", *fields(10)], ["ZADD", "z", *[x for i in range(10) for x in (str(i), f"m{i}")]],
+        ["CONFIG", "SET", "hash-max-listpack-entries", "4"],
+        ["CONFIG", "SET", "zset-max-listpack-entries", "4"],
+        enc("h"), enc("z"),                                     # unchanged until written
+        ["HSET", "h", "f0", "new"], enc("h"),
+        ["ZADD", "z", "100", "m0"], enc("z"),
+        ["HSET", "small", *fields(4)], enc("small"),
+        ["HSET", "small", "f9", "x"], enc("small"),
+        ["CONFIG", "SET", "zset-max-listpack-entries", "0"],
+        ["ZADD", "zero", "1", "a"], enc("zero"),
+        ["CONFIG", "SET", "hash-max-listpack-value", "2"],
+        ["HSET", "short", "ab", "cd"], enc("short"),
+        ["HSET", "short", "abc", "d"], enc("short"),
+        ["CONFIG", "SET", "set-max-intset-entries", "2"],
+        ["SADD", "s", "1", "2"], enc("s"), ["SADD", "s", "3"], enc("s"),
+    ])
+
+
+def test_reload_and_restore_keep_encodings(pair):
+    """DEBUG RELOAD (RDB save + load) and RESTORE of Redis's own DUMP payloads
+    (listpack encodings) keep the compact encodings and the contents."""
+    setup = [
+        ["HSET", "h", *fields(10)], ["HSET", "hbig", *fields(200)],
+        ["ZADD", "z", "1", "a", "2", "b", "-3.5", "c"],
+        ["ZADD", "zbig", *[x for i in range(200) for x in (str(i), f"m{i}")]],
+        ["RPUSH", "l", "a", "b", "1", "-20"], ["SADD", "s", "1", "2"], ["SADD", "s2", "x"],
+    ]
+    reads = [enc(k) for k in ("h", "hbig", "z", "zbig", "l", "s", "s2")] + [
+        ["HGETALL", "h"], ["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["LRANGE", "l", "0", "-1"],
+        ["HLEN", "hbig"], ["ZCARD", "zbig"]]
+    pair.check(setup + reads + [["DEBUG", "RELOAD"]] + reads, norm=EXACT)
+    redpoll, redis = pair.conns
+    for key in ("h", "hbig", "z", "zbig", "l", "s", "s2"):
+        t, payload = redis.call(["DUMP", key])
+        assert t == "$"
+        assert redpoll.call(["RESTORE", key + ":r", "0", payload]) == ("+", "OK")
+        assert redis.call(["RESTORE", key + ":r", "0", payload]) == ("+", "OK")
+    pair.check([enc(k + ":r") for k in ("h", "hbig", "z", "zbig", "l", "s", "s2")]
+               + [["HGETALL", "h:r"], ["ZRANGE", "z:r", "0", "-1", "WITHSCORES"],
+                  ["LRANGE", "l:r", "0", "-1"]], flush=False, norm=EXACT)
+
+
+def test_many_packed_values(pair):
+    """Hundreds of small values (all packed but the last one used), read and
+    written one after the other."""
+    cmds = []
+    for i in range(150):
+        cmds += [["HSET", f"h{i}", *fields(3)], ["ZADD", f"z{i}", str(i), "a", "1", "b"],
+                 ["RPUSH", f"l{i}", "x", str(i), "y"]]
+    for i in range(0, 150, 7):
+        cmds += [["HGET", f"h{i}", "f1"], ["HDEL", f"h{i}", "f0"], ["HGETALL", f"h{i}"],
+                 ["HINCRBY", f"h{i}", "n", "3"], ["HEXISTS", f"h{i}", "f2"], ["HLEN", f"h{i}"],
+                 ["ZSCORE", f"z{i}", "a"], ["ZRANK", f"z{i}", "b"], ["ZINCRBY", f"z{i}", "1", "c"],
+                 ["ZRANGE", f"z{i}", "0", "-1", "WITHSCORES"], ["ZPOPMIN", f"z{i}"],
+                 ["LPOP", f"l{i}"], ["LINDEX", f"l{i}", "-1"], ["LSET", f"l{i}", "0", "new"],
+                 ["LRANGE", f"l{i}", "0", "-1"], ["LMOVE", f"l{i}", f"l{i + 1}", "LEFT", "RIGHT"],
+                 ["LRANGE", f"l{i + 1}", "0", "-1"], ["COPY", f"h{i}", f"hc{i}"],
+                 ["HGETALL", f"hc{i}"], ["SORT", f"l{i + 1}", "ALPHA"], enc(f"h{i}"), enc(f"z{i}")]
+    cmds += [["ZUNIONSTORE", "all", "3", "z0", "z7", "z14"], ["ZRANGE", "all", "0", "-1", "WITHSCORES"],
+             ["DBSIZE"]]
+    pair.check(cmds, norm=EXACT)
+
+
+# -- random sequences with small thresholds: conversions happen all the time ---
+
+KEYS = ["h1", "h2", "z1", "z2", "l1", "l2"]
+small = st.sampled_from(["0", "1", "2", "-1", "3", "x", "10", "1.5", "aaaa", "bbbbbbbbbbbbb"])
+field = st.sampled_from(["a", "b", "c", "d", "e", "f", "long-field-name"])
+hkey = st.sampled_from(["h1", "h2"])
+zkey = st.sampled_from(["z1", "z2"])
+lkey = st.sampled_from(["l1", "l2"])
+command = st.one_of(
+    st.tuples(st.just("HSET"), hkey, field, small).map(list),
+    st.tuples(st.just("HSETNX"), hkey, field, small).map(list),
+    st.tuples(st.just("HDEL"), hkey, field).map(list),
+    st.tuples(st.sampled_from(["HGET", "HSTRLEN", "HEXISTS"]), hkey, field).map(list),
+    st.tuples(st.just("HINCRBY"), hkey, field, st.sampled_from(["1", "-2", "x"])).map(list),
+    st.tuples(st.sampled_from(["HGETALL", "HLEN", "HKEYS"]), hkey).map(list),
+    st.tuples(st.just("ZADD"), zkey, st.lists(st.sampled_from(["NX", "XX", "GT", "CH", "INCR"]),
+              max_size=2, unique=True), small, field).map(lambda t: ["ZADD", t[1], *t[2], t[3], t[4]]),
+    st.tuples(st.just("ZREM"), zkey, field).map(list),
+    st.tuples(st.just("ZINCRBY"), zkey, small, field).map(list),
+    st.tuples(st.sampled_from(["ZSCORE", "ZRANK", "ZREVRANK"]), zkey, field).map(list),
+    st.tuples(st.just("ZRANGE"), zkey, small, small).map(lambda t: [*t, "WITHSCORES"]),
+    st.tuples(st.just("ZRANGEBYSCORE"), zkey, st.sampled_from(["-inf", "(1", "0"]),
+              st.sampled_from(["+inf", "2", "(3"])).map(list),
+    st.tuples(st.sampled_from(["ZPOPMIN", "ZPOPMAX", "ZCARD"]), zkey).map(list),
+    st.tuples(st.just("ZUNIONSTORE"), zkey, st.just("2"), zkey, zkey).map(list),
+    st.tuples(st.sampled_from(["LPUSH", "RPUSH", "LPUSHX"]), lkey, small).map(list),
+    st.tuples(st.sampled_from(["LPOP", "RPOP", "LLEN"]), lkey).map(list),
+    st.tuples(st.just("LRANGE"), lkey, small, small).map(list),
+    st.tuples(st.just("LREM"), lkey, st.sampled_from(["0", "1", "-1"]), small).map(list),
+    st.tuples(st.just("LINSERT"), lkey, st.sampled_from(["BEFORE", "AFTER"]), small, small).map(list),
+    st.tuples(st.just("LMOVE"), lkey, lkey, st.sampled_from(["LEFT", "RIGHT"]),
+              st.sampled_from(["LEFT", "RIGHT"])).map(list),
+    st.sampled_from(KEYS).map(lambda k: ["OBJECT", "ENCODING", k]),
+    st.tuples(st.just("COPY"), st.sampled_from(KEYS), st.sampled_from(KEYS)).map(list),
+    st.sampled_from(KEYS).map(lambda k: ["DEL", k]),
+)
+SMALL_LIMITS = [["CONFIG", "SET", "hash-max-listpack-entries", "3"],
+                ["CONFIG", "SET", "hash-max-listpack-value", "8"],
+                ["CONFIG", "SET", "zset-max-listpack-entries", "3"],
+                ["CONFIG", "SET", "zset-max-listpack-value", "8"]]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cmds=st.lists(command, min_size=1, max_size=30))
+def test_random_sequences_small_thresholds(pair, cmds):
+    pair.check(SMALL_LIMITS + cmds)
+
+
+def test_values_are_packed_and_expanded_in_place():
+    """The packing itself (in-process, no server): a value leaves the ring of
+    expanded values packed, comes back expanded with the same contents and
+    order, and stays the same object."""
+    from redpoll.datatypes import RHash, RList, ZSet, compact
+
+    h = RHash([(b"b", b"1"), (b"a", b"2"), (b"10", b"-3")])
+    h.ht = False
+    z = ZSet()
+    z.big = False
+    for m, s in ((b"x", 2.0), (b"y", -1.5), (b"a", 2.0)):
+        z.add(m, s)
+    lst = RList([b"q", b"1", b""])
+    big = RHash((b"f%d" % i, b"v") for i in range(5))
+    big.ht = True                                # hashtable encoding: never packed
+    for _ in range(compact.RING_SIZE + 1):      # push them out of the ring
+        RList()
+    assert h.packed and z.packed and lst.packed and not big.packed
+    assert list(h.items()) == [(b"b", b"1"), (b"a", b"2"), (b"10", b"-3")]
+    assert not h.packed
+    assert list(z.sl) == [(-1.5, b"y"), (2.0, b"a"), (2.0, b"x")] and z.dict[b"x"] == 2.0
+    assert list(lst) == [b"q", b"1", b""]
+    h[b"c"] = b"3"
+    for _ in range(compact.RING_SIZE + 1):
+        RList()
+    assert h.packed and h.get(b"c") == b"3" and len(h) == 4

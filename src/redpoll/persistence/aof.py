@@ -278,9 +278,14 @@ class AOF:
         self.children = children(server)
         self.manifest = Manifest()
         self.fd = -1
-        self.buf: list[bytes] = []
+        self.pending: list = []           # writes not encoded yet (see feed)
+        self.buf: list[bytes] = []        # encoded, not written yet
         self.flush_scheduled = False
-        self.seldb = -1
+        self.seldb = -1                   # db of the last write fed
+        self._want_db = self._enc_db = -1 # db wanted / last SELECT encoded
+        self.delayed_fsyncs = 0           # INFO aof_delayed_fsync
+        self._postponed_since = 0.0       # a write waits for the fsync since
+        self.fsync_stall = 0.0            # DEBUG AOF-FSYNC-STALL (a busy disk)
         self.last_ts = 0
         self.current_size = 0
         self.base_size = 0
@@ -301,10 +306,12 @@ class AOF:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._always = cfg["appendfsync"] == "always"
+        self._everysec = cfg["appendfsync"] == "everysec"
         self._ts = cfg["aof-timestamp-enabled"]
+        self._update_mode()
         cfg.watch("appendfsync", self._on_fsync_change)
         cfg.watch("appendonly", self._on_appendonly_change)
-        cfg.watch("aof-timestamp-enabled", lambda o, n: setattr(self, "_ts", bool(n)))
+        cfg.watch("aof-timestamp-enabled", self._on_ts_change)
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -324,44 +331,116 @@ class AOF:
 
     # -- the sink -----------------------------------------------------------------
     def feed(self, dbid: int, argv) -> None:
-        """Propagation sink: append one write command."""
-        st = self.state
-        if st == OFF or (st == WAIT_REWRITE and not self._rewriting()):
-            return
-        if argv[0].lower() in _REPLICAS_ONLY:
-            return
-        buf = self.buf
-        if self._ts:
-            now = int(time.time())
-            if now > self.last_ts:
-                self.last_ts = now
-                buf.append(b"#TS:%d\r\n" % now)
-        if dbid != self.seldb:
-            self.seldb = dbid
-            s = str(dbid).encode()
-            buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
-        buf.append(encode_command(argv))
-        if self._always:
-            self.flush()
-        elif not self.flush_scheduled:
+        """Propagation sink: queue one write command.
+
+        The common case (AOF on, no timestamps, not ``always``, same db as
+        the previous write) is one list append: the argv lists are encoded
+        in bulk by :meth:`flush` (before the replies of the batch leave)."""
+        if self._slow or dbid != self.seldb:
+            return self._feed_slow(dbid, argv)
+        self.pending.append(argv)
+        if not self.flush_scheduled:
             # written before the replies of this client's batch leave (the
             # server's before_reply_hook), or soon for writes made elsewhere
             self.flush_scheduled = True
             self.server.loop.call_soon(self.flush)
 
+    def _feed_slow(self, dbid: int, argv) -> None:
+        st = self.state
+        if st == OFF or (st == WAIT_REWRITE and not self._rewriting()):
+            return
+        pending = self.pending
+        if self._ts:
+            if argv[0].lower() in _REPLICAS_ONLY:
+                return
+            now = int(time.time())
+            if now > self.last_ts:
+                self.last_ts = now
+                pending.append(b"#TS:%d\r\n" % now)
+        if dbid != self.seldb:
+            self.seldb = dbid
+            pending.append(dbid)        # a SELECT marker (see _encode_pending)
+        pending.append(argv)
+        if self._always:
+            self.flush()
+        elif not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.server.loop.call_soon(self.flush)
+
+    def _update_mode(self) -> None:
+        """Recompute the flag that sends feed() down its slow path."""
+        self._slow = self.state != ON or self._ts or self._always
+
+    def _encode_pending(self) -> bytes:
+        """The queued writes as RESP, in one join: argv lists become
+        commands (PUBLISH/SPUBLISH are dropped, they go to replicas only),
+        ints are db changes (SELECT written only before a command that
+        follows), bytes are annotations written as they are."""
+        pending, self.pending = self.pending, []
+        H = _BULK_HDR
+        A = _ARRAY_HDR
+        out: list[bytes] = []
+        add = out.append
+        want, enc = self._want_db, self._enc_db
+        for item in pending:
+            t = type(item)
+            if t is list:
+                a0 = item[0]
+                if (len(a0) == 7 or len(a0) == 8) and a0.lower() in _REPLICAS_ONLY:
+                    continue
+                if want != enc:
+                    enc = want
+                    s = str(want).encode()
+                    add(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
+                try:
+                    hdr = A[len(item)]
+                    parts = [H[len(a)] + a + b"\r\n" for a in item]
+                except (IndexError, TypeError):   # long commands, or ints/str
+                    add(encode_command(item))
+                    continue
+                add(hdr)
+                out += parts
+            elif t is int:
+                want = item
+            else:
+                add(item)
+        self._want_db, self._enc_db = want, enc
+        return b"".join(out)
+
     def _set_state(self, state: int) -> None:
         self.state = state
+        self._update_mode()
         self.server.before_reply_hook = self.flush if state != OFF else None
 
     def _rewriting(self) -> bool:
         return self.children.active() and self.children.kind == "aof"
 
-    def flush(self) -> None:
-        """Write the buffer to the incr file (and fsync with ``always``)."""
+    def flush(self, force: bool = False) -> None:
+        """Write the buffer to the incr file (and fsync with ``always``).
+
+        With ``everysec``, while the background fsync is still running the
+        write is postponed (the data stays buffered) for up to 2 seconds,
+        then done anyway and counted in ``aof_delayed_fsync``, as Redis's
+        flushAppendOnlyFile does; ``force`` writes at once."""
         self.flush_scheduled = False
+        if self.pending:
+            self.buf.append(self._encode_pending())
         if not self.buf or self.fd < 0:
             return
-        data = b"".join(self.buf)
+        if self.fsync_in_progress and self._everysec and not force:
+            now = time.monotonic()
+            if not self._postponed_since:
+                self._postponed_since = now
+                return
+            if now - self._postponed_since < 2:
+                return
+            self.delayed_fsyncs += 1
+            log.notice("Asynchronous AOF fsync is taking too long (disk is busy?). "
+                       "Writing the AOF buffer without waiting for fsync to complete, "
+                       "this may slow down Redis.")
+        self._postponed_since = 0.0
+        buf = self.buf
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
         self.buf = []
         try:
             mv = memoryview(data)
@@ -395,7 +474,7 @@ class AOF:
             fn()
 
     def fsync_now(self) -> None:
-        self.flush()
+        self.flush(force=True)
         with self.lock:
             if self.fd >= 0:
                 try:
@@ -420,6 +499,8 @@ class AOF:
                 self.unsynced = False
                 self.fsync_in_progress = True
                 try:
+                    if self.fsync_stall:
+                        time.sleep(self.fsync_stall)
                     os.fdatasync(fd)
                 except OSError:
                     pass
@@ -435,8 +516,14 @@ class AOF:
 
     def _on_fsync_change(self, old, new) -> None:
         self._always = new == "always"
+        self._everysec = new == "everysec"
+        self._update_mode()
         if old == "always" and self.fd >= 0:
             self.unsynced = True
+
+    def _on_ts_change(self, old, new) -> None:
+        self._ts = bool(new)
+        self._update_mode()
 
     # -- files ---------------------------------------------------------------------------
     def _persist_manifest(self) -> None:
@@ -481,7 +568,7 @@ class AOF:
                 os.close(old)
             self.fd = fd
             self.unsynced = False
-        self.seldb = -1
+        self.seldb = self._want_db = self._enc_db = -1
         self.last_ts = 0
 
     def _delete_history(self) -> None:
@@ -504,10 +591,11 @@ class AOF:
             preamble = srv.config["aof-use-rdb-preamble"]
         tmp = path + ".tmp"
         with open(tmp, "wb") as f:
+            write = rdb.autosync_writer(f, srv.config["aof-rewrite-incremental-fsync"])
             if preamble:
-                rdb.write_rdb(srv, f.write, {"aof-base": 1})
+                rdb.write_rdb(srv, write, {"aof-base": 1})
             else:
-                rewrite_commands(srv, f.write, srv.config["aof-timestamp-enabled"])
+                rewrite_commands(srv, write, srv.config["aof-timestamp-enabled"])
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -786,7 +874,7 @@ class AOF:
         self.rewrite_scheduled = False
         try:
             os.makedirs(self.dirpath, exist_ok=True)
-            self.flush()
+            self.flush(force=True)
             if self.state != OFF:
                 name = self._open_new_incr()
                 log.notice(f"Creating AOF incr file {name} on background rewrite")
@@ -839,7 +927,7 @@ class AOF:
                     m.history.append(AofFile(f.name, f.seq, "h"))
                 m.incrs = keep
                 self._persist_manifest()
-                self.flush()
+                self.flush(force=True)
                 self.current_size = self.base_size = self._files_size()
                 self._delete_history()
             except OSError as e:
@@ -922,7 +1010,7 @@ class AOF:
 
     # -- cron --------------------------------------------------------------------------------
     def cron(self) -> None:
-        if self.buf and not self.flush_scheduled:
+        if (self.buf or self.pending) and not self.flush_scheduled:
             self.flush()
         if self.children.active() or self.server.loading:
             return
@@ -971,7 +1059,7 @@ class AOF:
                 f"aof_pending_rewrite:{int(self.rewrite_scheduled)}",
                 f"aof_buffer_length:{sum(len(b) for b in self.buf)}",
                 f"aof_pending_bio_fsync:{int(self.fsync_in_progress)}",
-                "aof_delayed_fsync:0",
+                f"aof_delayed_fsync:{self.delayed_fsyncs}",
             ]
         return lines
 

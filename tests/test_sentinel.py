@@ -883,3 +883,87 @@ def test_simulate_failure_crash_after_election(group_factory):
     wait_until(lambda: s.proc.poll() is not None, 40, what="sentinel crash")
     assert s.proc.returncode == 99
     assert "Sentinel CRASH because of SENTINEL simulate-failure" in s.log_text()
+
+
+# -- a second failover must not undo the first ---------------------------------------
+
+@pytest.mark.timeout(90)
+def test_failover_not_started_yet_is_dropped_when_the_master_answers_again(group_factory):
+    """A master that stalls for about down-after (a loaded machine) and
+    answers again before a replica was promoted keeps its role: the failover
+    is aborted with -failover-abort-master-is-back (redpoll; Redis Sentinel
+    goes on and replaces a healthy master). The other sentinels are stopped
+    so that the election cannot end before the master is back."""
+    g = group_factory(replicas=1, sentinels=3, quorum=1)
+    g.wait_discovered()
+    s = g.sentinels[0]
+    events = EventLog(s)
+    others = g.sentinels[1:]
+    for o in others:
+        os.kill(o.proc.pid, signal.SIGSTOP)
+    try:
+        os.kill(g.primary.proc.pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: events.has("+try-failover"), 20, interval=0.01,
+                       what="+try-failover")
+        finally:
+            os.kill(g.primary.proc.pid, signal.SIGCONT)
+        wait_until(lambda: events.has("-failover-abort-master-is-back")
+                   or events.has("-failover-abort-not-elected"), 20, what="failover aborted")
+        assert events.has("-failover-abort-master-is-back")
+    finally:
+        for o in others:
+            os.kill(o.proc.pid, signal.SIGCONT)
+    assert not events.has("+elected-leader") and not events.has("+switch-master")
+    assert g.master_addr(s) == ("127.0.0.1", g.primary.port)
+    assert g.primary.client(decode_responses=True).info("replication")["role"] == "master"
+    events.close()
+
+
+@pytest.mark.timeout(150)
+def test_failover_back_to_the_former_primary_is_not_undone(group_factory):
+    """Manual failover A -> B, then B -> A. Every sentinel had A flagged as
+    the former master of the first switch; once A followed B that flag must
+    be gone, or a sentinel that polls A before hearing of the second switch
+    demotes it at once (+convert-to-slave) and undoes the failover (seen in
+    CI: roles flipped back after a completed failover)."""
+    g = group_factory(replicas=1, sentinels=3)
+    g.wait_discovered()
+    a, b = g.primary, g.replicas[0]
+    logs = [EventLog(s) for s in g.sentinels]
+    c0 = raw_client(g.sentinels[0])
+
+    def switched_to(p):
+        return all(g.master_addr(s) == ("127.0.0.1", p.port) for s in g.sentinels) and \
+            p.client(decode_responses=True).info("replication")["role"] == "master"
+
+    def follows(r, p):
+        info = r.client(decode_responses=True).info("replication")
+        return (info["role"] == "slave" and info["master_port"] == p.port
+                and info["master_link_status"] == "up")
+
+    assert c0.execute_command("SENTINEL", "FAILOVER", NAME) == "OK"
+    wait_until(lambda: switched_to(b) and follows(a, b), 40, what="first failover")
+    # every sentinel has polled A as a replica (the INFO after the switch)
+    for s in g.sentinels:
+        cs = raw_client(s)
+        wait_until(lambda: any(
+            int(_as_dict(r)["port"]) == a.port and _as_dict(r)["role-reported"] == "slave"
+            for r in cs.execute_command("SENTINEL", "REPLICAS", NAME)), 20,
+            what=f"sentinel {s.port} saw the former primary as a replica")
+    seen = [len(log.events) for log in logs]
+    wait_until(lambda: c0.execute_command("SENTINEL", "FAILOVER", NAME) == "OK", 20,
+               interval=0.5, what="second failover accepted")
+    wait_until(lambda: switched_to(a) and follows(b, a), 40, what="second failover")
+    # make every sentinel poll the servers again; the roles must stay put
+    for s in g.sentinels:
+        raw_client(s).execute_command("SENTINEL", "DEBUG", "info-period", "100")
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        assert a.client(decode_responses=True).info("replication")["role"] == "master"
+        time.sleep(0.1)
+    assert follows(b, a)
+    for log, n in zip(logs, seen):
+        assert not any(ch == "+convert-to-slave" and f" {a.port} @" in data
+                       for ch, data in log.events[n:]), log.events[n:]
+        log.close()

@@ -156,8 +156,24 @@ def abort(sentinel, master) -> None:
     master.pause_target = None
 
 
+def _master_is_back(master) -> bool:
+    """redpoll: an automatic failover that has not promoted anybody yet is
+    dropped when the master answers again (its SDOWN is over). A master that
+    stalled for about down-after milliseconds on a loaded machine would
+    otherwise be replaced although it is fine, and the writes it acknowledged
+    since the replicas' last offsets would be lost (Redis Sentinel goes on
+    with such a failover)."""
+    return (not master.flags & (SRI_S_DOWN | SRI_FORCE_FAILOVER)
+            and master.failover_state in (FO_WAIT_START, FO_SELECT_SLAVE,
+                                          FO_SEND_SLAVEOF_NOONE))
+
+
 def state_machine(sentinel, master) -> None:
     if not master.flags & SRI_FAILOVER_IN_PROGRESS:
+        return
+    if _master_is_back(master):
+        sentinel.event(WARNING, "-failover-abort-master-is-back", master, "%@")
+        abort(sentinel, master)
         return
     st = master.failover_state
     if st == FO_WAIT_START:

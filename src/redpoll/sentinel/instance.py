@@ -238,12 +238,20 @@ class Link:
         self.cc_conn_time = 0
         self.pc_conn_time = 0
         self.pc_last_activity = 0
+        # The failure detector's clocks. They are restarted by start_clocks()
+        # when the first connection is attempted (not when the config is
+        # loaded: a sentinel slow to start must not find everything down).
         self.last_avail_time = now       # last valid PING reply
         self.act_ping_time = now         # time of the oldest unanswered PING (0: none)
         self.last_ping_time = 0
         self.last_pong_time = now        # last reply of any kind to a PING
-        self.last_reconn_time = 0
-        self.refcount = 1
+        self.last_reconn_time = 0        # 0: no connection attempted yet
+        self.refcount = 1                # instances sharing this link
+
+    def start_clocks(self, now: int) -> None:
+        """The first connection attempt: an instance that cannot be reached
+        at all is down ``down-after`` milliseconds from now."""
+        self.act_ping_time = self.last_avail_time = self.last_pong_time = now
 
     def conn_lost(self, conn: Conn, exc=None) -> None:
         if conn is self.cc:

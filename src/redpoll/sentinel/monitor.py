@@ -54,6 +54,10 @@ DEFAULT_PERIODS = {
 }
 
 RESET_NO_SENTINELS = 1
+# a timer tick later than STALL_MS (the slowest schedule is every TICK_MS)
+# means the sentinel was stalled: see Sentinel.forgive_stall
+TICK_MS = 100
+STALL_MS = 300
 GENERATE_EVENT = 1 << 16
 
 
@@ -226,7 +230,23 @@ class Sentinel:
             self.tilt = True
             self.tilt_start_time = mstime()
             self.event(WARNING, "+tilt", None, "#tilt mode entered")
+        elif delta > STALL_MS:
+            self.forgive_stall(delta - TICK_MS)
         self.previous_time = mstime()
+
+    def forgive_stall(self, ms: int) -> None:
+        """redpoll: the sentinel itself did not run for ``ms`` (a loaded
+        machine; shorter than the TILT trigger). Replies could not be read
+        meanwhile, so that time does not count against the instances: their
+        down-detection clocks move forward by it. Without this a sentinel
+        stalled for down-after milliseconds saw every instance +sdown at once
+        and could start a needless failover."""
+        for master in self.masters.values():
+            for ri in (master, *master.slaves.values(), *master.sentinels.values()):
+                link = ri.link
+                if link.act_ping_time:
+                    link.act_ping_time += ms
+                link.last_avail_time += ms
 
     def handle_dict(self, instances: dict) -> None:
         switch_to = None
@@ -264,6 +284,8 @@ class Sentinel:
         now = mstime()
         if now - link.last_reconn_time < self.p["ping-period"]:
             return
+        if link.last_reconn_time == 0:
+            link.start_clocks(now)
         link.last_reconn_time = now
         loop = self.server.loop
         timeout = max(1.0, min(ri.down_after_period, 10000) / 1000)
@@ -440,6 +462,12 @@ class Sentinel:
                     else "-role-change")
             self.event(VERBOSE, kind, ri, "%@ new reported role is "
                        + ("master" if role == SRI_MASTER else "slave"))
+        if role == SRI_SLAVE and ri.flags & SRI_OLD_MASTER:
+            # the former master follows a master now: from here on it is an
+            # ordinary replica. If a later failover promotes it, the quick
+            # demotion below must not undo that failover before this
+            # sentinel hears of it (Redis's 8 s grace time applies again).
+            ri.flags &= ~SRI_OLD_MASTER
         if self.tilt:
             return
         master = ri.master
@@ -450,10 +478,13 @@ class Sentinel:
             else:
                 wait_time = self.p["publish-period"] * 4
                 if ri.flags & SRI_OLD_MASTER:
-                    wait_time = 0      # redpoll: a returning stale master
+                    # redpoll: the former master returning after the switch,
+                    # still unaware of it (it has not reported role:slave
+                    # since): demote it now, not after Redis's 8 s
+                    wait_time = -1
                 if (not ri.flags & SRI_PROMOTED and self.master_looks_sane(master)
                         and ri.no_down_for(wait_time)
-                        and mstime() - ri.role_reported_time >= wait_time):
+                        and mstime() - ri.role_reported_time > wait_time):
                     if failover.send_slaveof(self, ri, master.addr):
                         self.event(NOTICE, "+convert-to-slave", ri, "%@")
         if (ri.flags & SRI_SLAVE and role == SRI_SLAVE and

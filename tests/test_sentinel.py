@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -967,3 +968,47 @@ def test_failover_back_to_the_former_primary_is_not_undone(group_factory):
         assert not any(ch == "+convert-to-slave" and f" {a.port} @" in data
                        for ch, data in log.events[n:]), log.events[n:]
         log.close()
+
+
+@pytest.mark.timeout(90)
+def test_slow_starting_sentinel_does_not_find_everything_down(group_factory):
+    """The down-detection clocks start at the first connection attempt, not
+    when sentinel.conf is read. The sentinel is held between reading its
+    config and starting its timer (its pid file is a FIFO nobody reads yet)
+    for twice down-after; it must not greet the healthy servers with +sdown."""
+    g = group_factory(replicas=1, sentinels=0)
+    fifo_dir = tempfile.mkdtemp(prefix="sentinel-fifo-")
+    fifo = os.path.join(fifo_dir, "sentinel.pid")
+    os.mkfifo(fifo)
+    try:
+        s = ServerProcess("redpoll", config=sentinel_conf(g.primary.port) + f"pidfile {fifo}\n",
+                          args=["--sentinel"])
+        g.procs.append(s)
+        s.start(wait=False)
+        time.sleep(2.0)     # the slow start itself: the process waits on the FIFO
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            got = b""
+
+            def pid_written():
+                nonlocal got
+                try:
+                    got += os.read(fd, 64)
+                except BlockingIOError:
+                    pass
+                return got.endswith(b"\n")
+            wait_until(pid_written, 30, what="the sentinel's pid in the FIFO")
+        finally:
+            os.close(fd)
+        assert int(got) == s.proc.pid
+        s.wait_ready(30)
+        c = raw_client(s)
+        wait_until(lambda: _as_dict(c.execute_command("SENTINEL", "MASTER", NAME))
+                   ["role-reported"] == "master"
+                   and len(c.execute_command("SENTINEL", "REPLICAS", NAME)) == 1, 20,
+                   what="first INFO replies")
+        master = _as_dict(c.execute_command("SENTINEL", "MASTER", NAME))
+        assert master["flags"] == "master", master
+        assert "+sdown" not in s.log_text(), s.log_text()
+    finally:
+        shutil.rmtree(fifo_dir, ignore_errors=True)

@@ -108,6 +108,24 @@ def table(rows: list) -> str:
     return "\n".join(out) + "\n"
 
 
+def write_section(path: str, name: str, section: str) -> None:
+    """Replace (or add) the ``## name`` section of the results file."""
+    try:
+        with open(path) as f:
+            doc = f.read()
+    except FileNotFoundError:
+        doc = ""
+    parts = doc.split("\n## ")
+    head = parts[0] if not parts[0].startswith("## ") else ""
+    if not head.startswith("# "):
+        head = "# Memory: redpoll vs Redis\n"
+    sections = {p.split("\n", 1)[0].strip(): "## " + p for p in parts[1:]}
+    sections[name] = section
+    with open(path, "w") as f:
+        f.write(head.rstrip("\n") + "\n\n" + "\n".join(
+            sections[k].rstrip("\n") + "\n" for k in sorted(sections)))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dataset", nargs="?", default="all", choices=["strings", "collections", "all"])
@@ -128,10 +146,10 @@ def main() -> int:
     text = table(rows)
     print(text)
     if args.write:
-        with open(args.write, "w") as f:
-            f.write(f"# Memory: redpoll vs Redis\n\n`python bench/memory.py {args.dataset}"
-                    f"{' -n %d' % args.n if args.n else ''}` on {time.strftime('%Y-%m-%d')}.\n\n"
-                    f"Machine: {machine()}\n\n{text}")
+        section = (f"## {args.dataset}\n\n`python bench/memory.py {args.dataset}"
+                   f"{' -n %d' % args.n if args.n else ''}` on {time.strftime('%Y-%m-%d')}.\n\n"
+                   f"Machine: {machine()}\n\n{text}")
+        write_section(args.write, args.dataset, section)
     return 0
 
 

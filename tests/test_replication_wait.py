@@ -4,7 +4,9 @@ Debian's redis-server 7.0 with the same steps and the same expected replies:
 * WAIT waits for the offset of the calling client's own last write (Redis's
   ``c->woff``), not for the primary's offset at call time;
 * a WAIT ended by CLIENT UNBLOCK never answers a later blocking command;
-* NOREPLICAS also refuses an EXEC whose queue holds a write.
+* NOREPLICAS also refuses an EXEC whose queue holds a write;
+* a primary restarted from its RDB continues its replicas' history (PSYNC2
+  with the repl-id/repl-offset aux fields).
 """
 
 from __future__ import annotations
@@ -181,3 +183,68 @@ def test_noreplicas_refuses_exec_with_queued_writes(procs, kind):
                             "good replicas to write.")
     assert pc.get("k") is None
     assert _exec_reply(pc, ("GET", "k")) == [b"OK", b"QUEUED", [None]]
+
+
+# -- a primary restarted from its RDB continues the history (item: repl-id/offset aux)
+
+@pytest.mark.parametrize("pkind,rkind", [("redpoll", "redpoll"), ("redis", "redis"),
+                                         ("redpoll", "redis"), ("redis", "redpoll")])
+def test_primary_restarted_from_rdb_partially_resyncs_its_replica(procs, pkind, rkind):
+    """SHUTDOWN SAVE on the primary, start it again: the RDB's repl-id and
+    repl-offset become its secondary ID (valid up to that offset) and the
+    backlog starts there, so the replica continues with +CONTINUE."""
+    if "redis" in (pkind, rkind):
+        require_redis_server()
+    p = procs(*FAST, kind=pkind)
+    pc = p.client()
+    r = procs("--replicaof", "127.0.0.1", str(p.port), kind=rkind)
+    rc = r.client()
+    for i in range(50):
+        pc.set(f"k{i}", i)
+    wait_synced(pc, rc)
+    old = info(pc)
+    try:
+        pc.shutdown(save=True)
+    except redis.ConnectionError:
+        pass
+    p.proc.wait(30)
+    p.start(timeout=60)
+    pc = p.client()
+    i = info(pc)
+    assert i["master_replid2"] == old["master_replid"]
+    assert i["master_replid"] != old["master_replid"]
+    # the offset at shutdown (past the GETACK sent to the replicas before it)
+    shut_off = i["second_repl_offset"] - 1
+    assert shut_off >= old["master_repl_offset"]
+    assert i["repl_backlog_active"] == 1
+    assert i["repl_backlog_first_byte_offset"] == shut_off + 1
+    pc.set("after", "restart")
+    wait_synced(pc, rc, timeout=60)
+    st = pc.info("stats")
+    assert (st["sync_full"], st["sync_partial_ok"]) == (0, 1)
+    assert rc.get("after") == b"restart" and rc.get("k49") == b"49"
+    ri = info(rc)
+    assert ri["master_replid"] == i["master_replid"]
+    assert ri["master_replid2"] == old["master_replid"]
+    assert "Successful partial resynchronization with master" in r.log_text()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_primary_without_backlog_saves_no_replication_info(procs, kind):
+    """A primary that never had replicas saves no repl-* aux fields: after a
+    restart it has no secondary ID."""
+    _need(kind)
+    p = procs(kind=kind)
+    pc = p.client()
+    pc.set("k", "v")
+    try:
+        pc.shutdown(save=True)
+    except redis.ConnectionError:
+        pass
+    p.proc.wait(30)
+    p.start(timeout=60)
+    i = info(p.client())
+    # (redis-py reads the all-zero ID as the number 0)
+    assert (str(i["master_replid2"]).strip("0"), i["second_repl_offset"],
+            i["repl_backlog_active"]) == ("", -1, 0)
+    assert p.client().get("k") == b"v"

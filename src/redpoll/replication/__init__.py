@@ -152,18 +152,43 @@ class Replication:
         return {"repl-stream-db": db, "repl-id": self.replid,
                 "repl-offset": self.master_repl_offset}
 
-    def _restore_from_rdb(self) -> bool:
-        """At start-up as a replica: the RDB we loaded tells which stream it
-        is a snapshot of, so we can ask our primary for a partial resync."""
+    def _rdb_repl_id_offset(self) -> tuple[str, int] | None:
+        """The ``repl-id``/``repl-offset`` aux fields of the RDB file loaded at
+        start-up (None when there were none, or the dataset came from the
+        AOF, as in Redis)."""
         info = getattr(self.server, "rdb_load_info", None)
         aux = info.get("aux", {}) if isinstance(info, dict) else {}
         rid, roff = aux.get("repl-id"), aux.get("repl-offset")
-        if not rid or not isinstance(roff, int):
+        if not rid or not isinstance(roff, int) or roff < 0:
+            return None
+        rid = rid.decode("latin-1") if isinstance(rid, bytes) else str(rid)
+        if len(rid) != 40:
+            return None
+        return rid, roff
+
+    def _restore_from_rdb(self) -> bool:
+        """At start-up as a replica: the RDB we loaded tells which stream it
+        is a snapshot of, so we can ask our primary for a partial resync."""
+        saved = self._rdb_repl_id_offset()
+        if saved is None:
             return False
-        self.replid = rid.decode() if isinstance(rid, bytes) else str(rid)
-        self.master_repl_offset = roff
+        self.replid, self.master_repl_offset = saved
         self.create_backlog()
         return True
+
+    def restore_primary_from_rdb(self) -> None:
+        """At start-up as a primary (Redis 7.0's loadDataFromDisk): the
+        history the RDB file is a snapshot of becomes our secondary ID, valid
+        up to its offset, and the backlog starts there, so replicas of the
+        server we were (or of our old primary) continue with ``+CONTINUE``."""
+        saved = self._rdb_repl_id_offset()
+        if saved is None:
+            return
+        self.replid2, offset = saved
+        self.second_replid_offset = offset + 1
+        self.master_repl_offset = offset
+        self.create_backlog()
+        self.no_replicas_since = time.time()
 
     # -- checks before commands (MASTERDOWN, NOREPLICAS, WAIT's c->woff) ---------
     def update_checks(self) -> None:
@@ -313,7 +338,10 @@ def install(server) -> None:
     repl.full_sync_hooks.append(after_full_sync)
 
     def start_replication():
+        # (runs after the persistence room loaded the dataset)
         target = cfg["replicaof"]
         if target is not None and server.masterhost is None:
             repl.set_master(target[0], target[1], from_config=True)
+        elif target is None:
+            repl.restore_primary_from_rdb()
     server.startup_hooks.append(start_replication)

@@ -51,17 +51,17 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
         raise RedisError("ERR Number of keys can't be greater than number of args")
     if numkeys < 0:
         raise RedisError("ERR Number of keys can't be negative")
-    eng = engine(c.server)
+    eng = srv.__dict__.get("lua") or engine(srv)
     if by_sha:
-        sha = argv[1].lower().decode("latin-1")
-        if len(sha) != 40 or sha not in eng.scripts:
-            raise RedisError(NOSCRIPT)
+        script = eng.by_sha.get(argv[1])
+        if script is None:
+            script = eng.by_sha.get(argv[1].lower())
+            if script is None:
+                raise RedisError(NOSCRIPT)
     else:
-        sha = eng.create(argv[1])
-    keys = argv[3:3 + numkeys]
-    args = argv[3 + numkeys:]
+        script = eng.scripts[eng.create(argv[1])]
     c.prop_argv = []          # effects replication: the script's writes propagate
-    return eng.run(c, sha, keys, args, readonly)
+    return eng.run_script(c, script, argv[3:3 + numkeys], argv[3 + numkeys:], readonly)
 
 
 _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"

@@ -151,7 +151,7 @@ class RunContext:
     __slots__ = ("caller", "fake", "sha", "readonly", "wrote", "start",
                  "timed_out", "killed", "repl", "oom", "is_eval")
 
-    def __init__(self, caller, fake, sha, readonly, oom):
+    def __init__(self, caller, fake, sha, readonly, oom, is_eval=True):
         self.caller = caller
         self.fake = fake
         self.sha = sha
@@ -162,15 +162,16 @@ class RunContext:
         self.timed_out = False
         self.killed = False
         self.repl = 3
-        self.is_eval = True           # False for FCALL (ctx.sha is the function name)
+        self.is_eval = is_eval        # False for FCALL (ctx.sha is the function name)
 
 
 class Script:
-    __slots__ = ("body", "func", "flags")
+    __slots__ = ("sha", "body", "func", "flags")
 
-    def __init__(self, body, func, flags):
+    def __init__(self, sha, body, func, flags):
+        self.sha = sha              # hex digest (str)
         self.body = body
-        self.func = func
+        self.func = func            # the compiled chunk, kept for every call
         self.flags = flags          # None (no shebang) or a set of flag names
 
 
@@ -209,6 +210,7 @@ class LuaEngine:
     def __init__(self, server):
         self.server = server
         self.scripts: dict[str, Script] = {}
+        self.by_sha: dict[bytes, Script] = {}    # EVALSHA's lookup: sha1 as sent (lower)
         # sha -> body, also server.scripts (INFO memory reads it)
         self.bodies: dict = server.__dict__.setdefault("scripts", {})
         self.ctx: RunContext | None = None
@@ -216,6 +218,8 @@ class LuaEngine:
         self.busy = None            # redpoll.scripting.busy.BusyMode while timed out
         self.fake: ScriptClient | None = None   # the client of redis.call (reused)
         self.kill_requested = False
+        self._cmd_cache: dict = {}    # redis.call's command name as written -> Command
+        self.debug_session = None     # redpoll.scripting.debugger.Session (SCRIPT DEBUG)
         self._new_state()
 
     # -- Lua state --------------------------------------------------------
@@ -252,6 +256,7 @@ class LuaEngine:
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every cached script (and let Lua free them)."""
         self.scripts = {}
+        self.by_sha = {}
         self.bodies.clear()
         self.rt.eval("collectgarbage('collect')")
 
@@ -285,15 +290,18 @@ class LuaEngine:
             if f is None:
                 raise RedisError("ERR Error compiling script (new function): "
                                  + _to_str(err))
-            self.scripts[sha] = Script(body, f, flags)
+            script = self.scripts[sha] = Script(sha, body, f, flags)
+            self.by_sha[sha.encode()] = script
             self.bodies[sha] = body
         return sha
 
     # -- running ---------------------------------------------------------------
     def run(self, c, sha: str, keys: list, args: list, readonly: bool):
         """Run cached script ``sha`` for client ``c``; returns the reply."""
-        script = self.scripts[sha]
-        return self.execute(c, sha, script.flags, readonly, self._run, script.func,
+        return self.run_script(c, self.scripts[sha], keys, args, readonly)
+
+    def run_script(self, c, script: "Script", keys: list, args: list, readonly: bool):
+        return self.execute(c, script.sha, script.flags, readonly, self._run, script.func,
                             keys, args)
 
     def run_function(self, c, fn, keys: list, args: list, readonly: bool):
@@ -305,21 +313,25 @@ class LuaEngine:
                 keys: list, args: list, is_eval: bool = True):
         """The common part of EVAL and FCALL (scriptPrepareForRun + call):
         flag checks, the run context, frozen time, effects propagation as
-        one unit, busy mode bookkeeping; returns the reply."""
+        one unit, busy mode bookkeeping; returns the reply.
+
+        This is the per-call path of EVALSHA: keep it lean (no per-call
+        allocation beyond the run context)."""
         srv = self.server
+        cfg = srv.config.values
         if flags is not None:
             if "no-writes" in flags:
                 readonly = True
             if (srv.masterhost is not None and "allow-stale" not in flags
-                    and not srv.config["replica-serve-stale-data"]
+                    and not cfg["replica-serve-stale-data"]
                     and getattr(srv, "master_link_down", False)):
                 raise RedisError("MASTERDOWN Link with MASTER is down and "
                                  "replica-serve-stale-data is set to 'no'.")
             if not readonly and srv.masterhost is not None and not c.flags & F_MASTER \
-                    and srv.config["replica-read-only"]:
+                    and cfg["replica-read-only"]:
                 raise RedisError("READONLY You can't write against a read only replica.")
         oom = False
-        if srv.config["maxmemory"] and srv.oom_check is not None and srv.masterhost is None:
+        if cfg["maxmemory"] and srv.oom_check is not None and srv.masterhost is None:
             oom = bool(srv.oom_check())
             if oom and flags is not None and not readonly and "allow-oom" not in flags:
                 raise RedisError("OOM command not allowed when used memory > 'maxmemory'.")
@@ -330,9 +342,7 @@ class LuaEngine:
         fake.user = c.user
         fake.resp = 2
         fake.flags = F_LUA | (c.flags & F_MASTER)
-        ctx = RunContext(c, fake, funcname, readonly, oom)
-        ctx.is_eval = is_eval
-        self.ctx = ctx
+        self.ctx = ctx = RunContext(c, fake, funcname, readonly, oom, is_eval)
         self.kill_requested = False
         froze = srv.frozen_ms is None
         if froze:
@@ -340,8 +350,9 @@ class LuaEngine:
         srv.begin_atomic()
         srv.script_running = True
         try:
-            use_hook = srv.config["lua-time-limit"] > 0
-            ok, res = runner(func, use_hook, len(keys), *keys, *args)
+            if self.debug_session is not None:
+                runner, func = self.debug_session.wrap(runner, func)
+            ok, res = runner(func, cfg["lua-time-limit"] > 0, len(keys), *keys, *args)
         finally:
             srv.script_running = False
             self.ctx = None
@@ -352,6 +363,9 @@ class LuaEngine:
                 self.busy = None
             srv.end_atomic()
         if ok:
+            t = type(res)
+            if t is bytes or t is int:
+                return res
             return self._reply(res, c, fake.resp)
         return self._error_reply(res, funcname)
 
@@ -493,19 +507,24 @@ class LuaEngine:
             return False, "ERR redis.call/pcall can only be called inside a script invocation"
         if not args:
             return False, "ERR Please specify at least one argument for this redis lib call"
-        argv = []
-        for a in args:
+        argv = list(args)
+        for i, a in enumerate(argv):
             t = type(a)
-            if t is bytes:
-                argv.append(a)
-            elif t is int or t is float:
-                argv.append(b"%.17g" % a)
-            else:
-                return False, "ERR Lua redis lib command arguments must be strings or integers"
+            if t is not bytes:
+                if t is int or t is float:
+                    argv[i] = b"%.17g" % a
+                else:
+                    return False, ("ERR Lua redis lib command arguments must be strings "
+                                   "or integers")
         srv = self.server
-        cmd = T.TABLE.get(argv[0].lower())
-        if cmd is not None and cmd.subcommands and len(argv) > 1:
-            cmd = cmd.subcommands.get(argv[1].lower())
+        cmd = self._cmd_cache.get(argv[0])
+        if cmd is None:
+            cmd = T.TABLE.get(argv[0].lower())
+            if cmd is not None and cmd.subcommands:
+                if len(argv) > 1:
+                    cmd = cmd.subcommands.get(argv[1].lower())
+            elif cmd is not None and len(self._cmd_cache) < 1024:
+                self._cmd_cache[argv[0]] = cmd      # name as written -> command
         if cmd is None:
             return False, "ERR Unknown Redis command called from script"
         n = len(argv)
@@ -529,7 +548,7 @@ class LuaEngine:
         if flags & T.DENYOOM and ctx.oom and not ctx.wrote:
             return False, OOM
         dirty = srv.dirty
-        fake.replies = []
+        replies = fake.replies = []
         if ctx.repl == REPL_ALL:
             srv.call(fake, cmd, argv)
         else:
@@ -555,7 +574,10 @@ class LuaEngine:
                             sink(dbid, pargv)
         if srv.dirty != dirty:
             ctx.wrote = True
-        r = fake.replies[0] if fake.replies else None
+        r = replies[0] if replies else None
+        t = type(r)
+        if t is bytes or t is int:
+            return True, r
         if isinstance(r, RedisError):
             cmd.failed_calls += 1
             srv.count_error(r)

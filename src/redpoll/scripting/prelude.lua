@@ -254,12 +254,16 @@ local function hook()
   end
 end
 
+local function split_args(nkeys, ...)
+  if nkeys == 0 then return {}, {...} end
+  local keys = {...}
+  local argv = {select(nkeys + 1, ...)}
+  for i = #keys, nkeys + 1, -1 do keys[i] = nil end
+  return keys, argv
+end
+
 local function run(f, use_hook, nkeys, ...)
-  local all = {...}
-  local keys, argv = {}, {}
-  for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, #all do argv[i - nkeys] = all[i] end
-  G.KEYS, G.ARGV = keys, argv
+  G.KEYS, G.ARGV = split_args(nkeys, ...)
   if use_hook then dsethook(hook, "", 100000) end
   local ok, res = xpcall(f, err_handler)
   if use_hook then dsethook() end
@@ -421,10 +425,7 @@ end
 
 -- call_function(cb, use_hook, nkeys, ...): cb(KEYS, ARGV) under the handler
 local function call_function(cb, use_hook, nkeys, ...)
-  local all = {...}
-  local keys, argv = {}, {}
-  for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, #all do argv[i - nkeys] = all[i] end
+  local keys, argv = split_args(nkeys, ...)
   if use_hook then dsethook(hook, "", 100000) end
   local ok, res = xpcall(function() return cb(keys, argv) end, err_handler)
   if use_hook then dsethook() end

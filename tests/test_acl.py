@@ -211,6 +211,38 @@ def test_user_directives_in_config():
             redis.Redis(port=srv.port, username="bob", password="x").ping()
 
 
+def test_user_directive_quoted_rules_are_single_words():
+    """Each word of a ``user`` line (after redis.conf's quoting) is one ACL
+    rule: a quoted password with spaces stays one ``>`` rule."""
+    conf = ('user alice on ">my secret pw" ~key* +@all\n'
+            "user bob on '>it\\'s' ~* +get\n")
+    lists = []
+    for kind in ("redpoll", "redis"):
+        with ServerProcess(kind, config=conf) as srv:
+            c = srv.client()
+            lists.append(c.acl_list())
+            a = redis.Redis(port=srv.port, username="alice", password="my secret pw")
+            assert a.set("key1", "v")
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                a.get("other")
+            with pytest.raises(redis.AuthenticationError):
+                redis.Redis(port=srv.port, username="alice", password="my").ping()
+            assert redis.Redis(port=srv.port, username="bob", password="it's").get("x") is None
+            a.close()
+            c.close()
+    assert lists[0] == lists[1]
+
+
+def test_patterns_with_spaces_are_refused(pr):
+    """Key and channel patterns cannot hold spaces (they would not survive
+    ACL LIST / the ACL file); passwords can."""
+    pr.check([["ACL", "SETUSER", "sp", "~a b"], ["ACL", "SETUSER", "sp", "%R~a b"],
+              ["ACL", "SETUSER", "sp", "&a b"], ["ACL", "SETUSER", "sp", "(~a b)"],
+              ["ACL", "SETUSER", "sp", "~a\tb"], ["ACL", "SETUSER", "sp", ">a b"],
+              ["ACL", "SETUSER", "sp", "(~a +nosuch)"], ["ACL", "SETUSER", "sp", "(bad)"],
+              ["ACL", "GETUSER", "sp"], ["ACL", "DELUSER", "sp"]])
+
+
 def _sha(pw: str) -> str:
     import hashlib
     return hashlib.sha256(pw.encode()).hexdigest()

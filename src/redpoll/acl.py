@@ -182,6 +182,8 @@ class Selector:
         elif rule[:1] == "&":
             if self.all_channels:
                 raise ACLRuleError(rule, _ERR_ALLCHANNELS)
+            if _has_spaces(rule[1:]):
+                raise ACLRuleError(rule, _ERR_SYNTAX)
             pat = _enc(rule[1:])
             if pat not in self.channels:
                 self.channels.append(pat)
@@ -257,6 +259,8 @@ class Selector:
             pat = rule[tilde + 1:]
         if self.all_keys:
             raise ACLRuleError(rule, _ERR_ALLKEYS)
+        if _has_spaces(pat):
+            raise ACLRuleError(rule, _ERR_SYNTAX)
         pat_b = _enc(pat)
         for i, (p, f) in enumerate(self.keys):
             if p == pat_b:
@@ -450,8 +454,11 @@ class User:
             self._remove_hash(rule, _valid_hash(rule))
         elif rule[:1] == "(" and rule[-1:] == ")":
             sel = Selector()
-            for r in _split_words(rule[1:-1]):
-                sel.apply(r)
+            try:
+                for r in _split_words(rule[1:-1]):
+                    sel.apply(r)
+            except ACLRuleError as e:   # Redis names the whole selector
+                raise ACLRuleError(rule, e.reason) from None
             self.selectors.append(sel)
         elif low == "clearselectors":
             self.selectors = []
@@ -518,6 +525,12 @@ def _enc(s: str) -> bytes:
 
 def _dec(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
+
+
+def _has_spaces(s: str) -> bool:
+    """Key and channel patterns may not hold white space or NUL (Redis's
+    ACLStringHasSpaces): ACL LIST and the ACL file split rules on spaces."""
+    return any(ch in " \t\n\v\f\r\0" for ch in s)
 
 
 def _split_words(s: str) -> list[str]:
@@ -708,8 +721,7 @@ def load_configured_users(server) -> None:
             "configuration errors and security holes, please define either an ACL file "
             "or declare users directly in your redis.conf, but not both.")
         sys.exit(1)
-    for line in lines:
-        words = line.split()
+    for words in lines:         # one ACL rule per word of the directive
         if not words:
             continue
         name = words[0]

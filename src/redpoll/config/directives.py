@@ -546,8 +546,10 @@ _str("requirepass", sensitive=True)
 _str("aclfile", mutable=False)
 _int("acllog-max-len", 128, 0, LONG_MAX)
 _enum("acl-pubsub-default", "resetchannels", ["allchannels", "resetchannels"])
-_d("user", "special", [], parse_fn=lambda a: [" ".join(a)], format_fn=lambda v: "",
-   rewrite_fn=lambda n, v: [f"user {u}" for u in v],
+# each ``user`` line is kept as its words (one ACL rule per word, as Redis's
+# sdssplitargs gives them: a quoted ">pass word" stays one rule)
+_d("user", "special", [], parse_fn=lambda a: [list(a)], format_fn=lambda v: "",
+   rewrite_fn=lambda n, v: [],     # CONFIG REWRITE writes the ACL users instead
    mutable=False, repeatable=True, multiarg=True)
 _d("rename-command", "special", [], parse_fn=lambda a: [tuple(a)],
    rewrite_fn=lambda n, v: [],     # CONFIG REWRITE leaves rename-command lines alone

@@ -126,7 +126,10 @@ def _user_lines(cfg) -> list[str]:
     pw = cfg.values["requirepass"]
     auth = ("#" + hashlib.sha256(pw.encode("utf-8", "surrogateescape")).hexdigest()
             if pw else "nopass")
-    lines = [f"user {u}" for u in cfg.values["user"] if not u.startswith("default ")]
+    from redpoll.config.loader import _quote
+    lines = ["user " + " ".join(w if w and not any(ch in w for ch in ' "\'\\\r\n\t')
+                                else _quote(w) for w in words)
+             for words in cfg.values["user"] if words and words[0] != "default"]
     return lines + [f"user default on {auth} ~* &* +@all"]
 
 
@@ -137,31 +140,40 @@ def rewrite_file(cfg, user_lines: list[str] | None = None,
     if not path:
         raise ConfigError("The server is running without a config file")
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = ""
+        new = rewrite_text(cfg, read_config_text(path), user_lines)
+        replace_file(path, new)
     except OSError as e:
         raise ConfigError(f"Rewriting config file: {e.strerror}")
-    new = rewrite_text(cfg, old, user_lines)
-    directory = os.path.dirname(path) or "."
+
+
+def read_config_text(path: str) -> str:
+    """The config file's text ("" when it does not exist); raises OSError."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix="redis.conf.", dir=directory)
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def replace_file(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same
+    directory, fsync, same permissions, rename); raises OSError. Used by
+    CONFIG REWRITE and by the sentinel's config flush."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(new)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            except OSError:
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError as e:
-        raise ConfigError(f"Rewriting config file: {e.strerror}")
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except OSError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

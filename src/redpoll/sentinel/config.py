@@ -16,10 +16,9 @@ at the end; comments are kept.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from redpoll.config import FatalConfigError
-from redpoll.config.rewrite import SIGNATURE, rewrite_text
+from redpoll.config.rewrite import SIGNATURE, read_config_text, replace_file, rewrite_text
 from redpoll.log import log
 from redpoll.protocol.request import split_args
 from redpoll.protocol.quoting import repr_arg
@@ -324,32 +323,9 @@ def flush_config(s) -> bool:
     if not path:
         return False
     try:
-        try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                old = f.read()
-        except FileNotFoundError:
-            old = ""
         acl_lines = getattr(s.server.acl, "rewrite_lines", None)
-        text = rewrite_text(cfg, old, acl_lines() if acl_lines else None)
-        text = rewrite_sentinel_text(s, text)
-        directory = os.path.dirname(path) or "."
-        fd, tmp = tempfile.mkstemp(prefix="sentinel.conf.", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            except OSError:
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        text = rewrite_text(cfg, read_config_text(path), acl_lines() if acl_lines else None)
+        replace_file(path, rewrite_sentinel_text(s, text))
     except OSError as e:
         log.warning("WARNING: Sentinel was not able to save the new configuration on "
                     f"disk!!!: {e.strerror}")

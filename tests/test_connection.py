@@ -341,3 +341,53 @@ def test_client_tracking_invalidations_match_redis(pr):
     ref = _tracking_session(pr.redis.port)
     assert mine == ref
     assert b"invalidate" in b"".join(ref)
+
+
+def _timeout_session(port: int) -> dict:
+    """``timeout 1``: an idle client is closed, while a client whose write
+    is postponed by CLIENT PAUSE, a MONITOR and a subscriber are kept."""
+    admin = redis.Redis(port=port, socket_timeout=5)
+    admin.config_set("timeout", "1")
+    try:
+        idle = _raw(port)
+        idle.sendall(b"CLIENT SETNAME idle\r\n")
+        assert _read_exact(idle, 5) == b"+OK\r\n"
+        mon = _raw(port)
+        mon.sendall(b"CLIENT SETNAME mon\r\nMONITOR\r\n")
+        assert _read_exact(mon, 10) == b"+OK\r\n+OK\r\n"
+        sub = _raw(port)
+        sub.sendall(b"CLIENT SETNAME sub\r\nSUBSCRIBE ch\r\n")
+        _read_exact(sub, 5 + len(b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"))
+        admin.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
+        held = _raw(port)
+        held.sendall(b"CLIENT SETNAME held\r\nSET tk v\r\n")
+        assert _read_exact(held, 5) == b"+OK\r\n"
+
+        def names():
+            return {c["name"]: c for c in admin.client_list()}
+        wait_until(lambda: "idle" not in names(), 15, what="the idle client's timeout")
+        assert _is_closed(idle)
+        # two more cron rounds past the idle client's end: the rest stay
+        first = time.monotonic()
+        wait_until(lambda: time.monotonic() - first > 1.2, 5, interval=0.1)
+        left = names()
+        admin.execute_command("CLIENT", "UNPAUSE")
+        assert _read_exact(held, 5) == b"+OK\r\n"
+        idle_after = int(names()["held"]["idle"])
+        held.sendall(b"PING\r\n")
+        assert _read_exact(held, 7) == b"+PONG\r\n"
+        for s in (mon, sub, held):
+            s.close()
+        return {"kept": sorted(n for n in left if n), "held_flags": left["held"]["flags"],
+                "held_idle_after_reply": idle_after}
+    finally:
+        admin.execute_command("CLIENT", "UNPAUSE")
+        admin.config_set("timeout", "0")
+        admin.close()
+
+
+def test_timeout_spares_paused_monitor_and_pubsub_clients(pr):
+    mine, ref = (_timeout_session(p) for p in (pr.redpoll.port, pr.redis.port))
+    assert ref == {"kept": ["held", "mon", "sub"], "held_flags": "b",
+                   "held_idle_after_reply": 0}
+    assert mine == ref

@@ -589,9 +589,12 @@ class Server:
             return
         now = self.unixtime
         for c in list(self.clients.values()):
-            if c.flags & (F_REPLICA | F_MASTER) or c.blocked is not None:
+            # as clientsCronHandleTimeout: no timeout for replicas, monitors
+            # (Redis flags them as replicas), the primary, blocked clients
+            # (CLIENT PAUSE postpones by blocking) and pub/sub clients
+            if c.flags & (F_REPLICA | F_MASTER | F_MONITOR | F_PUBSUB):
                 continue
-            if c.flags & F_PUBSUB:
+            if c.blocked is not None or c.paused_argv is not None:
                 continue
             if now - c.last_interaction > timeout:
                 log.verbose("Closing idle client")

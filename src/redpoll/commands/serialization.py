@@ -67,7 +67,7 @@ def restore(c, argv):
     if not rdb.verify_payload(payload):
         raise RedisError("ERR DUMP payload version or checksum are wrong")
     try:
-        value = rdb.restore_payload(payload, srv.config)
+        value = rdb.restore_payload(payload, srv.config, srv, c)
     except (rdb.RDBError, IndexError, ValueError):
         raise RedisError("ERR Bad data format")
     if rdb.is_empty(value):

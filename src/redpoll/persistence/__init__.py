@@ -73,8 +73,14 @@ def _misconf_check(c, cmd, argv):
     snaps = srv.snapshots
     if snaps.last_bgsave_ok and srv.aof.last_write_ok:
         return None
-    if not (cmd.flags & T.WRITE or cmd.name == "ping") or c.flags & F_MASTER:
+    if c.flags & F_MASTER:
         return None
+    # as processCommand: checked before MULTI queues a command (a refused
+    # one aborts the EXEC), and an EXEC whose queue holds a write counts
+    # as a write
+    if not (cmd.flags & T.WRITE or cmd.name == "ping"):
+        if cmd.name != "exec" or not any(q.flags & T.WRITE for q, _ in c.multi_queue or ()):
+            return None
     err = _write_error(srv)
     if err:
         from redpoll.errors import RedisError

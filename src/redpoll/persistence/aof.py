@@ -649,26 +649,45 @@ class AOF:
     def load(self) -> bool:
         """Load the AOF (base then incr files) now. False if there is no AOF."""
         steps = self._load_steps()
+        result = exc = None
         try:
             while True:
-                next(steps)
+                step = steps.throw(exc) if exc is not None else steps.send(result)
+                result = exc = None
+                if step is not None:
+                    try:
+                        result = step()
+                    except Exception as e:      # handled by the generator
+                        exc = e
         except StopIteration as e:
             return e.value
 
     async def load_async(self) -> bool:
-        """The same at start-up, letting the event loop answer clients
-        (-LOADING) between batches of commands."""
+        """The same, letting the event loop answer other clients (-LOADING,
+        INFO) between batches of commands and while an RDB preamble is
+        parsed in a thread (start-up, big DEBUG LOADAOF)."""
         import asyncio
+        loop = asyncio.get_running_loop()
         steps = self._load_steps()
+        result = exc = None
         try:
             while True:
-                next(steps)
-                await asyncio.sleep(0)
+                step = steps.throw(exc) if exc is not None else steps.send(result)
+                result = exc = None
+                if step is not None:
+                    try:
+                        result = await loop.run_in_executor(None, step)
+                    except Exception as e:      # handled by the generator
+                        exc = e
+                else:
+                    await asyncio.sleep(0)
         except StopIteration as e:
             return e.value
 
     def _load_steps(self):
-        """Generator doing the load; it yields now and then."""
+        """Generator doing the load. It yields None now and then (a chance
+        to serve other clients), or a function to run off the event loop
+        whose result it is sent back (parsing an RDB preamble)."""
         srv = self.server
         if not self.load_manifest():
             old = os.path.join(srv.config["dir"] or os.getcwd(), self.filename)
@@ -694,6 +713,7 @@ class AOF:
         try:
             for db in srv.dbs:
                 db.clear()
+            rdb.flush_functions(srv)
             for i, f in enumerate(files):
                 t0 = time.monotonic()
                 yield from self._load_file(f.name, i == len(files) - 1)
@@ -737,16 +757,20 @@ class AOF:
         pos = 0
         if data.startswith(b"REDIS"):
             log.notice("Reading RDB base file on AOF loading...")
+            snap = getattr(srv, "snapshots", None)
+            watch = snap.watch if snap is not None else None
             try:
-                info, dbs = rdb.parse_rdb(srv, data, aof_preamble=True)
+                info, dbs = yield lambda: rdb.parse_rdb(srv, data, aof_preamble=True,
+                                                        watch=watch)
             except rdb.RDBError as e:
                 raise AOFError(f"Error reading the RDB base file {name}, AOF loading "
                                f"aborted: {e}") from None
+            finally:
+                if snap is not None:
+                    snap.loading_reader = None
             rdb.install_dbs(srv, dbs)
-            fn = getattr(srv, "load_function_library", None)
-            if fn is not None:
-                for code in info.get("functions", ()):
-                    fn(code)
+            rdb.install_functions(srv, info["functions"], flush=False)
+            rdb.count_sanitizations(srv, info["blobs"], loading=True)
             pos = info["end"]
             if pos >= len(data):
                 return

@@ -513,11 +513,14 @@ def dump_bytes(server, aux: dict | None = None) -> bytes:
 class _Reader:
     """Cursor over an RDB image (or a DUMP payload)."""
 
-    __slots__ = ("buf", "pos", "end")
+    __slots__ = ("buf", "pos", "end", "blobs")
 
     def __init__(self, buf, pos: int = 0, end: int | None = None):
         self.buf = buf
         self.pos = pos
+        # compact blobs (listpack, ziplist, intset, zipmap) read: Redis
+        # counts each one it deep-validates in dump_payload_sanitizations
+        self.blobs = 0
         self.end = len(buf) if end is None else end
 
     def take(self, n: int) -> bytes:
@@ -656,6 +659,7 @@ def read_value(r: _Reader, t: int):
                 if container == 1:
                     lst.append(blob)
                 elif container == 2:
+                    r.blobs += 1
                     items = lp_decode(blob)
                     if not items:
                         raise RDBError("Empty listpack inside quicklist")
@@ -664,10 +668,13 @@ def read_value(r: _Reader, t: int):
                     raise RDBError(f"Quicklist integrity check failed (container {container})")
             return lst
         if t == T_HASH_LISTPACK:
+            r.blobs += 1
             return _pairs_to_hash(lp_decode(r.string()))
         if t == T_ZSET_LISTPACK:
+            r.blobs += 1
             return _pairs_to_zset(lp_decode(r.string()))
         if t == T_SET_INTSET:
+            r.blobs += 1
             s = RSet(intset_decode(r.string()))
             return s
         if t == T_HASH:
@@ -681,6 +688,7 @@ def read_value(r: _Reader, t: int):
             return h
         if t == T_SET or t == T_SET_LISTPACK:
             if t == T_SET_LISTPACK:
+                r.blobs += 1
                 members = lp_decode(r.string())
             else:
                 members = [r.string() for _ in range(r.length())]
@@ -699,18 +707,23 @@ def read_value(r: _Reader, t: int):
         if t == T_LIST_QUICKLIST:
             lst = RList()
             for _ in range(r.length()):
+                r.blobs += 1
                 items = zl_decode(r.string())
                 if not items:
                     raise RDBError("Empty ziplist inside quicklist")
                 lst.extend(items)
             return lst
         if t == T_LIST_ZIPLIST:
+            r.blobs += 1
             return RList(zl_decode(r.string()))
         if t == T_HASH_ZIPLIST:
+            r.blobs += 1
             return _pairs_to_hash(zl_decode(r.string()))
         if t == T_ZSET_ZIPLIST:
+            r.blobs += 1
             return _pairs_to_zset(zl_decode(r.string()))
         if t == T_HASH_ZIPMAP:
+            r.blobs += 1
             return _pairs_to_hash(zipmap_decode(r.string()))
         if t in (T_STREAM_LISTPACKS, T_STREAM_LISTPACKS_2, T_STREAM_LISTPACKS_3):
             from redpoll.persistence.rdb_stream import decode_stream
@@ -757,13 +770,19 @@ def verify_payload(data: bytes, check_crc: bool = True) -> bool:
     return crc64(data[:-8]) == crc
 
 
-def restore_payload(data: bytes, config=None):
+def restore_payload(data: bytes, config=None, server=None, client=None):
     """Decode a DUMP payload already checked by :func:`verify_payload`.
 
     As in Redis the value is read from the whole buffer (footer included) and
-    bytes left over are not an error."""
+    bytes left over are not an error. With ``server`` the blobs read count
+    as sanitizations (see :func:`count_sanitizations`) for RESTORE from
+    ``client``."""
     r = _Reader(data, 1)
-    v = read_value(r, data[0])
+    try:
+        v = read_value(r, data[0])
+    finally:
+        if server is not None:
+            count_sanitizations(server, r.blobs, client=client)
     if config is not None:
         fix_encoding(v, config)
     return v
@@ -778,6 +797,8 @@ def load_bytes(server, data, aof_preamble: bool = False,
     """Replace the dataset with an RDB image; see the module docstring."""
     info, dbs = parse_rdb(server, data, aof_preamble, check_crc)
     install_dbs(server, dbs)
+    install_functions(server, info["functions"])
+    count_sanitizations(server, info["blobs"], loading=True)
     return info
 
 
@@ -786,11 +807,15 @@ def load_from(server, fileobj, aof_preamble: bool = False) -> dict:
 
 
 def parse_rdb(server, data, aof_preamble: bool = False,
-              check_crc: bool | None = None, start: int = 0):
+              check_crc: bool | None = None, start: int = 0,
+              watch: Callable | None = None):
     """Parse an RDB image into ``(info, {dbid: (data, expires, access)})``.
 
     ``info["end"]`` is the offset just past the checksum (an AOF with an RDB
-    preamble continues there)."""
+    preamble continues there); ``info["blobs"]`` counts the compact blobs
+    read (see :class:`_Reader`). ``watch(reader, aux)`` is called first: the
+    loader keeps the reader to show its position (``reader.pos``, never more
+    than 1 MB stale) as the loading progress and ``aux`` as it fills in."""
     if check_crc is None:
         check_crc = server.config["rdbchecksum"]
     mv = memoryview(data)
@@ -821,6 +846,8 @@ def parse_rdb(server, data, aof_preamble: bool = False,
     end = len(data)
     inserted = {0: 0}
     curid = 0
+    if watch is not None:
+        watch(r, aux)
     while True:
         if expire == -1 and lru_idle == -1 and lfu_freq == -1:
             # fast path: a run of string records whose key and value have
@@ -829,8 +856,9 @@ def parse_rdb(server, data, aof_preamble: bool = False,
             d0 = cur[0]
             n0 = pos
             fast = 0
+            lim = pos + 1048576      # keep r.pos (the progress) fresh
             try:
-                while buf[pos] == 0:
+                while buf[pos] == 0 and pos < lim:
                     kl = buf[pos + 1]
                     if kl >= 64:
                         break
@@ -934,6 +962,7 @@ def parse_rdb(server, data, aof_preamble: bool = False,
                     raise RDBError(f"Wrong RDB checksum expected: ({stored:x}) "
                                    f"got ({got:x}). Aborting now.")
     info["end"] = r.pos
+    info["blobs"] = r.blobs
     for k in ("repl-stream-db", "repl-offset", "aof-base", "ctime", "used-mem",
               "redis-bits"):
         if k in aux:
@@ -958,6 +987,50 @@ def install_dbs(server, dbs: dict) -> None:
         if d[2]:
             db.access = d[2]
     dataset_replaced(server)
+
+
+def flush_functions(server) -> None:
+    """Drop every function library (Redis empties them with the data
+    before loading an RDB or the AOF, FLUSHALL aside)."""
+    reg = getattr(server, "function_registry", None)
+    if reg is not None:
+        reg.flush()
+
+
+def install_functions(server, codes, flush: bool = True) -> None:
+    """Make the libraries of a loaded image the live ones: with ``flush``
+    (every load but DEBUG RELOAD NOFLUSH) the libraries not in the image go
+    away; a library of the image replaces its namesake."""
+    if flush:
+        flush_functions(server)
+    fn = getattr(server, "load_function_library", None)
+    if fn is not None:
+        for code in codes:
+            fn(code)
+
+
+def count_sanitizations(server, blobs: int, loading: bool = False, client=None) -> None:
+    """``sanitize-dump-payload``: Redis deep-validates each compact blob
+    (listpack, ziplist, intset, zipmap) when set to ``yes``, and with
+    ``clients`` on RESTORE from a client that is neither our primary nor a
+    user with ``skip-sanitize-payload`` (never when loading a file); INFO's
+    ``dump_payload_sanitizations`` counts the blobs validated. redpoll's
+    decoder always checks every blob fully, so only the count depends on
+    the setting."""
+    if not blobs:
+        return
+    mode = server.config["sanitize-dump-payload"]
+    if mode == "clients":
+        if loading or client is None:
+            return
+        from redpoll.client import F_MASTER
+        user = client.user
+        if client.flags & F_MASTER or (
+                user is not None and user.sanitize == "skip-sanitize-payload"):
+            return
+    elif mode != "yes":
+        return
+    server.stats.dump_payload_sanitizations += blobs
 
 
 def dataset_replaced(server) -> None:

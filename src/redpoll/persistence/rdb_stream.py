@@ -132,6 +132,7 @@ def decode_stream(r, t: int) -> Stream:
         if master <= prev_master:
             raise RDBError("Stream node keys out of order")
         prev_master = master
+        r.blobs += 1
         try:
             items = lp_decode(r.string(), raw=True)
         except CompactError as e:

@@ -61,7 +61,8 @@ class Snapshots:
         self.loading_start = 0
         self.loading_total = 0
         self.loading_done = 0
-        self.loading_mem = 0
+        self.loading_reader = None     # the RDB reader while parsing (progress)
+        self.loading_aux: dict = {}    # its aux fields (used-mem)
 
     # -- paths ---------------------------------------------------------------
     def path(self) -> str:
@@ -181,7 +182,7 @@ class Snapshots:
         t0 = time.monotonic()
         self.begin_loading(len(data))
         try:
-            info, dbs = rdb.parse_rdb(self.server, data)
+            info, dbs = rdb.parse_rdb(self.server, data, watch=self.watch)
         finally:
             self.end_loading()
         self._loaded(info, dbs, t0)
@@ -191,19 +192,31 @@ class Snapshots:
         """Load at start-up: the file is parsed in a thread while the event
         loop answers clients -LOADING (INFO and the other ``loading``
         commands work), as Redis does."""
-        import asyncio
         data = self._read(path)
         if data is None:
             return False
         t0 = time.monotonic()
         self.begin_loading(len(data))
         try:
-            loop = asyncio.get_running_loop()
-            info, dbs = await loop.run_in_executor(None, rdb.parse_rdb, self.server, data)
+            info, dbs = await self.parse_off_loop(data)
         finally:
             self.end_loading()
         self._loaded(info, dbs, t0)
         return True
+
+    async def parse_off_loop(self, data, **kw):
+        """``rdb.parse_rdb`` in a thread: the event loop meanwhile answers
+        other clients (-LOADING, or INFO with the progress)."""
+        import asyncio
+        import functools
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(
+            rdb.parse_rdb, self.server, data, watch=self.watch, **kw))
+
+    def watch(self, reader, aux: dict) -> None:
+        """parse_rdb's ``watch``: keep the reader for the loading progress."""
+        self.loading_reader = reader
+        self.loading_aux = aux
 
     def _read(self, path: str | None) -> bytes | None:
         try:
@@ -230,14 +243,9 @@ class Snapshots:
         log.notice(f"Done loading RDB, keys loaded: {info['keys_loaded']}, "
                    f"keys expired: {info['expired_skipped']}.")
         srv.rdb_load_info = info
-        self._restore_functions(info)
+        rdb.install_functions(srv, info["functions"])
+        rdb.count_sanitizations(srv, info["blobs"], loading=True)
         log.notice(f"DB loaded from disk: {time.monotonic() - t0:.3f} seconds")
-
-    def _restore_functions(self, info) -> None:
-        fn = getattr(self.server, "load_function_library", None)
-        if fn is not None:
-            for code in info.get("functions", ()):
-                fn(code)
 
     def begin_loading(self, total: int) -> None:
         """The dataset is being loaded: commands without the ``loading``
@@ -247,12 +255,15 @@ class Snapshots:
         self.loading_start = int(time.time())
         self.loading_total = total
         self.loading_done = 0
+        self.loading_reader = None
+        self.loading_aux = {}
         if _loading_check not in srv.precall_checks:
             srv.precall_checks.insert(0, _loading_check)
 
     def end_loading(self) -> None:
         srv = self.server
         srv.loading = False
+        self.loading_reader = None
         if _loading_check in srv.precall_checks:
             srv.precall_checks.remove(_loading_check)
 
@@ -302,14 +313,22 @@ class Snapshots:
         if not self.server.loading:
             return []
         total = self.loading_total
-        done = self.loading_done
+        reader = self.loading_reader
+        done = min(total, reader.pos if reader is not None else self.loading_done)
         perc = 100.0 * done / total if total else 0.0
+        elapsed = int(time.time()) - self.loading_start
+        # Redis's estimate: the bytes left at the mean speed so far
+        eta = 1 if not elapsed or not done else int((total - done) / (done / elapsed))
+        try:
+            used = int(self.loading_aux.get("used-mem", 0))
+        except (TypeError, ValueError):
+            used = 0
         return [f"loading_start_time:{self.loading_start}",
                 f"loading_total_bytes:{total}",
-                f"loading_rdb_used_mem:{self.loading_mem}",
+                f"loading_rdb_used_mem:{used}",
                 f"loading_loaded_bytes:{done}",
                 f"loading_loaded_perc:{perc:.2f}",
-                "loading_eta_seconds:1"]
+                f"loading_eta_seconds:{eta}"]
 
     # -- shutdown ----------------------------------------------------------------------
     def shutdown(self, save: bool | None) -> None:

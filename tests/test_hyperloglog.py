@@ -102,3 +102,35 @@ def test_values_move_between_servers(pair):
         assert theirs[:8] == ours[:8] and theirs[16:] == ours[16:]   # cache aside
         a.call(["DEL", "mine"])
         b.call(["DEL", "src"])
+
+
+def test_decoded_sparse_state_follows_the_stored_value(pair):
+    """PFADD keeps a decoded copy of sparse values: it must follow every way
+    the stored bytes change (PFCOUNT's cached cardinality, SET back to an
+    older value, RESTORE, DEL, RENAME, promotion), byte-identical with Redis."""
+    pair.check([["FLUSHALL"]])
+    rnd = random.Random(7)
+
+    def adds(key, n):
+        _both(pair, ["PFADD", key, *[b"v%d" % rnd.randrange(10 ** 6) for _ in range(n)]])
+        return _both(pair, ["GET", key])
+
+    adds("k", 50)
+    old = adds("k", 30)
+    _both(pair, ["PFCOUNT", "k"])           # header rewritten, payload unchanged
+    adds("k", 10)
+    dump = _both(pair, ["DUMP", "k"])
+    adds("k", 40)
+    _both(pair, ["SET", "k", old])          # back to an older value
+    adds("k", 5)
+    _both(pair, ["RESTORE", "k", "0", dump, "REPLACE"])
+    adds("k", 5)
+    _both(pair, ["RENAME", "k", "k2"])
+    adds("k2", 5)
+    adds("k", 5)
+    _both(pair, ["DEL", "k"])
+    adds("k", 1)
+    for _ in range(40):                     # up to promotion and past it
+        adds("k2", 50)
+    _both(pair, ["PFDEBUG", "encoding", "k2"])
+    _both(pair, ["PFCOUNT", "k", "k2"])

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from array import array
 from bisect import bisect_right
 from itertools import accumulate
 from operator import add, or_
@@ -307,6 +309,180 @@ def _sparse_merge(o: bytearray, prev) -> None:
         p += 1
 
 
+_TAIL = 0x100       # SparseOps: marks the second byte of an XZERO opcode
+
+
+class SparseOps:
+    """A sparse HLL decoded for fast PFADD: its opcode bytes in an array
+    (``codes``, the second byte of an XZERO flagged with ``_TAIL``) and the
+    first register each byte's opcode covers (``starts``), so the opcode of
+    a register is a bisection away instead of a scan of the value.
+
+    ``set`` follows hllSparseSet exactly (same splits, same merge window),
+    so ``payload()`` is byte-for-byte what the in-place update of the value
+    produces. Replacing an opcode by its split keeps every later start, so
+    an update costs O(log n) plus array slicing at C speed. Decoded states
+    are kept per key (``sparse_state``) while the stored value is unchanged.
+    """
+
+    __slots__ = ("value", "codes", "starts")
+
+    def __init__(self, value, codes: array, starts: list):
+        self.value = value          # the stored value this state decodes
+        self.codes = codes
+        self.starts = starts
+
+    @classmethod
+    def decode(cls, v) -> "SparseOps | None":
+        """None when the opcodes do not cover exactly the 16384 registers
+        (the caller then uses the in-place path with its error handling)."""
+        codes, starts = array("H", list(v[HDR:])), []
+        first, p, end = 0, HDR, len(v)
+        while p < end:
+            op = v[p]
+            starts.append(first)
+            if op & 0x80:
+                first += (op & 3) + 1
+                p += 1
+            elif op & 0x40:
+                if p + 1 >= end:
+                    return None
+                starts.append(first)
+                codes[p + 1 - HDR] |= _TAIL
+                first += (((op & 0x3F) << 8) | v[p + 1]) + 1
+                p += 2
+            else:
+                first += (op & 0x3F) + 1
+                p += 1
+        if first != REGISTERS:
+            return None
+        return cls(v, codes, starts)
+
+    @property
+    def nbytes(self) -> int:
+        """len() of the value."""
+        return HDR + len(self.codes)
+
+    def payload(self) -> bytes:
+        return self.codes.tobytes()[0::2] if _LITTLE else \
+            self.codes.tobytes()[1::2]
+
+    def set(self, index: int, count: int, max_bytes: int):
+        """sparse_set on the decoded opcodes: 1 if changed, 0 if not,
+        "promote" when the value must become dense."""
+        if count > VAL_MAX_VALUE:
+            return "promote"
+        codes, starts = self.codes, self.starts
+        j = bisect_right(starts, index) - 1
+        op = codes[j]
+        if op & _TAIL:
+            j -= 1
+            op = codes[j]
+        first = starts[j]
+        width = 1
+        cur = 0
+        if op & 0x80:
+            cur = ((op >> 2) & 0x1F) + 1
+            if cur >= count:
+                return 0
+            span = (op & 3) + 1
+        elif op & 0x40:
+            width = 2
+            span = (((op & 0x3F) << 8) | (codes[j + 1] & 0xFF)) + 1
+        else:
+            span = (op & 0x3F) + 1
+        if span == 1:
+            codes[j] = _val(count, 1)
+            self._merge(j - 1)
+            return 1
+        last = first + span - 1
+        new_codes, new_starts = [], []
+        if index != first:
+            _piece(new_codes, new_starts, cur, index - first, first)
+        new_codes.append(_val(count, 1))
+        new_starts.append(index)
+        if index != last:
+            _piece(new_codes, new_starts, cur, last - index, index + 1)
+        delta = len(new_codes) - width
+        if delta > 0 and HDR + len(codes) + delta > max_bytes:
+            return "promote"
+        codes[j:j + width] = array("H", new_codes)
+        starts[j:j + width] = new_starts
+        self._merge(j - 1)
+        return 1
+
+    def _merge(self, prev: int) -> None:
+        """Step 4 of hllSparseSet: from the opcode before the changed one,
+        merge adjacent VALs of equal value, looking at five opcodes."""
+        codes, starts = self.codes, self.starts
+        p = prev if prev >= 0 else 0
+        if codes[p] & _TAIL:
+            p -= 1
+        scan = 5
+        while p < len(codes) and scan:
+            scan -= 1
+            op = codes[p]
+            if not op & 0x80:
+                p += 2 if op & 0x40 else 1
+                continue
+            if p + 1 < len(codes):
+                nxt = codes[p + 1]
+                if nxt & 0x80 and (op >> 2) & 0x1F == (nxt >> 2) & 0x1F:
+                    n = (op & 3) + (nxt & 3) + 2
+                    if n <= VAL_MAX_LEN:
+                        codes[p + 1] = _val(((op >> 2) & 0x1F) + 1, n)
+                        starts[p + 1] = starts[p]
+                        del codes[p], starts[p]
+                        continue
+            p += 1
+
+
+_LITTLE = sys.byteorder == "little"
+
+
+def _piece(codes: list, starts: list, val: int, n: int, first: int) -> None:
+    """Append the opcode(s) of ``n`` registers of value ``val`` (0: ZERO or
+    XZERO, else one VAL) starting at register ``first``."""
+    if val:
+        codes.append(_val(val, n))
+        starts.append(first)
+    elif n > ZERO_MAX_LEN:
+        n -= 1
+        codes += (0x40 | (n >> 8), _TAIL | (n & 0xFF))
+        starts += (first, first)
+    else:
+        codes.append(n - 1)
+        starts.append(first)
+
+
+_SPARSE_CACHE_MAX = 32      # decoded sparse values kept (about 100 KB each at most)
+
+
+def sparse_state(server, dbid: int, key: bytes, v) -> SparseOps | None:
+    """The decoded opcodes of the sparse value ``v`` stored at ``key``: the
+    cached state when it decodes this very value (or one differing only in
+    its header, e.g. after PFCOUNT refreshed the cached cardinality), else a
+    fresh decoding; None for a malformed value."""
+    cache = server.__dict__.get("hll_sparse_cache")
+    if cache is None:
+        cache = server.hll_sparse_cache = {}
+    st = cache.get((dbid, key))
+    if st is not None:
+        if st.value is v:
+            return st
+        if st.value[HDR:] == v[HDR:]:
+            st.value = v
+            return st
+    st = SparseOps.decode(v)
+    if st is None:
+        cache.pop((dbid, key), None)
+        return None
+    if len(cache) >= _SPARSE_CACHE_MAX:
+        cache.clear()
+    cache[(dbid, key)] = st
+    return st
+
+
 def sparse_to_dense(o) -> bytearray:
     regs = sparse_registers(o)
     out = bytearray(o[:HDR])
@@ -461,13 +637,36 @@ def pfadd(c, argv):
     v = get_hll(db, key)
     updated = 0
     if v is None:
-        o = new_hll()
+        v = bytes(new_hll())
         updated = 1
-    else:
-        o = bytearray(v)
     max_bytes = c.server.config["hll-sparse-max-bytes"]
+    elems = argv[2:]
+    st = None
+    if v[4] == SPARSE:
+        st = sparse_state(c.server, db.id, key, v)
     try:
-        for ele in argv[2:]:
+        if st is not None:
+            # sparse: update the decoded opcodes, encode once at the end
+            o = None
+            for i, ele in enumerate(elems):
+                index, cnt = pat_len(ele)
+                r = st.set(index, cnt, max_bytes)
+                if r == "promote":
+                    c.server.hll_sparse_cache.pop((db.id, key), None)
+                    o = sparse_to_dense(v[:HDR] + st.payload())
+                    _dense_set_at(o, index, cnt)
+                    updated = 1
+                    elems = elems[i + 1:]
+                    break
+                if r:
+                    updated = 1
+            if o is None:
+                elems = ()
+                if updated:
+                    o = bytearray(v[:HDR] + st.payload())
+        else:
+            o = bytearray(v)
+        for ele in elems:
             o, changed = _add(o, ele, max_bytes)
             if changed:
                 updated = 1
@@ -476,6 +675,8 @@ def pfadd(c, argv):
     if updated:
         _invalidate(o)
         _store(db, key, o)
+        if st is not None and o[4] == SPARSE:
+            st.value = db.data[key]     # the state decodes the stored value
         notify(c.server, STRING, "pfadd", key, db.id)
         c.server.dirty += 1
         return 1

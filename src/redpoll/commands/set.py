@@ -187,6 +187,8 @@ def spop(c, argv):
         return Set(out)
     out = _sample(s, count)
     s.difference_update(out)
+    if len(s) * 5 <= count:     # Redis's CASE 3 rebuilds the set: fresh encoding
+        s.ht = None
     _event(c, "spop", key)
     srv.dirty += 1
     # replicated as one SREM per member, in a MULTI/EXEC when several

@@ -333,7 +333,8 @@ def install(server) -> None:
         if aof is not None and hasattr(aof, "rebuild"):
             aof.rebuild()
         snaps = getattr(server, "snapshots", None)
-        if snaps is not None and hasattr(snaps, "maybe_delete_sync_file"):
+        if (snaps is not None and hasattr(snaps, "maybe_delete_sync_file")
+                and repl.link is not None and repl.link.loaded_from_disk):
             snaps.maybe_delete_sync_file()
     repl.full_sync_hooks.append(after_full_sync)
 

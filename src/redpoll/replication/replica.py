@@ -17,12 +17,18 @@ replication), so offsets are identical along the chain.
 
 While a full sync is transferred the old dataset keeps being served; the
 payload is parsed into new databases and swapped in at once (a failed load
-leaves the old data).
+leaves the old data). ``repl-diskless-load`` says where the payload goes
+while it arrives: ``disabled`` (and ``on-empty-db`` when a db holds keys)
+writes it to ``temp-<time>.<pid>.rdb``, renamed to ``dbfilename`` once
+complete and loaded from there, as Redis does (a broken transfer removes
+the temp file and keeps the old data); ``swapdb`` (and ``on-empty-db`` on an
+empty dataset) keeps it in memory and parses it from there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import hiredis
@@ -61,6 +67,7 @@ class MasterLink:
         self.db_id = 0
         self.stopped = False
         self.failover = failover        # PSYNC ... FAILOVER (see failover.py)
+        self.loaded_from_disk = False   # the last full sync went through dbfilename
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -229,9 +236,19 @@ class MasterLink:
         await self._stream(leftover)
 
     # -- full and partial resync -------------------------------------------------------
+    def _load_to_disk(self) -> bool:
+        """``repl-diskless-load``: ``disabled`` stores the payload in a file
+        first, ``on-empty-db`` only when some db holds keys, ``swapdb``
+        never (the payload is parsed from memory while the old data stays)."""
+        mode = self.server.config["repl-diskless-load"]
+        if mode == "disabled":
+            return True
+        if mode == "on-empty-db":
+            return any(db.data for db in self.server.dbs)
+        return False
+
     async def _full_sync(self, new_id: str, new_off: int) -> bytes:
         srv = self.server
-        repl = self.repl
         self.state = "transfer"
         self.transfer_size = -1
         self.transfer_read = 0
@@ -243,69 +260,92 @@ class MasterLink:
             raise LinkError(f"Bad protocol from MASTER, the first byte is not '$' (we "
                             f"received '{_text(header)}'), are you sure the host and port "
                             f"are right?")
+        to_disk = self._load_to_disk()
+        where = "disk" if to_disk else "parser"
+        sink = _Payload(srv, to_disk)
         reader = self.reader
         leftover = b""
-        if header.startswith(b"$EOF:"):
-            mark = header[5:]
-            if len(mark) != 40:
-                raise LinkError("Bad EOF mark from MASTER")
-            log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master "
-                       "with EOF to disk")
-            self.transfer_size = 0
-            buf = bytearray()
-            while True:
-                chunk = await reader.read(1 << 20)
-                if not chunk:
-                    raise EOFError("connection lost during the transfer")
-                start = max(0, len(buf) - 40)
-                buf += chunk
-                self.transfer_read = len(buf)
-                self.last_io = self.transfer_lastio = time.time()
-                i = buf.find(mark, start)
-                if i >= 0:
-                    leftover = bytes(buf[i + 40:])
-                    del buf[i:]
-                    break
-            payload = buf
-        else:
-            try:
-                size = int(header[1:])
-            except ValueError:
-                raise LinkError(f"Bad protocol from MASTER: '{_text(header)}'")
-            self.transfer_size = size
-            log.notice(f"MASTER <-> REPLICA sync: receiving {size} bytes from master to disk")
-            buf = bytearray()
-            while len(buf) < size:
-                chunk = await reader.read(min(1 << 20, size - len(buf)))
-                if not chunk:
-                    raise EOFError("connection lost during the transfer")
-                buf += chunk
-                self.transfer_read = len(buf)
-                self.last_io = self.transfer_lastio = time.time()
-            payload = buf
-        self._load(payload, new_id, new_off)
+        try:
+            if header.startswith(b"$EOF:"):
+                mark = header[5:]
+                if len(mark) != 40:
+                    raise LinkError("Bad EOF mark from MASTER")
+                log.notice(f"MASTER <-> REPLICA sync: receiving streamed RDB from master "
+                           f"with EOF to {where}")
+                self.transfer_size = 0
+                tail = bytearray()          # the last bytes: the mark may span reads
+                while True:
+                    chunk = await reader.read(1 << 20)
+                    if not chunk:
+                        raise EOFError("connection lost during the transfer")
+                    start = max(0, len(tail) - 40)
+                    tail += chunk
+                    self.transfer_read += len(chunk)
+                    self.last_io = self.transfer_lastio = time.time()
+                    i = tail.find(mark, start)
+                    if i >= 0:
+                        leftover = bytes(tail[i + 40:])
+                        sink.add(tail[:i])
+                        break
+                    if len(tail) > 40:
+                        sink.add(tail[:-40])
+                        del tail[:-40]
+            else:
+                try:
+                    size = int(header[1:])
+                except ValueError:
+                    raise LinkError(f"Bad protocol from MASTER: '{_text(header)}'")
+                self.transfer_size = size
+                log.notice(f"MASTER <-> REPLICA sync: receiving {size} bytes from master "
+                           f"to {where}")
+                while self.transfer_read < size:
+                    chunk = await reader.read(min(1 << 20, size - self.transfer_read))
+                    if not chunk:
+                        raise EOFError("connection lost during the transfer")
+                    sink.add(chunk)
+                    self.transfer_read += len(chunk)
+                    self.last_io = self.transfer_lastio = time.time()
+            payload = sink.finish()
+        except BaseException:
+            sink.discard()
+            raise
+        self._load(payload, new_id, new_off, to_disk)
         return leftover
 
-    def _load(self, payload, new_id: str, new_off: int) -> None:
+    def _load(self, payload, new_id: str, new_off: int, from_disk: bool) -> None:
+        """Replace the dataset with the payload. From disk (and on-empty-db
+        from memory) the old data is flushed first, as Redis does; with
+        swapdb it is swapped out once the new one parsed. Either way a payload
+        that does not parse leaves the old data in place."""
         from redpoll.persistence import rdb
         srv = self.server
         repl = self.repl
         # A new history: our replicas must resync with us too.
         repl.primary.disconnect_replicas()
         repl.free_backlog()
-        log.notice("MASTER <-> REPLICA sync: Flushing old data")
+        swap = srv.config["repl-diskless-load"] == "swapdb" and not from_disk
+        if not swap:
+            log.notice("MASTER <-> REPLICA sync: Flushing old data")
         log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
         t0 = time.monotonic()
         srv.touch_all_watched(None)
         srv.loading = True
         try:
-            info = rdb.load_bytes(srv, bytes(payload))
+            info, dbs = rdb.parse_rdb(srv, payload)
         except Exception as e:
             log.warning(f"Failed trying to load the MASTER synchronization DB from "
-                        f"socket: {e}")
+                        f"{'disk' if from_disk else 'socket'}: {e}")
+            if swap:
+                log.notice("MASTER <-> REPLICA sync: Discarding temporary DB in background")
             raise LinkError("")
         finally:
             srv.loading = False
+        if swap:
+            log.notice("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
+        rdb.install_dbs(srv, dbs)
+        if swap:
+            log.notice("MASTER <-> REPLICA sync: Discarding old DB in background")
+        self.loaded_from_disk = from_disk
         for fn in repl.full_sync_hooks:
             fn()
         log.notice(f"Done loading RDB, keys loaded: {info.get('keys_loaded', 0)}, "
@@ -316,7 +356,7 @@ class MasterLink:
         repl.create_backlog()
         self.reploff = self.read_reploff = new_off
         self.db_id = 0
-        stream_db = info.get("repl-stream-db")
+        stream_db = info.get("aux", {}).get("repl-stream-db")
         if isinstance(stream_db, int) and 0 <= stream_db < len(srv.dbs):
             self.db_id = stream_db
         self.cached = True
@@ -467,3 +507,64 @@ class MasterLink:
             out.append(f"master_link_down_since_seconds:"
                        f"{int(now - down) if down else -1}")
         return out
+
+
+class _Payload:
+    """Where a full sync payload goes while it arrives: a temp file renamed
+    to ``dbfilename`` when complete (``to_disk``), else memory."""
+
+    def __init__(self, server, to_disk: bool):
+        self.server = server
+        self.file = None
+        self.buf = bytearray()
+        if to_disk:
+            cfg = server.config
+            d = cfg["dir"] or os.getcwd()
+            self.tmp = os.path.join(d, f"temp-{int(time.time())}.{os.getpid()}.rdb")
+            self.path = os.path.join(d, cfg["dbfilename"])
+            try:
+                self.file = open(self.tmp, "wb")
+            except OSError as e:
+                raise LinkError(f"Opening the temp file needed for MASTER <-> REPLICA "
+                                f"synchronization: {e.strerror}")
+
+    def add(self, data) -> None:
+        if self.file is None:
+            self.buf += data
+            return
+        try:
+            self.file.write(data)
+        except OSError as e:
+            raise LinkError(f"Write error or short write writing to the DB dump file "
+                            f"needed for MASTER <-> REPLICA synchronization: {e.strerror}")
+
+    def finish(self) -> bytes:
+        """The complete payload (renamed into place first when on disk)."""
+        if self.file is None:
+            return bytes(self.buf)
+        f, self.file = self.file, None
+        try:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            os.replace(self.tmp, self.path)
+            with open(self.path, "rb") as rf:
+                return rf.read()
+        except OSError as e:
+            self._unlink()
+            raise LinkError(f"Failed trying to rename the temp DB into {self.path} in "
+                            f"MASTER <-> REPLICA synchronization: {e.strerror}")
+
+    def discard(self) -> None:
+        """A broken transfer: the temp file goes away."""
+        if self.file is not None:
+            f, self.file = self.file, None
+            f.close()
+            self._unlink()
+        self.buf = bytearray()
+
+    def _unlink(self) -> None:
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass

@@ -1,5 +1,6 @@
-"""COMMAND: the command table against real Redis 7.0.15, and the COMMAND
-subcommands' replies."""
+"""COMMAND: the command table against real Redis 7.0.15 (arity, flags, key
+positions, ACL categories, tips and key specs of every command both servers
+know), and the COMMAND subcommands' replies."""
 
 from __future__ import annotations
 
@@ -51,11 +52,23 @@ def _table(port: int) -> dict:
             "flags": sorted(entry[2]),
             "keys": (entry[3], entry[4], entry[5]),
             "acl": sorted(entry[6]),
+            "tips": entry[7],
+            "specs": [_spec_shape(sp) for sp in entry[8]],
         }
         for sub in entry[9] if len(entry) > 9 else []:
             walk(sub)
     for e in raw:
         walk(e)
+    return out
+
+
+def _spec_shape(spec: list) -> list:
+    """A key spec with its ``notes`` text replaced by a marker: the notes are
+    prose (ours are our own wording), everything else must match."""
+    out = list(spec)
+    for i in range(0, len(out) - 1, 2):
+        if out[i] == "notes":
+            out[i + 1] = "<notes>"
     return out
 
 
@@ -76,7 +89,7 @@ def _mismatches(cmd_pair):
     ref = _table(cmd_pair.redis.port)
     diffs = {}
     for name in sorted(set(mine) & set(ref)):
-        for field in ("arity", "flags", "keys", "acl"):
+        for field in ("arity", "flags", "keys", "acl", "tips", "specs"):
             if mine[name][field] != ref[name][field]:
                 diffs[f"{name}: {field}"] = (mine[name][field], ref[name][field])
     return diffs

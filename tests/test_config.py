@@ -525,3 +525,39 @@ def test_config_rewrite_users_match_redis():
     r_head, r_tail = _split_generated(ref)
     assert m_head == r_head, mine + "\n----- redis:\n" + ref
     assert m_tail == r_tail, mine + "\n----- redis:\n" + ref
+
+
+# -- protected commands and configs (enable-*-command, enable-protected-configs) --
+
+PROTECTED_CHECKS = [
+    ["MODULE", "LIST"], ["MODULE", "LOAD", "/nonexistent/x.so", "a"],
+    ["MODULE", "LOADEX", "/nonexistent/x.so", "CONFIG", "a"],
+    ["MODULE", "LOADEX", "/nonexistent/x.so", "FOO"],
+    ["MODULE", "UNLOAD", "x"], ["MODULE", "HELP"], ["MODULE", "FOO"], ["MODULE"],
+    ["MODULE", "LIST", "x"], ["DEBUG", "SLEEP", "0"], ["DEBUG"],
+    ["CONFIG", "SET", "dbfilename", "other.rdb"], ["CONFIG", "GET", "dbfilename"],
+    ["CONFIG", "SET", "enable-debug-command", "yes"],
+    ["CONFIG", "SET", "enable-protected-configs", "yes"],
+    ["CONFIG", "GET", "enable-*"],
+]
+
+
+def _pairs_sorted(argv, reply):
+    """CONFIG GET lists its pairs in hash order: compare them sorted."""
+    if reply[0] == "*" and reply[1]:
+        items = reply[1]
+        return ("*", sorted(zip(items[::2], items[1::2])))
+    return reply
+
+
+@pytest.mark.parametrize("mode", ["no", "yes", "local"])
+def test_protected_commands_and_configs_match_redis(mode):
+    args = ["--enable-debug-command", mode, "--enable-module-command", mode,
+            "--enable-protected-configs", mode]
+    p = start_pair(args)
+    try:
+        p.check(PROTECTED_CHECKS, norm={"config": _pairs_sorted})
+    finally:
+        p.close()
+        p.redpoll.cleanup()
+        p.redis.cleanup()

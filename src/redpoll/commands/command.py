@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from redpoll import glob
 from redpoll.commands import table as T
+from redpoll.commands.keyspecs import apply_core
 from redpoll.commands.table import command, subcommand
 from redpoll.errors import SYNTAX, RedisError
 from redpoll.protocol.resp import Map, Set, Status
@@ -94,10 +95,11 @@ def key_specs(cmd) -> list:
 
 
 # Flags Redis keeps internal (not listed by COMMAND INFO outside sentinel mode).
-_HIDDEN_FLAGS = {"sentinel", "only_sentinel"}
+_HIDDEN_FLAGS = {"sentinel", "only_sentinel", "protected"}
 
 
 def command_info(cmd) -> list:
+    apply_core()
     return [cmd.name.encode(), cmd.arity,
             Set([Status(f) for f in cmd.flag_names() if f not in _HIDDEN_FLAGS]),
             cmd.first_key, cmd.last_key, cmd.key_step,

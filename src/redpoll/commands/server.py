@@ -739,13 +739,119 @@ def _register_debug() -> None:
 _register_debug()
 
 
-def debug_allowed(c) -> bool:
-    """enable-debug-command: no / yes / local (loopback or unix socket clients)."""
-    mode = c.server.config["enable-debug-command"]
+def _protected_allowed(c, option: str) -> bool:
+    """enable-debug-command / enable-module-command: no, yes, or local
+    (Redis's islocalClient: a unix socket, or a peer that is exactly
+    127.0.0.1 or ::1)."""
+    mode = c.server.config[option]
     if mode is True or mode == "yes":
         return True
     if mode == "local":
         addr = c.addr or ""
-        return (c.is_fake or addr.startswith("/") or addr.startswith("127.")
-                or addr.startswith("::1:") or addr.startswith("::ffff:127."))
+        return (c.is_fake or addr.startswith("/") or addr.startswith("127.0.0.1:")
+                or addr.startswith("::1:"))
     return False
+
+
+def debug_allowed(c) -> bool:
+    return _protected_allowed(c, "enable-debug-command")
+
+
+def protected_command_error(c, cmd) -> RedisError | None:
+    """processCommand's check of ``protected`` commands (DEBUG, MODULE LOAD,
+    LOADEX, UNLOAD): Redis makes it right after the arity check, before
+    NOAUTH, ACLs and MULTI queueing. Only called for commands with the
+    PROTECTED flag."""
+    if cmd.name == "debug":
+        if debug_allowed(c):
+            return None
+        return RedisError(_PROTECTED_DENIED % ("DEBUG", "enable-debug-command"))
+    if cmd.name.startswith("module|"):
+        if _protected_allowed(c, "enable-module-command"):
+            return None
+        return RedisError(_PROTECTED_DENIED % ("MODULE", "enable-module-command"))
+    return None
+
+
+_PROTECTED_DENIED = (
+    "ERR %s command not allowed. If the %s option is set to \"local\", you can "
+    "run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
+
+
+# -- MODULE ------------------------------------------------------------------------
+# redpoll loads no native modules: MODULE LIST is empty and every load fails
+# the way Redis's does for a library that cannot be opened.
+
+_MODULE_LOAD_ERROR = "ERR Error loading the extension. Please check the server logs."
+
+
+@subcommand("module", "list", 2, "admin noscript", group=G,
+            summary="Returns all loaded modules.", since="4.0.0")
+def module_list(c, argv):
+    return []
+
+
+def _module_load(c, argv, ex: bool):
+    err = protected_command_error(c, c.cmd) if c.cmd is not None else None
+    if err is not None:
+        raise err
+    path = argv[2].decode("utf-8", "replace")
+    if ex:
+        i = 3
+        while i < len(argv):
+            opt = argv[i].lower()
+            if opt == b"config" and i + 2 < len(argv):
+                i += 3
+            elif opt == b"args":
+                break
+            else:
+                c.server.log.notice(
+                    "CONFIG specified without name value pair" if opt == b"config" else
+                    f"Syntax Error from arguments to loadex around "
+                    f"{argv[i].decode('utf-8', 'replace')}.")
+                raise RedisError(_MODULE_LOAD_ERROR)
+    c.server.log.warning(f"Module {path} failed to load: {path}: redpoll does not "
+                         f"load native Redis modules")
+    raise RedisError(_MODULE_LOAD_ERROR)
+
+
+@subcommand("module", "load", -3, "admin noscript no_async_loading protected", group=G,
+            summary="Loads a module.", since="4.0.0")
+def module_load(c, argv):
+    return _module_load(c, argv, ex=False)
+
+
+@subcommand("module", "loadex", -3, "admin noscript no_async_loading protected", group=G,
+            summary="Loads a module using extended parameters.", since="7.0.0")
+def module_loadex(c, argv):
+    return _module_load(c, argv, ex=True)
+
+
+@subcommand("module", "unload", 3, "admin noscript no_async_loading protected", group=G,
+            summary="Unloads a module.", since="4.0.0")
+def module_unload(c, argv):
+    err = protected_command_error(c, c.cmd) if c.cmd is not None else None
+    if err is not None:
+        raise err
+    raise RedisError("ERR Error unloading module: no such module with that name")
+
+
+@subcommand("module", "help", 2, "loading stale", group=G,
+            summary="Returns helpful text about the different subcommands.",
+            since="5.0.0")
+def module_help(c, argv):
+    return _help([
+        "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LIST",
+        "    Return a list of loaded modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module library from <path>, passing to it any optional arguments.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module library from <path>, while passing it module configurations "
+        "and optional arguments.",
+        "UNLOAD <name>",
+        "    Unload a module.",
+        "HELP",
+        "    Prints this help.",
+    ])

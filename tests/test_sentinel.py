@@ -1012,3 +1012,73 @@ def test_slow_starting_sentinel_does_not_find_everything_down(group_factory):
         assert "+sdown" not in s.log_text(), s.log_text()
     finally:
         shutil.rmtree(fifo_dir, ignore_errors=True)
+
+
+# -- master-reboot-down-after-period, +fix-slave-config ------------------------------
+
+@pytest.mark.timeout(90)
+def test_master_reboot_down_after_period(group_factory):
+    """A master that restarted (new run id) is subjectively down once it has
+    been rebooting for master-reboot-down-after-period without a PONG, even
+    though its -LOADING replies count as "available" for down-after (Redis's
+    SRI_MASTER_REBOOT). A real Redis master reloading 2000 keys slowly
+    (key-load-delay) answers -LOADING for about 4 s."""
+    g = group_factory(replicas=0, sentinels=1, quorum=2, server_kind="redis",
+                      down_after=10000,
+                      conf_extra=f"sentinel master-reboot-down-after-period {NAME} 1000\n")
+    s = g.sentinels[0]
+    c = raw_client(s)
+    c.execute_command("SENTINEL", "DEBUG", "info-period", "300")   # INFO sees the reboot soon
+    m = g.primary.client()
+    pipe = m.pipeline(transaction=False)
+    for i in range(2000):
+        pipe.set(f"k{i}", "v")
+    pipe.execute()
+    old_runid = m.info("server")["run_id"]
+    wait_until(lambda: _as_dict(c.execute_command("SENTINEL", "MASTER", NAME))
+               ["runid"] == old_runid, 20, what="the sentinel knows the run id")
+    events = EventLog(s)
+    m.shutdown(save=True)
+    wait_until(lambda: g.primary.proc.poll() is not None, 10, what="master stopped")
+    slow = ServerProcess("redis", port=g.primary.port, workdir=g.primary.dir,
+                         args=["--key-load-delay", "2000",
+                               "--loading-process-events-interval-bytes", "1024"])
+    g.procs.append(slow)
+    slow.start(timeout=30)
+    sc = slow.client(decode_responses=True)
+    wait_until(lambda: events.has("+reboot", f"master {NAME}"), 10, interval=0.05,
+               what="+reboot")
+    wait_until(lambda: events.has("+sdown", f"master {NAME}"), 10, interval=0.05,
+               what="+sdown while the master is loading")
+    assert sc.info("persistence")["loading"] == 1     # down-after (10 s) has not elapsed
+    assert "s_down" in _as_dict(c.execute_command("SENTINEL", "MASTER", NAME))["flags"]
+    # loaded: the first PONG ends the reboot state
+    wait_until(lambda: events.has("-sdown", f"master {NAME}"), 30, what="-sdown")
+    assert sc.dbsize() == 2000
+    events.close()
+
+
+@pytest.mark.timeout(90)
+def test_fix_slave_config_points_a_misconfigured_replica_back(group_factory):
+    """A replica that follows another server than the master (here chained
+    behind the other replica) is sent back to the master with +fix-slave-config
+    once failover-timeout has passed since its configuration changed."""
+    g = group_factory(replicas=2, sentinels=1, quorum=1, failover_timeout=3000)
+    g.wait_discovered()
+    s = g.sentinels[0]
+    raw_client(s).execute_command("SENTINEL", "DEBUG", "info-period", "300")
+    events = EventLog(s)
+    r1, r2 = g.replicas
+    c2 = r2.client(decode_responses=True)
+    assert c2.execute_command("REPLICAOF", "127.0.0.1", str(r1.port)) == "OK"
+    t0 = time.monotonic()
+    wait_until(lambda: events.has("+fix-slave-config", f"127.0.0.1 {r2.port} @"), 30,
+               what="+fix-slave-config")
+    assert time.monotonic() - t0 >= 2.5          # not before failover-timeout
+    info = wait_until(lambda: (lambda i: i if i["master_port"] == g.primary.port
+                               and i["master_link_status"] == "up" else None)(
+        c2.info("replication")), 20, what="replica back on the master")
+    assert info["role"] == "slave"
+    assert r1.client(decode_responses=True).info("replication")["master_port"] == \
+        g.primary.port
+    events.close()

@@ -122,6 +122,14 @@ def test_command_subcommands_match_redis(cmd_pair):
         ["COMMAND", "GETKEYS"],
         ["COMMAND", "GETKEYSANDFLAGS", "get", "a"],
         ["COMMAND", "GETKEYSANDFLAGS", "set", "a", "b"],
+        # per-key flags from the key specs (several specs, keynum, keyword,
+        # variable flags resolved from the arguments)
+        *[["COMMAND", "GETKEYSANDFLAGS", *args.split()] for args in (
+            "rename a b", "lmove a b left right", "zunionstore d 2 a b", "hlen a",
+            "set a b get", "bitfield k get u8 0", "bitfield k incrby u8 0 1",
+            "sort k by x store d", "blmpop 0 2 a b left", "xread streams a b 0 0",
+            "eval x 1 a", "mset a 1 b 2", "georadius k 0 0 1 km store d",
+            "pfcount a b", "object freq k", "copy a b", "smove a b m")],
         ["COMMAND", "LIST", "FILTERBY", "PATTERN", "xyz*"],
         ["COMMAND", "LIST", "FILTERBY", "MODULE", "foo"],
         ["COMMAND", "LIST", "FILTERBY", "foo", "bar"],

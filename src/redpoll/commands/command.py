@@ -215,13 +215,86 @@ def command_getkeys(c, argv):
     return [argv[2 + i] for i in idx]
 
 
+def _spec_positions(spec: Map, argv) -> list[int] | None:
+    """The argument positions one key spec finds in ``argv`` (None when its
+    search is ``unknown``)."""
+    d = dict(spec)
+    begin, find = dict(d[b"begin_search"]), dict(d[b"find_keys"])
+    bs, fs = dict(begin[b"spec"]), dict(find[b"spec"])
+    n = len(argv)
+    if begin[b"type"] == b"index":
+        start = bs[b"index"]
+    elif begin[b"type"] == b"keyword":
+        word, frm = bs[b"keyword"].lower(), bs[b"startfrom"]
+        rng = range(frm, n) if frm > 0 else range(n + frm, 0, -1)
+        start = next((i + 1 for i in rng if argv[i].lower() == word), None)
+        if start is None:
+            return []
+    else:
+        return None
+    if find[b"type"] == b"range":
+        last, step, limit = fs[b"lastkey"], fs[b"keystep"], fs[b"limit"]
+        if last >= 0:
+            end = start + last
+        elif limit > 1:
+            end = start + (n - start) // limit - 1
+        else:
+            end = n + last
+        return list(range(start, min(end, n - 1) + 1, step or 1))
+    if find[b"type"] == b"keynum":
+        try:
+            count = int(argv[start + fs[b"keynumidx"]])
+        except (ValueError, IndexError):
+            return []
+        first = start + fs[b"firstkey"]
+        return list(range(first, min(first + count * fs[b"keystep"], n), fs[b"keystep"]))
+    return None
+
+
+def _variable_flags(cmd, argv) -> list[str] | None:
+    """Key flags of the commands whose spec says ``variable_flags``: they
+    depend on the arguments (Redis's getkeys procs)."""
+    if cmd.name == "set":
+        get = any(a.lower() == b"get" for a in argv[3:])
+        return ["RW", "access", "update"] if get else ["OW", "update"]
+    if cmd.name == "bitfield":
+        ops = {a.lower() for a in argv[2:]}
+        write = ops & {b"set", b"incrby"}
+        return ["RW", "access", "update"] if write else ["RO", "access"]
+    return None
+
+
+def key_flags_by_position(cmd, argv, idx: list[int]) -> dict[int, list[str]]:
+    """Each key position's access flags, from the command's key specs (the
+    first spec that finds a position gives its flags; positions no spec
+    finds take the flags of the last ``unknown`` spec)."""
+    specs = key_specs(cmd)
+    if not specs:
+        flags = key_flags(cmd)
+        return {i: flags for i in idx}
+    found: dict[int, list[str]] = {}
+    fallback = None
+    for spec in specs:
+        flags = [str(f) for f in dict(spec)[b"flags"]]
+        if "variable_flags" in flags:
+            flags = _variable_flags(cmd, argv) or [f for f in flags if f != "variable_flags"]
+        pos = _spec_positions(spec, argv)
+        if pos is None:
+            fallback = flags
+            continue
+        for i in pos:
+            found.setdefault(i, flags)
+    return {i: found.get(i, fallback or key_flags(cmd)) for i in idx}
+
+
 @subcommand("command", "getkeysandflags", -4, "loading stale sentinel", group=G,
             acl="connection", summary="Extracts the key names and access flags for an "
             "arbitrary command.", since="7.0.0")
 def command_getkeysandflags(c, argv):
     cmd, idx = _keys_for(argv[2:])
-    flags = [Status(f) for f in key_flags(cmd)]
-    return [[argv[2 + i], Set(flags)] for i in idx]
+    apply_core()
+    flags = key_flags_by_position(cmd, argv[2:], idx)
+    return [[argv[2 + i], Set([Status(f) for f in flags[i]])] for i in idx]
 
 
 @subcommand("command", "help", 2, "loading stale sentinel", group=G, acl="connection",

@@ -233,11 +233,21 @@ def test_values_are_packed_and_expanded_in_place():
     for _ in range(compact.RING_SIZE + 1):      # push them out of the ring
         RList()
     assert h.packed and z.packed and lst.packed and not big.packed
+    # reads work on the packed form
     assert list(h.items()) == [(b"b", b"1"), (b"a", b"2"), (b"10", b"-3")]
-    assert not h.packed
-    assert list(z.sl) == [(-1.5, b"y"), (2.0, b"a"), (2.0, b"x")] and z.dict[b"x"] == 2.0
-    assert list(lst) == [b"q", b"1", b""]
+    assert h.get(b"a") == b"2" and h.get(b"zz") is None and b"10" in h and len(h) == 3
+    assert list(z.pairs()) == [(-1.5, b"y"), (2.0, b"a"), (2.0, b"x")]
+    assert z.score(b"x") == 2.0 and z.rank(b"x") == 2 and z.rank(b"q") is None and len(z) == 3
+    assert list(lst) == [b"q", b"1", b""] and lst[-1] == b"" and len(lst) == 3
+    assert h.packed and z.packed and lst.packed
+    # writes expand
     h[b"c"] = b"3"
+    z.add(b"b", 0.0)
+    lst.appendleft(b"0")
+    assert not (h.packed or z.packed or lst.packed)
+    assert list(z.sl) == [(-1.5, b"y"), (0.0, b"b"), (2.0, b"a"), (2.0, b"x")]
+    assert z.dict[b"b"] == 0.0 and list(lst) == [b"0", b"q", b"1", b""]
     for _ in range(compact.RING_SIZE + 1):
         RList()
     assert h.packed and h.get(b"c") == b"3" and len(h) == 4
+    assert z.packed and z.rank(b"a") == 2 and lst.packed and list(lst)[0] == b"0"

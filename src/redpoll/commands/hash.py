@@ -101,7 +101,7 @@ def hmget(c, argv):
     h = c.db.read_typed(argv[1], RHash)
     if h is None:
         return [None] * (len(argv) - 2)
-    get = h.d.get
+    get = h.mapping().get
     return [get(f) for f in argv[2:]]
 
 
@@ -169,7 +169,7 @@ def hvals(c, argv):
          summary="Returns all fields and values in a hash.")
 def hgetall(c, argv):
     h = c.db.read_typed(argv[1], RHash)
-    return Map() if h is None else Map(h.d.items())
+    return Map() if h is None else Map(h.items())
 
 
 @command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.0.0",
@@ -227,7 +227,7 @@ def hrandfield(c, argv):
         h = c.db.read_typed(argv[1], RHash)
         if h is None:
             return None
-        return _nth_key(h.d, random.randrange(len(h)))
+        return _nth_key(h.mapping(), random.randrange(len(h)))
     count = parse_int(argv[2])
     if count < -LONG_MAX:
         raise RedisError("ERR value is out of range, value must between "
@@ -274,13 +274,14 @@ def hscan(c, argv):
         raise RedisError(SYNTAX)
     if h.ht is None:
         h.update_encoding(c.server.config)
+    d = h.mapping()
     if not h.ht:                    # listpack: everything at once, in order
-        nxt, batch = 0, list(h)
+        nxt, batch = 0, list(d)
     else:
-        nxt, batch = scan_cursors(c.server).scan(cursor, h.d, count)
+        nxt, batch = scan_cursors(c.server).scan(cursor, d, count)
     out = []
     for f in batch:
-        v = h.get(f)
+        v = d.get(f)
         if v is None or (matcher is not None and not matcher(f)):
             continue
         out.append(f)

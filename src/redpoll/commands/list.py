@@ -189,7 +189,7 @@ def lrange(c, argv):
     lst = c.db.read_typed(argv[1], RList)
     if lst is None:
         return []
-    q = lst.q
+    q = lst.seq()
     n = len(q)
     r = _range(n, start, end)
     if r is None:
@@ -209,11 +209,12 @@ def lindex(c, argv):
     if lst is None:
         return None
     idx = parse_int(argv[2])
+    q = lst.seq()
     if idx < 0:
-        idx += len(lst)
-    if idx < 0 or idx >= len(lst):
+        idx += len(q)
+    if idx < 0 or idx >= len(q):
         return None
-    return lst[idx]
+    return q[idx]
 
 
 @command("lpos", -3, "readonly", keys=(1, 1, 1), group=G, since="6.0.6",
@@ -247,6 +248,7 @@ def lpos(c, argv):
     if lst is None:
         return None if count is None else []
     elem = argv[2]
+    lst = lst.seq()
     size = len(lst)
     want = count if count else size if count == 0 else 1
     if rank == -2**63:

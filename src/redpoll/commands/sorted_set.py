@@ -421,7 +421,7 @@ def zincrby(c, argv):
          summary="Returns the number of members in a sorted set.")
 def zcard(c, argv):
     z = c.db.read_typed(argv[1], ZSet)
-    return 0 if z is None else len(z.dict)
+    return 0 if z is None else len(z)
 
 
 @command("zscore", 3, "readonly fast", keys=(1, 1, 1), group=G, since="1.2.0",
@@ -430,7 +430,7 @@ def zscore(c, argv):
     z = c.db.read_typed(argv[1], ZSet)
     if z is None:
         return None
-    s = z.dict.get(argv[2])
+    s = z.score(argv[2])
     return None if s is None else Double(s)
 
 
@@ -438,7 +438,7 @@ def zscore(c, argv):
          summary="Returns the score of one or more members in a sorted set.")
 def zmscore(c, argv):
     z = c.db.read_typed(argv[1], ZSet)
-    d = z.dict if z is not None else {}
+    d = z.scores() if z is not None else {}
     out = []
     for m in argv[2:]:
         s = d.get(m)
@@ -453,7 +453,7 @@ def _zrank(c, argv, rev: bool):
     r = z.rank(argv[2])
     if r is None:
         return None
-    return len(z.dict) - 1 - r if rev else r
+    return len(z) - 1 - r if rev else r
 
 
 @command("zrank", 3, "readonly fast", keys=(1, 1, 1), group=G, since="2.0.0",
@@ -544,7 +544,7 @@ def _zrange_generic(c, argv, key_idx: int, rangetype, rev, store: bytes | None =
         if store is not None:
             return store_result(c, store, ZSet(), "zrangestore")
         return []
-    sl = z.sl
+    sl = z.pairs() if rangetype == RANK else z.sl
     size = len(sl)
     if rangetype == RANK:
         i, k = rank_span(size, start, end)
@@ -579,8 +579,12 @@ def _slice(sl, i: int, k: int, rev: bool, offset: int, limit: int) -> list:
         return []
     if rev:
         hi = k - offset
+        if type(sl) is tuple:           # a packed zset's pairs
+            return list(sl[hi - 1:hi - take - 1 if hi > take else None:-1])
         return list(sl.islice(hi - take, hi, reverse=True))
     lo = i + offset
+    if type(sl) is tuple:
+        return list(sl[lo:lo + take])
     return list(sl.islice(lo, lo + take))
 
 

@@ -11,10 +11,10 @@ decides it from its contents, as Redis does when it loads a value.
 Storage: while the encoding is listpack the fields may be packed into one
 bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RHash.d` is the
 expanded dict (rebuilt on first use). :class:`RHash` offers the dict
-methods the rest of the server uses; hot code takes ``h.d`` once.
+methods the rest of the server uses; the reading ones (``get``, ``in``,
+``len``, ``items``...) work on the packed form without expanding it (they
+return lists instead of views then). Writers take ``h.d``.
 """
-
-from itertools import chain
 
 from redpoll.datatypes.compact import PACK_MAX, pack, touch, unpack
 from redpoll.keyspace import register_type
@@ -28,7 +28,7 @@ class RHash:
 
     def __init__(self, *args, **kw):
         if len(args) == 1 and type(args[0]) is RHash and not kw:
-            self._d = dict(args[0].d)
+            self._d = dict(args[0].mapping())
         else:
             self._d = dict(*args, **kw)
         self._lp = None
@@ -41,8 +41,7 @@ class RHash:
         """The fields as a dict (expanded from the packed form if needed)."""
         d = self._d
         if d is None:
-            t = unpack(self._lp)
-            d = self._d = dict(zip(t[::2], t[1::2]))
+            d = self._d = dict(zip(*unpack(self._lp)))
             self._lp = None
             touch(self)
         return d
@@ -51,25 +50,58 @@ class RHash:
         """Pack the fields into one bytes object if the hash is a listpack."""
         d = self._d
         if d is not None and self.ht is False and len(d) <= PACK_MAX:
-            self._lp = pack(tuple(chain.from_iterable(d.items())))
+            self._lp = pack((tuple(d), tuple(d.values())))
             self._d = None
 
     @property
     def packed(self) -> bool:
         return self._d is None
 
-    # -- dict interface ------------------------------------------------------------
+    # -- dict interface (reads work on the packed form) -------------------------
     def __len__(self):
-        return len(self.d)
+        d = self._d
+        return len(d) if d is not None else len(unpack(self._lp)[0])
 
     def __iter__(self):
-        return iter(self.d)
+        d = self._d
+        return iter(d) if d is not None else iter(unpack(self._lp)[0])
 
     def __contains__(self, field):
-        return field in self.d
+        d = self._d
+        return field in d if d is not None else field in unpack(self._lp)[0]
 
     def __getitem__(self, field):
-        return self.d[field]
+        v = self.get(field)
+        if v is None:
+            raise KeyError(field)
+        return v
+
+    def get(self, field, default=None):
+        d = self._d
+        if d is not None:
+            return d.get(field, default)
+        fields, values = unpack(self._lp)
+        try:
+            return values[fields.index(field)]
+        except ValueError:
+            return default
+
+    def mapping(self) -> dict:
+        """The fields as a dict, for reading only (a temporary one while packed)."""
+        d = self._d
+        return d if d is not None else dict(zip(*unpack(self._lp)))
+
+    def items(self):
+        d = self._d
+        return d.items() if d is not None else list(zip(*unpack(self._lp)))
+
+    def keys(self):
+        d = self._d
+        return d.keys() if d is not None else list(unpack(self._lp)[0])
+
+    def values(self):
+        d = self._d
+        return d.values() if d is not None else list(unpack(self._lp)[1])
 
     def __setitem__(self, field, value):
         self.d[field] = value
@@ -79,28 +111,16 @@ class RHash:
 
     def __eq__(self, other):
         if type(other) is RHash:
-            other = other.d
-        return self.d == other
+            other = other.mapping()
+        return self.mapping() == other
 
     __hash__ = None
 
     def __repr__(self):
-        return f"RHash({self.d!r})"
-
-    def get(self, field, default=None):
-        return self.d.get(field, default)
+        return f"RHash({self.mapping()!r})"
 
     def pop(self, field, *default):
         return self.d.pop(field, *default)
-
-    def items(self):
-        return self.d.items()
-
-    def keys(self):
-        return self.d.keys()
-
-    def values(self):
-        return self.d.values()
 
     def update(self, *args, **kw):
         self.d.update(*args, **kw)
@@ -121,7 +141,7 @@ class RHash:
         """Decide the encoding from the contents (never back to listpack)."""
         if not self.ht:
             maxlen = config["hash-max-listpack-value"]
-            d = self.d
+            d = self.mapping()
             self.ht = len(d) > config["hash-max-listpack-entries"] or any(
                 len(f) > maxlen or len(v) > maxlen for f, v in d.items())
 

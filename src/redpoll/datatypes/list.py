@@ -7,7 +7,8 @@ Storage: a small list (at most :data:`PACK_ITEMS` items and
 :data:`PACK_BYTES` bytes, what one 8 KB quicklist node holds) may be packed
 into one bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RList.q`
 is the expanded deque, rebuilt on first use. :class:`RList` offers the deque
-methods the rest of the server uses; hot code takes ``lst.q`` once.
+methods the rest of the server uses; the reading ones work on the packed
+form without expanding it (:meth:`RList.seq`). Writers take ``lst.q``.
 """
 
 from collections import deque
@@ -33,7 +34,7 @@ class RList:
     encoding = "quicklist"           # OBJECT ENCODING: always quicklist in 7.0
 
     def __init__(self, items=()):
-        self._q = deque(items.q if type(items) is RList else items)
+        self._q = deque(items.seq() if type(items) is RList else items)
         self._lp = None
         touch(self)
 
@@ -62,21 +63,26 @@ class RList:
     def packed(self) -> bool:
         return self._q is None
 
-    # -- deque interface -----------------------------------------------------------
+    def seq(self):
+        """The items for reading: the deque, or a tuple while packed."""
+        q = self._q
+        return unpack(self._lp) if q is None else q
+
+    # -- deque interface (reads work on the packed form) -------------------------
     def __len__(self):
-        return len(self.q)
+        return len(self.seq())
 
     def __iter__(self):
-        return iter(self.q)
+        return iter(self.seq())
 
     def __reversed__(self):
-        return reversed(self.q)
+        return reversed(self.seq())
 
     def __contains__(self, item):
-        return item in self.q
+        return item in self.seq()
 
     def __getitem__(self, i):
-        return self.q[i]
+        return self.seq()[i]
 
     def __setitem__(self, i, item):
         self.q[i] = item
@@ -86,13 +92,13 @@ class RList:
 
     def __eq__(self, other):
         if type(other) is RList:
-            other = other.q
-        return self.q == other
+            other = other.seq()
+        return list(self.seq()) == list(other)
 
     __hash__ = None
 
     def __repr__(self):
-        return f"RList({list(self.q)!r})"
+        return f"RList({list(self.seq())!r})"
 
     def append(self, item):
         self.q.append(item)
@@ -125,10 +131,10 @@ class RList:
         self.q.rotate(n)
 
     def index(self, item, *args):
-        return self.q.index(item, *args)
+        return self.seq().index(item, *args)
 
     def count(self, item):
-        return self.q.count(item)
+        return self.seq().count(item)
 
     def clear(self):
         self.q.clear()

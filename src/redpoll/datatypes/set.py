@@ -9,26 +9,15 @@ conversion is one way. Code that builds a set outside the set commands
 """
 
 from redpoll.keyspace import register_type
+from redpoll.persistence.compact import as_int
 
 INTSET = "intset"
 HASHTABLE = "hashtable"
 
-_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
-
 
 def is_int_member(b: bytes) -> bool:
     """True if ``b`` would be stored in an intset (string2ll accepts it)."""
-    n = len(b)
-    if n == 0 or n > 20:
-        return False
-    c0 = b[0]
-    if c0 == 45:                          # '-'
-        if n == 1 or b[1] == 48 or not b[1:].isdigit():
-            return False
-    elif not b.isdigit() or (c0 == 48 and n > 1):
-        return False
-    v = int(b)
-    return _I64_MIN <= v <= _I64_MAX
+    return as_int(b) is not None
 
 
 class RSet(set):

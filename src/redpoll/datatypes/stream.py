@@ -29,6 +29,7 @@ from bisect import bisect_right
 from sortedcontainers import SortedDict
 
 from redpoll.keyspace import register_type
+from redpoll.persistence.compact import as_int
 
 U64 = (1 << 64) - 1
 MAX_ID = (U64 << 64) | U64
@@ -75,26 +76,9 @@ def lp_int_size(v: int) -> int:
     return n + 1
 
 
-def _as_int(s: bytes):
-    """lpStringToInt64: the integer a string element is stored as, or None."""
-    n = len(s)
-    if n == 0 or n > 20:
-        return None
-    if s == b"0":
-        return 0
-    neg = s[0] == 45
-    digits = s[1:] if neg else s
-    if not digits or not digits.isdigit() or digits[0] == 48 or not digits.isascii():
-        return None
-    v = -int(digits) if neg else int(digits)
-    if v < -(1 << 63) or v > (1 << 63) - 1:
-        return None
-    return v
-
-
 def lp_str_size(s: bytes) -> int:
     """Bytes of a string element (stored as an integer when it is one)."""
-    v = _as_int(s)
+    v = as_int(s)
     if v is not None:
         return lp_int_size(v)
     n = len(s)

@@ -13,12 +13,12 @@ way for in-place updates. ``big`` is None (unknown) for a zset built
 outside the sorted set commands (RDB loading, RESTORE) until
 :meth:`ZSet.update_encoding` decides it from the contents.
 
-Storage: a listpack zset may be packed into one bytes object (members and
-scores in order, see :mod:`redpoll.datatypes.compact`); the ``dict`` and
-``sl`` properties expand it on first use, so code reads them as before.
+Storage: a listpack zset may be packed into one bytes object (its (score,
+member) pairs in order, see :mod:`redpoll.datatypes.compact`); the ``dict``
+and ``sl`` properties expand it on first use, so code uses them as before.
+``len``, :meth:`ZSet.score`, :meth:`ZSet.scores`, :meth:`ZSet.rank` and
+:meth:`ZSet.pairs` read the packed form without expanding it.
 """
-
-from itertools import chain
 
 from sortedcontainers import SortedList
 
@@ -42,9 +42,8 @@ class ZSet:
     # -- storage -----------------------------------------------------------------
     def _expand(self) -> None:
         t = unpack(self._lp)
-        members, scores = t[::2], t[1::2]
-        self._sl = SortedList(zip(scores, members))
-        self._dict = dict(zip(members, scores))
+        self._sl = SortedList(t)
+        self._dict = {m: s for s, m in t}
         self._lp = None
         touch(self)
 
@@ -82,15 +81,38 @@ class ZSet:
         """Pack members and scores into one bytes object (listpack zsets)."""
         d = self._dict
         if d is not None and self.big is False and len(d) <= PACK_MAX:
-            self._lp = pack(tuple(chain.from_iterable((m, d[m]) for _, m in self._sl)))
+            self._lp = pack(tuple(self._sl))
             self._dict = self._sl = None
 
     @property
     def packed(self) -> bool:
         return self._dict is None
 
+    # -- reads that work on the packed form ----------------------------------------
+    def pairs(self):
+        """(score, member) pairs in order, for reading: the SortedList, or a
+        tuple while packed."""
+        sl = self._sl
+        return unpack(self._lp) if sl is None else sl
+
+    def score(self, member: bytes):
+        """The member's score, or None."""
+        d = self._dict
+        if d is not None:
+            return d.get(member)
+        for s, m in unpack(self._lp):
+            if m == member:
+                return s
+        return None
+
+    def scores(self) -> dict:
+        """member -> score, for reading only (a temporary dict while packed)."""
+        d = self._dict
+        return d if d is not None else {m: s for s, m in unpack(self._lp)}
+
     def __len__(self) -> int:
-        return len(self.dict)
+        d = self._dict
+        return len(d) if d is not None else len(unpack(self._lp))
 
     def add(self, member: bytes, score: float) -> None:
         """Insert or update ``member`` with ``score``. Call :meth:`will_add`
@@ -117,7 +139,12 @@ class ZSet:
 
     def rank(self, member: bytes):
         """0-based rank in ascending order, or None."""
-        s = self.dict.get(member)
+        if self._dict is None:
+            for i, (_, m) in enumerate(unpack(self._lp)):
+                if m == member:
+                    return i
+            return None
+        s = self._dict.get(member)
         if s is None:
             return None
         return self.sl.index((s, member))

@@ -312,3 +312,84 @@ def test_up_again_refuses_another_layout_and_cli_failures(cdir, tmp_path):
     fails("up", "--dir", str(tmp_path / "neg"), "--replicas", "-1",
           says="--replicas and --sentinels must be 0 or more")
     assert not (tmp_path / "missing").exists()
+
+
+
+class ReplyDroppingProxy:
+    """A TCP relay in front of a sentinel that passes everything, except that a
+    connection's replies stop once it sent SENTINEL FAILOVER: the reply to it
+    is lost, as on a loaded machine where it comes after the client timed out."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.failovers = 0          # SENTINEL FAILOVER commands that went through
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [client, upstream]
+            state = {"drop": False}
+            threading.Thread(target=self._pump, args=(client, upstream, state, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, state, False),
+                             daemon=True).start()
+
+    def _pump(self, src, dst, state, to_sentinel: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if to_sentinel and b"FAILOVER" in data.upper():
+                    self.failovers += 1
+                    state["drop"] = True
+                if to_sentinel or not state["drop"]:
+                    dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+        for sock in self.conns:
+            sock.close()
+
+
+def test_failover_with_a_lost_reply_fails_over_once(cdir):
+    """SENTINEL FAILOVER reaches the sentinel but its reply is lost: the CLI
+    must neither resend it (redis-py retries a timed-out command by default)
+    nor ask another sentinel; either would start a second failover, back to
+    the old primary (the role flip once seen in CI)."""
+    from redpoll.cluster.layout import Cluster
+    port = free_port()
+    ok("up", "--dir", str(cdir), "--port", str(port), "--replicas", "1", *UP_FLAGS)
+    layout = Cluster.load(cdir)
+    real = layout.node("sentinel-1").port
+    proxy = ReplyDroppingProxy(real)
+    try:
+        layout.node("sentinel-1").port = proxy.port     # the CLI reaches sentinel-1 via it
+        layout.save()
+        out = ok("failover", "--dir", str(cdir))
+        assert "failover done: the primary is now server-2" in out
+        assert proxy.failovers == 1
+    finally:
+        layout.node("sentinel-1").port = real
+        layout.save()
+        proxy.close()
+    st = status(cdir)
+    assert st["primary"] == st["sentinel_primary"] != f"127.0.0.1:{port}"
+    assert st["servers"][0]["role"] == "replica"
+    assert [s["epoch"] for s in st["sentinels"]] == [1, 1, 1]     # one failover, one epoch
+    logs = [(cdir / f"sentinel-{i}" / "sentinel.log").read_text() for i in (1, 2, 3)]
+    assert sum(log.count("+failover-end ") for log in logs) == 1
+    assert all(log.count("+switch-master") == 1 for log in logs)

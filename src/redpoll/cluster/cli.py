@@ -535,27 +535,30 @@ def cmd_failover(args) -> int:
     for s in cluster.sentinels:
         c = processes.client(cluster, s)
         try:
-            c.execute_command("SENTINEL", "FAILOVER", cluster.name)
-            break
-        except redis.ResponseError as e:
-            msg = str(e)
-            if "NOGOODSLAVE" in msg:
-                raise ClusterError("no replica can be promoted (are the replicas running and "
-                                   "in sync? see `redpoll cluster status`)") from None
-            if "INPROG" in msg:
-                raise ClusterError("a failover is already in progress; watch it with "
-                                   f"`redpoll cluster status --watch{_dir_hint(cluster)}`") \
-                    from None
-            last = msg
-        except redis.TimeoutError as e:
-            if "connecting" in str(e):          # not reached: the next sentinel
+            # PING first: it connects (redis-py's handshake) and shows the sentinel
+            # answers. A failure there is harmless: the next sentinel is asked.
+            try:
+                c.ping()
+            except (redis.RedisError, OSError) as e:
                 last = str(e)
                 continue
-            # sent, no reply in time: it may have been accepted, and asking another
-            # sentinel could start a second failover, back to the old primary
-            break
-        except (redis.RedisError, OSError) as e:
-            last = str(e)       # not reached (refused): the next sentinel
+            try:
+                c.execute_command("SENTINEL", "FAILOVER", cluster.name)
+                break
+            except redis.ResponseError as e:
+                msg = str(e)
+                if "NOGOODSLAVE" in msg:
+                    raise ClusterError("no replica can be promoted (are the replicas running "
+                                       "and in sync? see `redpoll cluster status`)") from None
+                if "INPROG" in msg:
+                    raise ClusterError("a failover is already in progress; watch it with "
+                                       f"`redpoll cluster status --watch{_dir_hint(cluster)}`") \
+                        from None
+                last = msg
+            except (redis.RedisError, OSError):
+                # sent, but no reply: it may have been accepted, and asking another
+                # sentinel could start a second failover, back to the old primary
+                break
         finally:
             c.close()
     else:

@@ -391,3 +391,62 @@ def test_timeout_spares_paused_monitor_and_pubsub_clients(pr):
     assert ref == {"kept": ["held", "mon", "sub"], "held_flags": "b",
                    "held_idle_after_reply": 0}
     assert mine == ref
+
+
+# -- client-output-buffer-limit ---------------------------------------------------
+
+def _closed_within(s, timeout: float) -> bool:
+    """Drain ``s`` (never read by the test before) until the server closes it."""
+    s.settimeout(0.2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if s.recv(1 << 20) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def _obuf_session(port: int) -> dict:
+    admin = redis.Redis(port=port, socket_timeout=10)
+    out = {}
+    try:
+        admin.set("big", b"x" * (3 << 20))
+        # hard limit of the normal class: a reader that does not read is closed
+        admin.config_set("client-output-buffer-limit", "normal 100kb 0 0")
+        ok = redis.Redis(port=port, socket_timeout=10)
+        out["small_reply_ok"] = ok.set("small", "v") and ok.get("small") == b"v"
+        greedy = _raw(port)
+        greedy.sendall(b"GET big\r\n" * 8)
+        out["normal_hard_closed"] = _closed_within(greedy, 10)
+        admin.config_set("client-output-buffer-limit", "normal 0 0 0")
+        # soft limit of the pubsub class: closed once over it for > 1 s
+        admin.config_set("client-output-buffer-limit", "pubsub 0 100kb 1")
+        sub = _raw(port)
+        sub.sendall(b"SUBSCRIBE obuf\r\n")
+        wait_until(lambda: admin.pubsub_numsub("obuf")[0][1] == 1, 5)
+        t0 = time.monotonic()
+        payload = b"y" * (1 << 20)
+        while admin.pubsub_numsub("obuf")[0][1] and time.monotonic() - t0 < 15:
+            admin.publish("obuf", payload)
+            time.sleep(0.1)      # a message every 100 ms: the soft limit's clock runs
+        took = time.monotonic() - t0
+        out["pubsub_soft_closed"] = admin.pubsub_numsub("obuf")[0][1] == 0
+        out["soft_seconds_honoured"] = took >= 1.0
+        sub.close()
+        greedy.close()
+        ok.close()
+    finally:
+        admin.config_set("client-output-buffer-limit", "normal 0 0 0 pubsub 32mb 8mb 60")
+        admin.delete("big")
+        admin.close()
+    return out
+
+
+def test_output_buffer_limits_match_redis(pr):
+    mine, ref = (_obuf_session(p) for p in (pr.redpoll.port, pr.redis.port))
+    assert ref == dict.fromkeys(ref, True)
+    assert mine == ref

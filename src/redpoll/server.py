@@ -167,6 +167,8 @@ class Server:
         cfg.watch("proto-max-bulk-len", lambda o, n: setattr(self, "proto_max_bulk_len", n))
         cfg.watch("client-query-buffer-limit",
                   lambda o, n: setattr(self, "client_query_buffer_limit", n))
+        self.update_obuf_threshold()
+        cfg.watch("client-output-buffer-limit", self.update_obuf_threshold)
 
     def auth_required(self) -> bool:
         return self.acl.auth_required()
@@ -226,35 +228,58 @@ class Server:
 
     unblock_hook: Callable | None = None
 
-    def check_output_limits(self, c: Client) -> None:
-        """client-output-buffer-limit: disconnect clients whose output piles up."""
+    # client-output-buffer-limit. Client.flush calls check_output_limits()
+    # when a client's pending output exceeds ``obuf_threshold`` (the smallest
+    # limit configured for any class, so clients under every limit cost one
+    # comparison) or while its soft limit clock runs (``c.obuf_soft_since``).
+    obuf_threshold = 8 * 1024 * 1024
+    # Redis does not count its 16 KiB static reply buffer (c->buf) as
+    # output-buffer memory: only what overflows into the reply list counts.
+    OBUF_STATIC = 16 * 1024
+
+    def update_obuf_threshold(self, *_args) -> None:
         limits = self.config["client-output-buffer-limit"]
-        if c.flags & F_REPLICA:
+        sizes = [n for hard, soft, _ in limits.values() for n in (hard, soft) if n]
+        self.obuf_threshold = (min(sizes) + self.OBUF_STATIC) if sizes else 1 << 62
+
+    def check_output_limits(self, c: Client, pending: int | None = None) -> bool:
+        """Redis's checkClientOutputBufferLimits + closeClientOnOutputBufferLimitReached:
+        close ``c`` at once when its pending output (``pending`` bytes, or
+        what it has queued now) reaches its class's hard limit, or has stayed
+        at or over the soft limit for more than the soft seconds. MONITORs
+        count as normal clients, replicas' hard limit is at least
+        repl-backlog-size. Returns True if the client was closed."""
+        if c.flags & F_CLOSE_ASAP or c.transport is None:
+            return False
+        limits = self.config["client-output-buffer-limit"]
+        if c.flags & F_REPLICA and not c.flags & F_MONITOR:
             cls = "replica"
         elif c.flags & F_PUBSUB:
             cls = "pubsub"
         else:
             cls = "normal"
         hard, soft, secs = limits.get(cls, (0, 0, 0))
-        size = c.output_buffer_size()
-        now = time.time()
-        if hard and size >= hard:
-            over = True
-        elif soft and size >= soft:
-            start = getattr(c, "_soft_limit_since", None)
-            if start is None:
-                c._soft_limit_since = now
-                over = False
-            else:
-                over = now - start >= secs
-        else:
-            c._soft_limit_since = None
-            over = False
-        if over:
-            log.warning(f"Client {c.describe()} scheduled to be closed ASAP for "
-                        f"overcoming of output buffer limits.")
-            c.flags |= F_CLOSE_ASAP
-            c.transport.abort()
+        if cls == "replica" and hard and hard < self.config["repl-backlog-size"]:
+            hard = self.config["repl-backlog-size"]
+        size = c.output_buffer_size() if pending is None else pending
+        used = max(0, size - self.OBUF_STATIC)
+        over = bool(hard) and used >= hard
+        if soft and used >= soft:
+            now = int(time.time())
+            since = getattr(c, "obuf_soft_since", 0)
+            if not since:
+                c.obuf_soft_since = now         # first time over: start the clock
+            elif now - since > secs:
+                over = True
+        elif getattr(c, "obuf_soft_since", 0):
+            c.obuf_soft_since = 0
+        if not over:
+            return False
+        log.warning(f"Client {c.describe()} scheduled to be closed ASAP for "
+                    f"overcoming of output buffer limits.")
+        c.flags |= F_CLOSE_ASAP
+        c.abort()
+        return True
 
     # -- command execution -------------------------------------------------
     def execute(self, c: Client, argv: list[bytes]) -> None:

@@ -1082,3 +1082,47 @@ def test_fix_slave_config_points_a_misconfigured_replica_back(group_factory):
     assert r1.client(decode_responses=True).info("replication")["master_port"] == \
         g.primary.port
     events.close()
+
+
+# -- shared links -------------------------------------------------------------------
+
+@pytest.mark.timeout(120)
+def test_sentinel_link_shared_between_masters(group_factory):
+    """Two masters watched by the same sentinels: each sentinel keeps one
+    link to each other sentinel, shared by both masters (link-refcount 2, one
+    command connection), as Redis Sentinel does; removing one master releases
+    its share and the link stays up for the other."""
+    g = group_factory(replicas=0, sentinels=0)
+    p2 = g._start_server("redpoll", [])
+    conf = (sentinel_conf(g.primary.port) +
+            sentinel_conf(p2.port).replace(NAME, "other"))
+    kinds = ["redpoll", "redpoll"] + (["redis"] if HAVE_REAL_SENTINEL else [])
+    sentinels = [g.start_sentinel(k, conf) for k in kinds]
+    n = len(sentinels) - 1
+
+    def refcounts(s, name):
+        return [_as_dict(r)["link-refcount"]
+                for r in raw_client(s).execute_command("SENTINEL", "SENTINELS", name)]
+    for s in sentinels:
+        wait_until(lambda: refcounts(s, NAME) == ["2"] * n
+                   and refcounts(s, "other") == ["2"] * n, 30,
+                   what=f"sentinel {s.port} shares its links")
+    a, b = sentinels[0], sentinels[1]
+    a_id = raw_client(a).execute_command("SENTINEL", "MYID")
+    name = f"sentinel-{a_id[:8]}-cmd"
+
+    def cmd_links_from_a():
+        return sum(1 for cl in b.client().client_list() if cl["name"] == name)
+    wait_until(lambda: cmd_links_from_a() == 1, 10, what="one command link from a to b")
+    assert raw_client(a).execute_command("SENTINEL", "REMOVE", "other") == "OK"
+    removed = time.monotonic()
+    assert refcounts(a, NAME) == ["1"] * n
+
+    def pinged_since_removal():
+        since = (time.monotonic() - removed) * 1000
+        return all(_as_dict(r)["flags"] == "sentinel"
+                   and int(_as_dict(r)["last-ok-ping-reply"]) < since - 50
+                   for r in raw_client(a).execute_command("SENTINEL", "SENTINELS", NAME))
+    # the remaining link is still up: PINGs sent after the removal are answered
+    wait_until(pinged_since_removal, 10, what="PING replies after the removal")
+    assert cmd_links_from_a() == 1

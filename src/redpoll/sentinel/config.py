@@ -150,6 +150,7 @@ def handle(sentinel, argv: list[str]) -> str | None:
                 si = s.create_instance(argv[4], SRI_SENTINEL, argv[2], atoi(argv[3]),
                                        ri.quorum, ri)
                 si.runid = argv[4]
+                s.try_connection_sharing(si)
         elif name == "current-epoch" and argc == 2:
             s.current_epoch = max(s.current_epoch, atoi(argv[1]))
         elif name == "myid" and argc == 2:

@@ -37,7 +37,7 @@ from redpoll.sentinel.instance import (
     LINK_UP, SRI_FAILOVER_IN_PROGRESS, SRI_MASTER, SRI_MASTER_DOWN,
     SRI_MASTER_REBOOT, SRI_O_DOWN, SRI_OLD_MASTER, SRI_PROMOTED, SRI_RECONF_DONE,
     SRI_RECONF_INPROG, SRI_RECONF_SENT, SRI_S_DOWN, SRI_SCRIPT_KILL_SENT,
-    SRI_SENTINEL, SRI_SLAVE, Addr, Conn, CreateError, Instance, addr_and_port,
+    SRI_SENTINEL, SRI_SLAVE, Addr, Conn, CreateError, Instance, Link, addr_and_port,
     atoi, mstime)
 from redpoll.sentinel.scripts import Scripts
 
@@ -154,8 +154,37 @@ class Sentinel:
 
     def release_instance(self, ri: Instance) -> None:
         for s in list(ri.slaves.values()) + list(ri.sentinels.values()):
-            s.link.close_all()
-        ri.link.close_all()
+            self.release_link(s)
+        self.release_link(ri)
+
+    # -- shared links (Redis's link refcount) -------------------------------------
+    def try_connection_sharing(self, ri: Instance) -> bool:
+        """sentinelTryConnectionSharing: a sentinel that also watches another
+        of our masters is already connected: use that link (one PING stream,
+        one connection) instead of a second one."""
+        if not ri.flags & SRI_SENTINEL or ri.runid is None or ri.link.refcount > 1:
+            return False
+        for master in self.masters.values():
+            if master is ri.master:
+                continue
+            match = self.by_addr_and_runid(master.sentinels, None, 0, ri.runid)
+            if match is None or match.link is ri.link:
+                continue
+            self.release_link(ri)
+            ri.link = match.link
+            match.link.refcount += 1
+            return True
+        return False
+
+    def release_link(self, ri: Instance) -> None:
+        """releaseInstanceLink: ``ri`` goes away; its link is closed when no
+        other instance shares it."""
+        link = ri.link
+        link.refcount -= 1
+        if link.refcount <= 0:
+            link.close_all()
+        ri.link = Link()
+        ri.link.refcount = 0      # detached: nothing to release twice
 
     # -- events ------------------------------------------------------------------
     def event(self, level: int, kind: str, ri: Instance | None, fmt: str) -> None:
@@ -588,7 +617,7 @@ class Sentinel:
         if si is None:
             removed = [k for k, s in master.sentinels.items() if s.runid == runid]
             for k in removed:
-                master.sentinels.pop(k).link.close_all()
+                self.release_link(master.sentinels.pop(k))
             if removed:
                 self.event(NOTICE, "+sentinel-address-switch", master,
                            f"%@ ip {tok[0]} port {port} for {runid}")
@@ -607,6 +636,7 @@ class Sentinel:
                 if not removed:
                     self.event(NOTICE, "+sentinel", si, "%@")
                 si.runid = runid
+                self.try_connection_sharing(si)
                 if removed:
                     self.update_sentinel_addr_everywhere(si)
                 self.flush_config()
@@ -637,7 +667,7 @@ class Sentinel:
                 continue
             match.link.close_all()
             if match.addr.port == 0:
-                master.sentinels.pop(match.name, None)
+                self.release_link(master.sentinels.pop(match.name))
             if match is ri:
                 continue
             match.addr = ri.addr.copy()
@@ -753,11 +783,11 @@ class Sentinel:
     # -- reset ---------------------------------------------------------------------
     def reset_master(self, ri: Instance, flags: int) -> None:
         for s in ri.slaves.values():
-            s.link.close_all()
+            self.release_link(s)
         ri.slaves = {}
         if not flags & RESET_NO_SENTINELS:
             for s in ri.sentinels.values():
-                s.link.close_all()
+                self.release_link(s)
             ri.sentinels = {}
         else:
             # redpoll: "master is down" answers and votes were about the old

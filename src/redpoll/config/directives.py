@@ -508,8 +508,8 @@ _bool("rdbcompression", True)
 _bool("rdbchecksum", True, mutable=False)
 _str("dbfilename", "dump.rdb", protected=True)
 _bool("rdb-del-sync-files", False)
-_bool("rdb-save-incremental-fsync", True, implemented=False)
-_enum("sanitize-dump-payload", "no", ["no", "yes", "clients"], implemented=False)
+_bool("rdb-save-incremental-fsync", True)
+_enum("sanitize-dump-payload", "no", ["no", "yes", "clients"])
 
 # replication
 _d("replicaof", "special", None, aliases=("slaveof",), parse_fn=_parse_replicaof,
@@ -583,7 +583,7 @@ _mem("auto-aof-rewrite-min-size", 64 * 1024**2)
 _bool("aof-load-truncated", True)
 _bool("aof-use-rdb-preamble", True)
 _bool("aof-timestamp-enabled", False)
-_bool("aof-rewrite-incremental-fsync", True, implemented=False)
+_bool("aof-rewrite-incremental-fsync", True)
 _bool("aof-disable-auto-gc", False)
 
 # scripting, slow log, latency, notifications

@@ -215,11 +215,13 @@ def test_random_sequences_small_thresholds(pair, cmds):
     pair.check(SMALL_LIMITS + cmds)
 
 
-def test_values_are_packed_and_expanded_in_place():
+def test_values_are_packed_and_expanded_in_place(monkeypatch):
     """The packing itself (in-process, no server): a value leaves the ring of
     expanded values packed, comes back expanded with the same contents and
     order, and stays the same object."""
     from redpoll.datatypes import RHash, RList, ZSet, compact
+
+    monkeypatch.setattr(compact, "RING_SIZE", 16)
 
     h = RHash([(b"b", b"1"), (b"a", b"2"), (b"10", b"-3")])
     h.ht = False

@@ -362,8 +362,15 @@ def sintercard(c, argv):
     numkeys = parse_range_int(argv[1], 1, LONG_MAX, "ERR numkeys should be greater than 0")
     if numkeys > len(argv) - 2:
         raise RedisError("ERR Number of keys can't be greater than number of args")
+    limit = parse_intercard_limit(argv, 2 + numkeys)
+    return intercard(_inputs(c, argv[2:2 + numkeys]), limit)
+
+
+def parse_intercard_limit(argv, j: int) -> int:
+    """SINTERCARD/ZINTERCARD's options from ``argv[j]`` on: ``[LIMIT n]``
+    (0 means no limit)."""
     limit = 0
-    j, n = 2 + numkeys, len(argv)
+    n = len(argv)
     while j < n:
         if argv[j].lower() == b"limit" and j + 1 < n:
             limit = parse_int(argv[j + 1], "ERR LIMIT can't be negative")
@@ -372,14 +379,20 @@ def sintercard(c, argv):
             j += 2
         else:
             raise RedisError(SYNTAX)
-    sets = _inputs(c, argv[2:2 + numkeys])
-    if any(s is None or not s for s in sets):
+    return limit
+
+
+def intercard(inputs: list, limit: int) -> int:
+    """How many members are in every one of ``inputs`` (containers; None for
+    a missing key), counting up to ``limit`` (0: no limit); the smallest
+    input is walked."""
+    if any(not src for src in inputs):
         return 0
-    sets.sort(key=len)
+    inputs = sorted(inputs, key=len)
+    rest = inputs[1:]
     count = 0
-    rest = sets[1:]
-    for m in sets[0]:
-        if all(m in s for s in rest):
+    for m in inputs[0]:
+        if all(m in src for src in rest):
             count += 1
             if limit and count >= limit:
                 break

@@ -17,6 +17,7 @@ import re
 from redpoll import blocking
 from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
 from redpoll.commands.list import _mpop_keys, parse_mpop
+from redpoll.commands.set import intercard, parse_intercard_limit
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
 from redpoll.datatypes.set import RSet
@@ -880,7 +881,7 @@ def _input_scores(c, key: bytes):
         return None
     t = type(v)
     if t is ZSet:
-        return v.dict
+        return v.scores()
     if t is RSet:
         return dict.fromkeys(v, 1.0)
     raise RedisError(WRONGTYPE)
@@ -1046,26 +1047,7 @@ def zintercard(c, argv):
     if numkeys > len(argv) - 2:
         raise RedisError(SYNTAX)
     inputs = [_input_scores(c, k) for k in argv[2:2 + numkeys]]   # type errors first
-    limit = 0
-    j, n = 2 + numkeys, len(argv)
-    while j < n:
-        if argv[j].lower() == b"limit" and j + 1 < n:
-            limit = parse_int(argv[j + 1], "ERR LIMIT can't be negative")
-            if limit < 0:
-                raise RedisError("ERR LIMIT can't be negative")
-            j += 2
-        else:
-            raise RedisError(SYNTAX)
-    if any(not src for src in inputs):
-        return 0
-    inputs.sort(key=len)
-    count = 0
-    for m in inputs[0]:
-        if all(m in src for src in inputs[1:]):
-            count += 1
-            if limit and count >= limit:
-                break
-    return count
+    return intercard(inputs, parse_intercard_limit(argv, 2 + numkeys))
 
 
 # -- ZSCAN ---------------------------------------------------------------------------------

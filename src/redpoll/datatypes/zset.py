@@ -120,21 +120,28 @@ class ZSet:
         listpack does."""
         if score == 0.0 and not self.big:
             score = 0.0
-        d = self.dict
+        d = self._dict
+        if d is None:
+            self._expand()
+            d = self._dict
         old = d.get(member)
         if old is not None:
             if old == score:
                 d[member] = score        # keep -0.0/0.0 as given
                 return
-            self.sl.remove((old, member))
+            self._sl.remove((old, member))
         d[member] = score
-        self.sl.add((score, member))
+        self._sl.add((score, member))
 
     def remove(self, member: bytes) -> bool:
-        old = self.dict.pop(member, None)
+        d = self._dict
+        if d is None:
+            self._expand()
+            d = self._dict
+        old = d.pop(member, None)
         if old is None:
             return False
-        self.sl.remove((old, member))
+        self._sl.remove((old, member))
         return True
 
     def rank(self, member: bytes):
@@ -147,11 +154,11 @@ class ZSet:
         s = self._dict.get(member)
         if s is None:
             return None
-        return self.sl.index((s, member))
+        return self._sl.index((s, member))
 
     def will_add(self, member: bytes, config) -> None:
         """Called before adding a new member: convert to skiplist if needed."""
-        if not self.big and (len(self.dict) + 1 > config["zset-max-listpack-entries"]
+        if not self.big and (len(self) + 1 > config["zset-max-listpack-entries"]
                              or len(member) > config["zset-max-listpack-value"]):
             self.big = True
 

@@ -21,6 +21,7 @@ import argparse
 import bisect
 import csv
 import io
+import socket
 import subprocess
 import sys
 import threading
@@ -29,7 +30,23 @@ import time
 import redis
 
 from common import Proc, machine
-from memory import load
+
+
+def load(port: int, n: int, batch: int = 10000) -> None:
+    """SET key:<i> value:<i> for i < n, pipelined by batch."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        for start in range(0, n, batch):
+            end = min(n, start + batch)
+            s.sendall(b"".join(
+                b"*3\r\n$3\r\nSET\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+                % (len(k), k, len(v), v)
+                for k, v in ((b"key:%d" % i, b"value:%d" % i) for i in range(start, end))))
+            want, got = end - start, 0
+            while got < want:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    raise RuntimeError("connection closed")
+                got += chunk.count(b"\r\n")
 
 
 def info(port: int) -> dict:

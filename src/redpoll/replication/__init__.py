@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import time
 
+from redpoll.client import F_MASTER, F_MULTI
+from redpoll.commands import table as T
 from redpoll.errors import MASTERDOWN, NOREPLICAS, RedisError
 from redpoll.log import log
 from redpoll.replication.backlog import Backlog
@@ -50,7 +52,6 @@ class Replication:
         self.no_replicas_since = time.time()
         self.down_since = 0.0           # when the link to our primary went down
         self._last_cron = 0.0
-        self._check_installed = False
         # called after a full sync replaced the dataset (e.g. the AOF restarts)
         self.full_sync_hooks: list = []
 
@@ -192,26 +193,27 @@ class Replication:
 
     # -- checks before commands (MASTERDOWN, NOREPLICAS, WAIT's c->woff) ---------
     def update_checks(self) -> None:
-        """Install the precall check only while it has something to do, so the
-        common case costs nothing on the hot path: it can refuse a command
-        (MASTERDOWN, NOREPLICAS), or we are a primary with a stream whose
-        offsets WAIT needs per client (it notes the running client, see
-        PrimarySide.feed)."""
-        cfg = self.server.config
-        need = ((self.server.masterhost is not None and not cfg["replica-serve-stale-data"])
-                or (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0)
-                or (self.server.masterhost is None and self.backlog is not None))
-        checks = self.server.precall_checks
-        if need and not self._check_installed:
+        """Install the precall hooks only while they have something to do, so
+        the common case costs nothing on the hot path: ``_precall_check`` can
+        refuse a command (MASTERDOWN, NOREPLICAS); ``_note_client`` runs on a
+        primary with a stream, whose offsets WAIT needs per client (see
+        PrimarySide.feed). The refusal goes first: a refused command does not
+        count as run."""
+        srv = self.server
+        cfg = srv.config
+        refuse = ((srv.masterhost is not None and not cfg["replica-serve-stale-data"])
+                  or (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0))
+        note = srv.masterhost is None and self.backlog is not None
+        checks = srv.precall_checks
+        for fn in (self._precall_check, self._note_client):
+            if fn in checks:
+                checks.remove(fn)
+        if refuse:
             checks.append(self._precall_check)
-            self._check_installed = True
-        elif not need and self._check_installed:
-            checks.remove(self._precall_check)
-            self._check_installed = False
+        if note:
+            checks.append(self._note_client)
 
     def _precall_check(self, c, cmd, argv):
-        from redpoll.client import F_MASTER, F_MULTI
-        from redpoll.commands import table as T
         srv = self.server
         cfg = srv.config
         if srv.masterhost is not None:
@@ -223,14 +225,18 @@ class Replication:
                 and self.primary.good_replicas < cfg["min-replicas-to-write"]
                 and not c.flags & F_MASTER and _is_write(c, cmd)):
             return RedisError(NOREPLICAS)
-        if cmd.name != "wait" and (not c.flags & F_MULTI or cmd.name in _RUN_IN_MULTI):
-            # Redis 7.0 sets c->woff to the stream offset after every command
-            # a client runs (not the queued ones), and WAIT waits for it. The
-            # offset now, moved along by PrimarySide.feed with the writes this
-            # command propagates, is that offset once the command is done
-            # (WAIT reads it first, then sets it itself).
-            c.woff = self.master_repl_offset
-            self.primary.writer = c
+        return None
+
+    def _note_client(self, c, cmd, argv):
+        """Redis 7.0 sets c->woff to the stream offset after every command a
+        client runs (not the queued ones) and WAIT waits for it. The offset
+        now, moved along by PrimarySide.feed with the writes this command
+        propagates, is that offset once the command is done (WAIT reads it
+        first, then sets it itself)."""
+        if c.flags & F_MULTI and cmd.name not in _RUN_IN_MULTI or cmd.name == "wait":
+            return None
+        c.woff = self.master_repl_offset
+        self.primary.writer = c
         return None
 
     # -- cron --------------------------------------------------------------------
@@ -291,7 +297,6 @@ class Replication:
 def _is_write(c, cmd) -> bool:
     """A write command, or an EXEC whose queue holds one (processCommand's
     is_write_command)."""
-    from redpoll.commands import table as T
     if cmd.flags & T.WRITE:
         return True
     if cmd.name == "exec" and c.multi_queue:

@@ -38,6 +38,20 @@ from redpoll.log import log
 from redpoll.replication.primary import encode_command
 
 
+# len(b"$<n>\r\n") + 2 for small n: a bulk string's framing in RESP
+_BULK_FRAMING = [len(b"$%d\r\n" % n) + 2 for n in range(4096)]
+
+
+def _resp_size(argv) -> int:
+    """Bytes of ``argv`` as a RESP multibulk (how far the stream advanced)."""
+    lens = list(map(len, argv))
+    try:
+        return (_BULK_FRAMING[len(argv)] - 2 + sum(lens)
+                + sum(map(_BULK_FRAMING.__getitem__, lens)))
+    except IndexError:      # long arguments
+        return len(b"*%d\r\n" % len(argv)) + sum(len(b"$%d\r\n" % n) + n + 2 for n in lens)
+
+
 class LinkError(Exception):
     """The link must be dropped (and retried); the message is logged."""
 
@@ -416,31 +430,27 @@ class MasterLink:
                 pending += data
                 base = self.reploff
                 pos = applied = 0
-                while True:
-                    try:
-                        argv = hr.gets()
-                    except hiredis.ProtocolError as e:
-                        raise LinkError(f"Protocol error from MASTER: {e}")
-                    if argv is False:
-                        break
-                    if type(argv) is not list:
-                        raise LinkError("Protocol error from MASTER: not a command")
-                    n = 3 + len(str(len(argv)))
-                    for a in argv:
-                        la = len(a)
-                        n += la + 5 + len(str(la))
-                    pos += n
-                    if argv:
-                        srv.in_master_stream = True
+                srv.in_master_stream = True
+                try:
+                    while True:
                         try:
+                            argv = hr.gets()
+                        except hiredis.ProtocolError as e:
+                            raise LinkError(f"Protocol error from MASTER: {e}")
+                        if argv is False:
+                            break
+                        if type(argv) is not list:
+                            raise LinkError("Protocol error from MASTER: not a command")
+                        pos += _resp_size(argv)
+                        if argv:
                             execute(mc, argv)
-                        finally:
-                            srv.in_master_stream = False
-                    if mc.closed or self.client is not mc:
-                        return
-                    if not mc.flags & F_MULTI:
-                        applied = pos
-                        self.reploff = base + pos
+                        if mc.closed or self.client is not mc:
+                            return
+                        if not mc.flags & F_MULTI:
+                            applied = pos
+                            self.reploff = base + pos
+                finally:
+                    srv.in_master_stream = False
                 if applied:
                     chunk = bytes(pending[:applied])
                     del pending[:applied]

@@ -239,6 +239,9 @@ def test_plan_files_and_bad_input(tmp_path):
     assert r.returncode == 1 and "bad port in 'h1:http'" in r.stderr
     r = cluster("plan", "--out", str(tmp_path / "p3"), "--primary", "h1", "--replica", "h1")
     assert r.returncode == 1 and "the same server address is given twice" in r.stderr
+    r = cluster("plan", "--out", str(tmp_path / "p4"), "--primary", "h1", "--password", "a'b")
+    assert r.returncode == 1 and "the password cannot contain \"'\"" in r.stderr
+    assert not (tmp_path / "p4").exists()
 
 
 def test_up_again_refuses_another_layout_and_cli_failures(cdir, tmp_path):

@@ -16,7 +16,8 @@ import redis
 
 from redpoll.cluster import configs
 from support import REPO, free_port, wait_until
-from test_cluster_cli import UP_FLAGS, cdir, ok, status  # noqa: F401  (cdir: fixture)
+from test_cluster_cli import (  # noqa: F401  (cdir: a fixture)
+    UP_FLAGS, cdir, cluster, kill_leftovers, ok, redis_cli_line, run_cli, status)
 from test_haproxy import _through, haproxy_config
 
 SEED = (REPO / "docs" / "sentinel" / "haproxy.cfg").read_text()
@@ -80,3 +81,34 @@ def test_seed_config_routes_to_the_primary_before_and_after_failover(cdir):
     c = redis.Redis(port=front, decode_responses=True, socket_timeout=10)
     assert c.get("via-haproxy") == "1"        # written before the failover, replicated
     c.close()
+
+
+def test_password_and_directory_that_need_quoting(tmp_path):
+    """A password with '#', '$', '!' and a backslash, and a cluster directory
+    with a space: every file (redis.conf requirepass/masterauth/dir,
+    sentinel.conf auth-pass/dir, HAProxy's AUTH check) carries them intact, so
+    replication, the sentinel and HAProxy all work, before and after a
+    restart (the servers' and sentinel's CONFIG REWRITE). Spaces and quotes
+    are refused: Sentinel (as Redis) rewrites auth-pass unquoted."""
+    d = tmp_path / "my cluster"
+    r = cluster("up", "--dir", str(d), "--password", 'a b')
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert "the password cannot contain ' ': Sentinel writes it unquoted" in r.stderr
+    assert not d.exists()
+    pw = 'p#w$x\\y!'
+    try:
+        out = ok("up", "--dir", str(d), "--port", str(free_port()), "--replicas", "1",
+                 "--sentinels", "1", "--password", pw, "--haproxy", *UP_FLAGS)
+        assert "tcp-check send-binary" in (d / "haproxy.cfg").read_text()
+        for line in (redis_cli_line(out), redis_cli_line(out.split("HAProxy (")[1])):
+            assert run_cli(line, "set", "k", "v") == "OK"
+        ok("down", "--dir", str(d))
+        out = ok("up", "--dir", str(d), "--password", pw)      # configs rewritten, read back
+        assert run_cli(redis_cli_line(out), "get", "k") == "v"
+        ok("failover", "--dir", str(d))                       # the sentinel rewrote its file
+        st = status(d)
+        assert st["servers"][0]["role"] == "replica" and st["servers"][0]["link"] == "up"
+    finally:
+        if (d / "cluster.json").exists():
+            cluster("down", "--dir", str(d), timeout=120)
+        kill_leftovers(d)

@@ -290,6 +290,7 @@ def _new_cluster(args, root: Path) -> Cluster:
         raise ClusterError("--replicas and --sentinels must be 0 or more")
     # --password '' is the seeds' setup: no password (the nodes bind 127.0.0.1 only)
     password = args.password if args.password is not None else secrets.token_hex(16)
+    configs.check_password(password)
     cluster = Cluster(root=root, name=args.name, password=password,
                       quorum=configs.quorum_for(args.sentinels) if args.sentinels else 0,
                       down_after_ms=args.down_after, failover_timeout_ms=args.failover_timeout)
@@ -320,7 +321,11 @@ def _new_cluster(args, root: Path) -> Cluster:
 
 def write_configs(cluster: Cluster) -> None:
     root = cluster.root
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ClusterError(f"cannot create {root}: {e.strerror}; choose another --dir") \
+            from None
     primary = cluster.servers[0]
     for n in cluster.servers:
         n.path(root).mkdir(exist_ok=True)
@@ -398,12 +403,7 @@ def cmd_up(args) -> int:
     else:
         if root.exists() and not root.is_dir():
             raise ClusterError(f"{root} is a file, not a directory; choose another --dir")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ClusterError(f"cannot create {root}: {e.strerror}; choose another --dir") \
-                from None
-        if any(root.iterdir()):
+        if root.exists() and any(root.iterdir()):
             raise ClusterError(f"{root} exists and is not a redpoll cluster directory; "
                                "choose another --dir")
         cluster = _new_cluster(args, root)

@@ -10,6 +10,32 @@ like Debian's redis-server.service. Used by ``up`` (one machine) and ``plan``
 
 from __future__ import annotations
 
+import re
+
+from redpoll.cluster.layout import ClusterError
+from redpoll.protocol.quoting import repr_arg
+
+# characters a config value may hold unquoted (redis.conf, sentinel.conf)
+_PLAIN = re.compile(r"[A-Za-z0-9!$%&()*+,./:;<=>?@^_`{|}~\[\]-]+\Z")
+
+
+def check_password(password: str) -> None:
+    """Refuse a password Sentinel cannot keep: it writes ``sentinel auth-pass``
+    unquoted when it rewrites sentinel.conf (as Redis 7.0 does), so whitespace,
+    quotes or control characters would make the file unreadable at its next
+    start."""
+    bad = [ch for ch in password if ch.isspace() or ch in "\"'" or ord(ch) < 32 or ord(ch) == 127]
+    if bad:
+        raise ClusterError(f"the password cannot contain {repr(bad[0])}: Sentinel writes it "
+                           "unquoted into sentinel.conf (as Redis does) and could not read it "
+                           "back; choose one without spaces, quotes or control characters")
+
+
+def conf_arg(value: str) -> str:
+    """A value for redis.conf / sentinel.conf: as is when plain, else quoted
+    and escaped the way Redis's config parser (sdssplitargs) reads it back."""
+    return value if _PLAIN.match(value) else repr_arg(value.encode())
+
 
 def quorum_for(sentinels: int) -> int:
     """A majority of the sentinels."""
@@ -25,16 +51,17 @@ def redis_conf(*, port: int, bind: str, directory: str, password: str,
              f"port {port}",
              f"bind {bind}",
              "protected-mode no",
-             f"dir {directory}",
+             f"dir {conf_arg(directory)}",
              "dbfilename dump.rdb",
              "save 3600 1 300 100 60 10000",
              "appendonly no",
              f"supervised {supervised}",
-             f'logfile "{logfile}"']
+             f"logfile {conf_arg(logfile)}"]
     if pidfile:
-        lines.append(f"pidfile {pidfile}")
+        lines.append(f"pidfile {conf_arg(pidfile)}")
     if password:
-        lines += [f"requirepass {password}", f"masterauth {password}"]
+        pw = conf_arg(password)
+        lines += [f"requirepass {pw}", f"masterauth {pw}"]
     if replicaof:
         lines.append(f"replicaof {replicaof[0]} {replicaof[1]}")
     return "\n".join(lines) + "\n"
@@ -50,14 +77,14 @@ def sentinel_conf(*, port: int, bind: str, directory: str, name: str,
              f"port {port}",
              f"bind {bind}",
              "protected-mode no",
-             f"dir {directory}",
+             f"dir {conf_arg(directory)}",
              f"supervised {supervised}",
-             f'logfile "{logfile}"']
+             f"logfile {conf_arg(logfile)}"]
     if announce_ip:
         lines.append(f"sentinel announce-ip {announce_ip}")
     lines.append(f"sentinel monitor {name} {primary[0]} {primary[1]} {quorum}")
     if password:
-        lines.append(f"sentinel auth-pass {name} {password}")
+        lines.append(f"sentinel auth-pass {name} {conf_arg(password)}")
     lines += [f"sentinel down-after-milliseconds {name} {down_after_ms}",
               f"sentinel failover-timeout {name} {failover_timeout_ms}",
               f"sentinel parallel-syncs {name} 1"]
@@ -73,9 +100,14 @@ def haproxy_cfg(*, bind: str, servers: list[tuple[str, int]], password: str) -> 
     them equal). HAProxy's check timeout is then ``inter`` (1s) per check, and
     a server is marked down after 3 failed checks in a row (``fall``)."""
     auth = ""
-    if password:
-        auth = (f"    tcp-check send AUTH\\ {password}\\r\\n\n"
-                "    tcp-check expect string +OK\n")
+    if re.fullmatch(r"[A-Za-z0-9._-]+", password):
+        auth = f"    tcp-check send AUTH\\ {password}\\r\\n\n"
+    elif password:      # spaces, quotes, '#'...: AUTH as a RESP command, any bytes
+        pw = password.encode()
+        resp = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(pw), pw)
+        auth = f"    tcp-check send-binary {resp.hex()}\n"
+    if auth:
+        auth += "    tcp-check expect string +OK\n"
     lines = ["defaults REDIS",
              "    mode tcp",
              "    timeout connect 3s",

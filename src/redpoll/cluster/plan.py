@@ -82,6 +82,7 @@ def main(args) -> int:
         print("note: with fewer than 3 sentinels a failover needs every one of them; "
               "use 3 or more on different hosts")
     password = args.password or secrets.token_hex(16)
+    configs.check_password(password)
     quorum = configs.quorum_for(len(sentinels)) if sentinels else 0
     per_host: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for s in servers:

@@ -194,20 +194,3 @@ def test_reload_of_a_missing_or_corrupt_file_like_redis(reload_pair):
             "-", "ERR Error trying to load the RDB dump")
         assert _same(conns, ["DBSIZE"]) == (":", 0)
         assert _same(conns, ["PING"]) == ("+", "PONG")
-
-
-def test_replica_full_sync_replaces_functions():
-    """A full sync loads the primary's libraries in place of the replica's
-    own (the RDB's functions replace the existing ones)."""
-    with ServerProcess("redpoll") as primary, ServerProcess("redpoll") as replica:
-        p, r = primary.client(), replica.client()
-        p.function_load(LIB1)
-        r.function_load(LIB2)
-        r.replicaof("127.0.0.1", primary.port)
-        wait_until(lambda: r.info("replication")["master_link_status"] == "up", 30,
-                   what="the replica to sync")
-        conn = RespConn(replica.port)
-        wait_until(lambda: _libs(conn) == [b"lib1"], 10, what="the primary's libraries")
-        conn.close()
-        p.close()
-        r.close()

@@ -52,6 +52,14 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
     if numkeys < 0:
         raise RedisError("ERR Number of keys can't be negative")
     eng = srv.__dict__.get("lua") or engine(srv)
+    ldb = c.__dict__.get("ldb_mode")
+    if ldb is not None:
+        if by_sha:
+            raise RedisError("ERR Please use EVAL instead of EVALSHA for debugging")
+        script = eng.scripts[eng.create(argv[1])]
+        c.prop_argv = []
+        return eng.debug_run(c, script, argv[3:3 + numkeys], argv[3 + numkeys:],
+                             readonly, forked=ldb == "yes")
     if by_sha:
         script = eng.by_sha.get(argv[1])
         if script is None:
@@ -143,11 +151,17 @@ def _kill(c, is_eval: bool):
 @subcommand("script", "debug", 3, "noscript", group=G, since="3.2.0",
             summary="Sets the debug mode of server-side Lua scripts.")
 def script_debug(c, argv):
+    """Arm the Lua debugger for this client's next EVAL (see
+    redpoll.scripting.debugger): YES forks, SYNC blocks the server."""
+    if c.flags & _F_MULTI or c.out:      # clientHasPendingReplies
+        raise RedisError("ERR SCRIPT DEBUG must be called outside a pipeline")
     mode = argv[2].lower()
     if mode == b"no":
+        c.__dict__.pop("ldb_mode", None)
         return OK
     if mode in (b"yes", b"sync"):
-        raise RedisError("ERR redpoll does not support the Lua debugger (LDB)")
+        c.ldb_mode = mode.decode()
+        return OK
     raise RedisError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
 
 
@@ -179,6 +193,7 @@ def script_help(c, argv):
 
 
 from redpoll.client import F_MASTER as _F_MASTER  # noqa: E402
+from redpoll.client import F_MULTI as _F_MULTI  # noqa: E402
 
 
 def busy_check(c, cmd, argv):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 from pathlib import Path
 
@@ -220,6 +221,8 @@ class LuaEngine:
         self.kill_requested = False
         self._cmd_cache: dict = {}    # redis.call's command name as written -> Command
         self.debug_session = None     # redpoll.scripting.debugger.Session (SCRIPT DEBUG)
+        self.debug_children: list[int] = []     # pids of forked debugging sessions
+        server.cron_jobs.append(self.reap_debug_children)
         self._new_state()
 
     # -- Lua state --------------------------------------------------------
@@ -242,6 +245,7 @@ class LuaEngine:
         prelude = rt.globals().loadstring(_PRELUDE.encode(), b"=redpoll")
         api = prelude(P)
         self._run = api[b"run"]
+        self._run_debug = api[b"run_debug"]
         self._compile = api[b"compile"]
         self._load_library = api[b"load_library"]
         self._call_function = api[b"call_function"]
@@ -304,6 +308,83 @@ class LuaEngine:
         return self.execute(c, script.sha, script.flags, readonly, self._run, script.func,
                             keys, args)
 
+    def debug_run(self, c, script: "Script", keys: list, args: list, readonly: bool,
+                  forked: bool):
+        """EVAL under the Lua debugger (SCRIPT DEBUG YES|SYNC): see
+        ``debugger.py``. Returns the reply (SYNC) or NO_REPLY (YES: the
+        forked child answers, the parent drops the client)."""
+        from redpoll.client import F_CLOSE_AFTER_REPLY
+        from redpoll.protocol.resp import NO_REPLY
+        sock = c.transport.get_extra_info("socket") if c.transport is not None else None
+        if sock is None:
+            raise RedisError("ERR the Lua debugger needs a network client")
+        fd = sock.fileno()
+        srv = self.server
+        if forked:
+            try:
+                pid = os.fork()
+            except OSError as e:
+                raise RedisError(f"ERR Fork() failed: can't run EVAL in debugging mode: "
+                                 f"{e.strerror}")
+            if pid:
+                self.debug_children.append(pid)
+                c.close()
+                return NO_REPLY
+            code = 0
+            try:                            # the child: never returns to the loop
+                log.warning("Redis forked for debugging eval")
+                srv.propagation_sinks = []
+                srv.before_reply_hook = None
+                os.set_blocking(fd, True)
+                self._debug_session(c, script, keys, args, readonly, fd, True)
+                log.warning("Lua debugging session child exiting")
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        log.warning("Redis synchronous debugging eval session started")
+        os.set_blocking(fd, True)
+        try:
+            reply = self._debug_session(c, script, keys, args, readonly, fd, False)
+        finally:
+            os.set_blocking(fd, False)
+            log.warning("Redis synchronous debugging eval session ended")
+        c.flags |= F_CLOSE_AFTER_REPLY
+        return reply
+
+    def _debug_session(self, c, script, keys, args, readonly: bool, fd: int,
+                       forked: bool):
+        from redpoll.scripting.debugger import Session
+        sess = Session(self, c, fd, script.body, forked)
+        callbacks = self.table_from({
+            name.encode(): getattr(sess, name) for name in (
+                "stop_reason", "read", "command", "set_step", "breakpoint",
+                "set_log_calls", "repr", "log_lua", "log_source")})
+        self.debug_session = sess
+
+        def runner(func, use_hook, nkeys, *rest):
+            return self._run_debug(func, callbacks, nkeys, *rest)
+        try:
+            try:
+                reply = self.execute(c, script.sha, script.flags, readonly, runner,
+                                     script.func, keys, args)
+            except RedisError as e:
+                reply = e
+        finally:
+            self.debug_session = None
+        sess.end(reply if forked else None)
+        return reply
+
+    def reap_debug_children(self) -> None:
+        """Cron: collect forked debugging sessions that ended."""
+        for pid in list(self.debug_children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.debug_children.remove(pid)
+
     def run_function(self, c, fn, keys: list, args: list, readonly: bool):
         """FCALL: run a registered function (``fn``: functions.Function)."""
         return self.execute(c, fn.name, fn.flags, readonly, self._call_function,
@@ -350,8 +431,6 @@ class LuaEngine:
         srv.begin_atomic()
         srv.script_running = True
         try:
-            if self.debug_session is not None:
-                runner, func = self.debug_session.wrap(runner, func)
             ok, res = runner(func, cfg["lua-time-limit"] > 0, len(keys), *keys, *args)
         finally:
             srv.script_running = False
@@ -502,6 +581,26 @@ class LuaEngine:
         raise ScriptError(v)
 
     def _exec(self, args):
+        sess = self.debug_session
+        if sess is not None and (sess.step or sess.log_calls):
+            return self._exec_logged(sess, args)
+        return self._exec_call(args)
+
+    def _exec_logged(self, sess, args):
+        """_exec_call with the debugger's <redis>/<reply>/<error> logs."""
+        if args and all(type(a) in (bytes, int, float) for a in args):
+            # (Redis logs the command once its arguments converted)
+            sess.log_call([a if type(a) is bytes else b"%.17g" % a for a in args])
+        fake = self.fake
+        fake.replies = None
+        ok, v = self._exec_call(args)
+        if fake.replies is None:            # refused before running the command
+            sess.log_error(v)
+        else:
+            sess.log_reply(fake.replies[0] if fake.replies else None, fake.resp)
+        return ok, v
+
+    def _exec_call(self, args):
         ctx = self.ctx
         if ctx is None:
             return False, "ERR redis.call/pcall can only be called inside a script invocation"

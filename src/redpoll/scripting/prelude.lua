@@ -120,6 +120,175 @@ local function err_handler(err)
   return err
 end
 
+-- Lua debugger (SCRIPT DEBUG, see debugger.py) --------------------------------
+-- LDB holds the Python session's callbacks while a debugging session runs.
+local LDB = nil
+local USER = "@user_script"
+local MAX_DEPTH = 18    -- nesting shown by value dumps (ldbCatStackValueRec)
+
+-- ldbCatStackValue: a Lua value as the debugger shows it
+local function ldb_value(v, level)
+  level = level + 1
+  if level == MAX_DEPTH then return "<max recursion level reached! Nested table?>" end
+  local t = type(v)
+  if t == "string" then
+    return LDB.repr(v)
+  elseif t == "number" then
+    return string.format("%g", v)
+  elseif t == "boolean" or t == "nil" then
+    return tostring(v)
+  elseif t == "table" then
+    local expected, is_array = 1, true
+    local r1, r2 = {}, {}
+    for k, x in next, v do
+      if is_array and (type(k) ~= "number" or k ~= expected) then is_array = false end
+      local xv = ldb_value(x, level)
+      r1[#r1 + 1] = xv
+      r2[#r2 + 1] = "[" .. ldb_value(k, level) .. "]=" .. xv
+      expected = expected + 1
+    end
+    return "{" .. table.concat(is_array and r1 or r2, "; ") .. "}"
+  else
+    local kind, addr = tostring(v):match("^(%a+): (.*)$")
+    if kind == "userdata" or kind == "function" or kind == "thread" then
+      return '"' .. kind .. "@" .. addr .. '"'
+    end
+    return '"<unknown-lua-type>"'
+  end
+end
+
+local function ldb_errstring(e)
+  if type(e) == "userdata" then
+    local kind, m = errinfo(e)
+    if kind then return m end
+  elseif type(e) == "table" and e.err then
+    return tostring(e.err)
+  end
+  return tostring(e)
+end
+
+-- the user-script frames from `level` up: {level, info}, innermost first
+local function ldb_frames(level)
+  local out = {}
+  while true do
+    local i = dgetinfo(level, "Snl")
+    if not i then break end
+    if i.source == USER then out[#out + 1] = {level - 1, i} end   -- caller's level
+    level = level + 1
+  end
+  return out
+end
+
+local function ldb_print(level, name)
+  if name == nil then
+    local any, j = false, 1
+    while true do
+      local n, v = real_debug.getlocal(level, j)
+      if n == nil then break end
+      if not n:find("(*temporary)", 1, true) then
+        LDB.log_lua("<value> " .. n .. " = " .. ldb_value(v, 0), true)
+        any = true
+      end
+      j = j + 1
+    end
+    if not any then LDB.log_lua("No local variables in the current context.", false) end
+    return
+  end
+  for _, fr in ipairs(ldb_frames(level)) do
+    local j = 1
+    while true do
+      local n, v = real_debug.getlocal(fr[1], j)
+      if n == nil then break end
+      if n == name then
+        LDB.log_lua("<value> " .. ldb_value(v, 0), true)
+        return
+      end
+      j = j + 1
+    end
+  end
+  if name == "KEYS" or name == "ARGV" then
+    LDB.log_lua("<value> " .. ldb_value(G[name], 0), true)
+  else
+    LDB.log_lua("No such variable.", false)
+  end
+end
+
+local function ldb_trace(level)
+  local frames = ldb_frames(level)
+  for k, fr in ipairs(frames) do
+    local i = fr[2]
+    LDB.log_lua((k == 1 and "In " or "From ") .. (i.name or "top level") .. ":", false)
+    LDB.log_source(i.currentline)
+  end
+  if #frames == 0 then LDB.log_lua("<error> Can't retrieve Lua stack.", false) end
+end
+
+local function ldb_eval(argv)
+  local code = table.concat(argv, " ", 2)
+  local f = loadstring("return " .. code, "@ldb_eval")
+  if not f then
+    local e
+    f, e = loadstring(code, "@ldb_eval")
+    if not f then
+      LDB.log_lua("<error> " .. tostring(e), false)
+      return
+    end
+  end
+  setfenv(f, env)
+  local ok, r = pcall(f)
+  if not ok then
+    LDB.log_lua("<error> " .. ldb_errstring(r), false)
+    return
+  end
+  LDB.log_lua("<retval> " .. ldb_value(r, 0), true)
+end
+
+-- the debugger prompt, called from the line hook: level 3 is the script
+local function ldb_repl()
+  while true do
+    local argv = LDB.read()
+    local n = #argv
+    local cmd = string.lower(argv[1])
+    if cmd == "s" or cmd == "step" or cmd == "n" or cmd == "next" then
+      LDB.set_step(true)
+      return
+    elseif cmd == "c" or cmd == "continue" then
+      return
+    elseif cmd == "a" or cmd == "abort" then
+      error({err = "ERR script aborted for user request"}, 0)
+    elseif cmd == "t" or cmd == "trace" then
+      ldb_trace(4)
+    elseif n > 1 and (cmd == "e" or cmd == "eval") then
+      ldb_eval(argv)
+    elseif n > 1 and (cmd == "r" or cmd == "redis") then
+      LDB.set_log_calls(true)
+      pcall(P.call, unpack(argv, 2, n))
+      LDB.set_log_calls(false)
+    elseif cmd == "p" or cmd == "print" then
+      ldb_print(4, n == 2 and argv[2] or nil)
+    else
+      LDB.command(argv)
+    end
+  end
+end
+
+local function ldb_hook(_, line)
+  local i = dgetinfo(2, "S")
+  if i == nil or i.source ~= USER then return end
+  if LDB.stop_reason(line) then ldb_repl() end
+end
+
+local function ldb_debug(...)
+  if not LDB then return end
+  local parts = {}
+  for k = 1, select("#", ...) do
+    parts[k] = ldb_value((select(k, ...)), 0)
+  end
+  local i = dgetinfo(2, "l")
+  LDB.log_lua("<debug> line " .. (i and i.currentline or -1) .. ": " ..
+              table.concat(parts, ", "), true)
+end
+
 local function single_field(field)
   return function(...)
     if select("#", ...) ~= 1 or type((...)) ~= "string" then
@@ -146,8 +315,11 @@ local redis = {
   setresp = P.setresp,
   set_repl = P.set_repl,
   replicate_commands = function() return true end,
-  breakpoint = function() return false end,
-  debug = function() end,
+  breakpoint = function()
+    if LDB then return LDB.breakpoint() end
+    return false
+  end,
+  debug = ldb_debug,
   acl_check_cmd = P.acl_check_cmd,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
@@ -267,6 +439,18 @@ local function run(f, use_hook, nkeys, ...)
   if use_hook then dsethook(hook, "", 100000) end
   local ok, res = xpcall(f, err_handler)
   if use_hook then dsethook() end
+  for k in next, env do rawset(env, k, nil) end
+  return ok, res
+end
+
+-- run_debug(f, ldb, nkeys, ...): run() under the debugger's line hook
+local function run_debug(f, ldb, nkeys, ...)
+  G.KEYS, G.ARGV = split_args(nkeys, ...)
+  LDB = ldb
+  dsethook(ldb_hook, "l")
+  local ok, res = xpcall(f, err_handler)
+  dsethook()
+  LDB = nil
   for k in next, env do rawset(env, k, nil) end
   return ok, res
 end
@@ -432,5 +616,5 @@ local function call_function(cb, use_hook, nkeys, ...)
   return ok, res
 end
 
-return {run = run, compile = compile, load_library = load_library,
+return {run = run, run_debug = run_debug, compile = compile, load_library = load_library,
         call_function = call_function}

@@ -95,7 +95,7 @@ class Client(asyncio.Protocol):
         self.tracking: dict | None = None        # CLIENT TRACKING state
         self.prop_argv = None                    # argv to propagate instead of argv
         self.replica_state = None                # replication room's per-replica state
-        self.woff = 0                            # stream offset after its last write (WAIT)
+        self.woff = 0        # WAIT: stream offset after its previous command (replication room)
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.tot_cmds = 0
@@ -174,7 +174,8 @@ class Client(asyncio.Protocol):
         client's plainness is tested again.
         """
         srv = self.server
-        get = self.reader.get
+        reader = self.reader
+        get_all = reader.get_all
         dispatch = DISPATCH
         out = self.out
         pc = perf_counter_ns
@@ -184,69 +185,86 @@ class Client(asyncio.Protocol):
         try:
             plain = srv.plain(self)
             while True:
-                argv = get()
-                if argv is None:
+                batch = get_all()
+                if batch is None:               # the Python parser's mode
+                    argv = reader.get()
+                    if argv is None:
+                        break
+                    batch = (argv,)
+                elif not batch:
                     break
-                if plain:
-                    cmd = dispatch.get(argv[0])
-                    if cmd is not None and cmd.fastpath:
-                        na = len(argv)
-                        ar = cmd.arity
-                        if ar == na or (ar < 0 and na >= -ar):
-                            dirty = srv.dirty
-                            self.argv = argv
-                            self.cmd = cmd
-                            t0 = pc()
-                            try:
-                                r = cmd.handler(self, argv)
-                            except RedisError as e:
-                                r = e
-                            except Exception as e:  # a bug: report, keep serving
-                                r = srv._internal_error(cmd, e)
-                            dur = pc() - t0
-                            cmd.calls += 1
-                            cmd.usec += dur
-                            self.last_cmd = cmd.name
-                            n += 1
-                            t = type(r)
-                            if t is bytes:
-                                out.append(b"$%d\r\n%b\r\n" % (len(r), r))
-                            elif r is OK:
-                                out.append(b"+OK\r\n")
-                            elif t is int:
-                                out.append(b":%d\r\n" % r)
-                            elif r is not NO_REPLY:
-                                if t is RedisError:
-                                    cmd.failed_calls += 1
-                                    srv.count_error(r)
-                                self.add_reply(r)
-                            if srv.dirty != dirty:
-                                srv.after_write(self, cmd, argv)
-                            if dur >= slow_ns:
-                                srv.slowlog_hook(self, cmd, argv, dur)
-                            continue
-                if n:
-                    srv.stats.total_commands_processed += n
-                    n = 0
-                srv.execute(self, argv)
-                if self.tracking is not None:       # CLIENT TRACKING: remember reads
-                    srv.tracking.after_command(self, argv)
-                if self.reply_mode >= REPLY_SKIP_NEXT:
-                    # CLIENT REPLY SKIP applies to the command after it
-                    self.reply_mode = REPLY_SKIP if self.reply_mode == REPLY_SKIP_NEXT \
-                        else REPLY_ON
-                if self.blocked is not None or self.paused_input or self.flags & (
-                        F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
-                    break
-                plain = srv.plain(self)
-                out = self.out
-                slow_ns = srv.slowlog_threshold_ns if srv.slowlog_hook is not None else _NEVER
+                for i, argv in enumerate(batch):
+                    if plain:
+                        cmd = dispatch.get(argv[0])
+                        if cmd is not None and cmd.fastpath:
+                            na = len(argv)
+                            ar = cmd.arity
+                            if ar == na or (ar < 0 and na >= -ar):
+                                dirty = srv.dirty
+                                self.argv = argv
+                                self.cmd = cmd
+                                t0 = pc()
+                                try:
+                                    r = cmd.handler(self, argv)
+                                except RedisError as e:
+                                    r = e
+                                except Exception as e:  # a bug: report, keep serving
+                                    r = srv._internal_error(cmd, e)
+                                dur = pc() - t0
+                                cmd.calls += 1
+                                cmd.usec += dur
+                                self.last_cmd = cmd.name
+                                n += 1
+                                t = type(r)
+                                if t is bytes:
+                                    out.append(b"$%d\r\n%b\r\n" % (len(r), r))
+                                elif r is OK:
+                                    out.append(b"+OK\r\n")
+                                elif t is int:
+                                    out.append(b":%d\r\n" % r)
+                                elif r is None:
+                                    out.append(b"$-1\r\n" if self.resp == 2 else b"_\r\n")
+                                elif r is not NO_REPLY:
+                                    if t is RedisError:
+                                        cmd.failed_calls += 1
+                                        srv.count_error(r)
+                                    self.add_reply(r)
+                                if srv.dirty != dirty:
+                                    srv.after_write(self, cmd, argv)
+                                if dur >= slow_ns:
+                                    srv.slowlog_hook(self, cmd, argv, dur)
+                                continue
+                    if n:
+                        srv.stats.total_commands_processed += n
+                        n = 0
+                    srv.execute(self, argv)
+                    if self.tracking is not None:       # CLIENT TRACKING: remember reads
+                        srv.tracking.after_command(self, argv)
+                    if self.reply_mode >= REPLY_SKIP_NEXT:
+                        # CLIENT REPLY SKIP applies to the command after it
+                        self.reply_mode = REPLY_SKIP if self.reply_mode == REPLY_SKIP_NEXT \
+                            else REPLY_ON
+                    if self.blocked is not None or self.paused_input or self.flags & (
+                            F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
+                        reader.hold(list(batch[i + 1:]))
+                        return self._end_batch(n)
+                    plain = srv.plain(self)
+                    out = self.out
+                    slow_ns = (srv.slowlog_threshold_ns if srv.slowlog_hook is not None
+                               else _NEVER)
         except ProtocolError as e:
             self.protocol_error(*e.args)
-        finally:
+        except BaseException:
             self._in_batch = False
-            if n:
-                srv.stats.total_commands_processed += n
+            raise
+        return self._end_batch(n)
+
+    def _end_batch(self, n: int) -> None:
+        """The end of process_input: count the fast commands, write the replies."""
+        srv = self.server
+        self._in_batch = False
+        if n:
+            srv.stats.total_commands_processed += n
         hook = srv.before_reply_hook
         if hook is not None:
             hook()

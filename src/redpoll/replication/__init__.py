@@ -26,6 +26,8 @@ from redpoll.replication.primary import PrimarySide
 from redpoll.replication.replica import MasterLink
 
 ZERO_ID = "0" * 40
+# seconds without WAIT after which clients' c->woff are no longer kept
+WOFF_IDLE = 10.0
 # commands a client in MULTI runs rather than queues (Server._execute_in_context)
 _RUN_IN_MULTI = {"exec", "discard", "multi", "watch", "quit", "reset"}
 
@@ -51,6 +53,11 @@ class Replication:
         self.failover = Failover(self)
         self.no_replicas_since = time.time()
         self.down_since = 0.0           # when the link to our primary went down
+        # WAIT's per-client offsets are kept only while WAIT is in use (a
+        # precall hook takes the clients off the server's fast path): from a
+        # client's first WAIT until none was seen for WOFF_IDLE seconds
+        self.woff_tracking = False
+        self.last_wait = 0.0
         self._last_cron = 0.0
         # called after a full sync replaced the dataset (e.g. the AOF restarts)
         self.full_sync_hooks: list = []
@@ -203,7 +210,7 @@ class Replication:
         cfg = srv.config
         refuse = ((srv.masterhost is not None and not cfg["replica-serve-stale-data"])
                   or (cfg["min-replicas-to-write"] > 0 and cfg["min-replicas-max-lag"] > 0))
-        note = srv.masterhost is None and self.backlog is not None
+        note = srv.masterhost is None and self.backlog is not None and self.woff_tracking
         checks = srv.precall_checks
         for fn in (self._precall_check, self._note_client):
             if fn in checks:
@@ -227,6 +234,17 @@ class Replication:
             return RedisError(NOREPLICAS)
         return None
 
+    def track_woff(self) -> None:
+        """A WAIT: keep (or start keeping) every client's c->woff. Clients
+        that ran commands while it was not kept have ``woff = None``: their
+        WAIT falls back to the offset at call time."""
+        self.last_wait = time.time()
+        if not self.woff_tracking:
+            for cl in self.server.clients.values():
+                cl.woff = None
+            self.woff_tracking = True
+            self.update_checks()
+
     def _note_client(self, c, cmd, argv):
         """Redis 7.0 sets c->woff to the stream offset after every command a
         client runs (not the queued ones) and WAIT waits for it. The offset
@@ -248,6 +266,10 @@ class Replication:
         if now - self._last_cron < 1.0:
             return
         self._last_cron = now
+        if (self.woff_tracking and now - self.last_wait > WOFF_IDLE
+                and not self.primary.waiting):
+            self.woff_tracking = False
+            self.update_checks()
         if self.link is not None:
             self.link.cron(now)
         self.primary.cron(now)

@@ -25,8 +25,11 @@
   set after every command a client runs, reads included; the replication
   room's precall hook sets it and notes the running client in
   :attr:`PrimarySide.writer`, and :meth:`PrimarySide.feed` moves it along
-  with the writes that command propagates); REPLCONF GETACK asks the
-  replicas at once.
+  with the writes that command propagates). The hook is installed from the
+  first WAIT until none came for ``WOFF_IDLE`` seconds, so a primary whose
+  clients never WAIT keeps the server's fast path; a client whose previous
+  command ran before that waits for the offset at call time. REPLCONF
+  GETACK asks the replicas at once.
 """
 
 from __future__ import annotations
@@ -432,7 +435,10 @@ class PrimarySide:
     # CLIENT UNBLOCK, disconnected): blocking.block's on_unblock callback.
     def wait(self, c, numreplicas: int, timeout_ms: int):
         from redpoll import blocking
+        self.repl.track_woff()
         target = c.woff
+        if target is None:      # ran commands while c->woff was not kept
+            target = self.repl.master_repl_offset
         c.woff = self.repl.master_repl_offset
         n = self.acked(target)
         if n >= numreplicas or c.flags & (F_MULTI | F_LUA) or c.transport is None:

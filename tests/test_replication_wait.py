@@ -1,8 +1,9 @@
 """WAIT and min-replicas-to-write, each scenario run against redpoll and
 Debian's redis-server 7.0 with the same steps and the same expected replies:
 
-* WAIT waits for the offset of the calling client's own last write (Redis's
-  ``c->woff``), not for the primary's offset at call time;
+* WAIT waits for the stream offset reached by the calling client's previous
+  command (Redis's ``c->woff``: 7.0.15 sets it after every command a client
+  runs, reads included), not for the primary's offset at call time;
 * a WAIT ended by CLIENT UNBLOCK never answers a later blocking command;
 * NOREPLICAS also refuses an EXEC whose queue holds a write;
 * a primary restarted from its RDB continues its replicas' history (PSYNC2

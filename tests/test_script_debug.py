@@ -152,3 +152,29 @@ def test_redis_cli_ldb_over_stdin(pair, tmp_path, sync):
     text = outs[0].decode()
     assert "* Stopped at 5, stop reason = break point" in text and "(integer) 6" in text
     assert ("(Lua debugging session ended)" if sync else "dataset changes rolled back") in text
+
+
+@pytest.mark.parametrize("mode", ["yes", "sync"])
+def test_client_gone_mid_session(pair, mode):
+    """The debugging client disconnects while stopped: the script runs to its
+    end (its write stays in SYNC mode only) and the server keeps serving;
+    garbage instead of a command ends the script."""
+    seen = []
+    for srv in (pair.redpoll, pair.redis):
+        c = srv.client()
+        c.delete("gone")
+        conn = RespConn(srv.port)
+        conn.call(["SCRIPT", "DEBUG", mode])
+        conn.call(["EVAL", "redis.call('set','gone','1')\nreturn 1", "0"])
+        conn.close()
+        # SYNC: this waits for the server, busy until the script ends
+        first = c.ping(), c.get("gone")
+        conn = RespConn(srv.port)
+        conn.call(["SCRIPT", "DEBUG", mode])
+        conn.call(["EVAL", "return 1", "0"])
+        conn.sock.sendall(b"hello\r\n")
+        end = conn.reader.read()
+        conn.close()
+        seen.append((first, end, c.ping()))
+    assert seen[0] == seen[1]
+    assert seen[0][0][1] == (b"1" if mode == "sync" else None)

@@ -28,6 +28,7 @@ import time
 
 from redpoll.protocol.quoting import repr_arg
 from redpoll.protocol.resp import encode
+from redpoll.scripting.engine import ScriptError
 
 HELP = [
     "Redis Lua debugger help:",
@@ -70,7 +71,12 @@ MAX_REQUEST = 1 << 20        # a debugger command larger than this ends the sess
 
 
 class ClientGone(Exception):
-    """The debugging client closed the connection or sent garbage."""
+    """The debugging client closed the connection."""
+
+
+class BadRequest(ScriptError):
+    """The debugging client sent something that is not a command: the
+    script ends with an error."""
 
 
 def _atoi(b: bytes) -> int:
@@ -194,7 +200,7 @@ class Session:
             raise ClientGone()
         self.inbuf += d
         if len(self.inbuf) > MAX_REQUEST:
-            raise ClientGone()
+            raise BadRequest("ERR max client buffer reached")
 
     def _line(self) -> bytes:
         while True:
@@ -208,16 +214,16 @@ class Session:
         """ldbReplParseCommand: one RESP array of bulk strings."""
         head = self._line()
         if head[:1] != b"*":
-            raise ClientGone()
+            raise BadRequest("ERR Protocol error: invalid debugger command")
         n = _strtol_strict(head[1:])
         if n is None or n <= 0 or n > 1024:
-            raise ClientGone()
+            raise BadRequest("ERR Protocol error: invalid debugger command")
         argv = []
         for _ in range(n):
             h = self._line()
             ln = _strtol_strict(h[1:]) if h[:1] == b"$" else None
             if ln is None or ln < 0 or ln > MAX_REQUEST:
-                raise ClientGone()
+                raise BadRequest("ERR Protocol error: invalid debugger command")
             while len(self.inbuf) < ln + 2:
                 self._fill()
             argv.append(self.inbuf[:ln])
@@ -277,7 +283,14 @@ class Session:
         if self.answered or self.logs:
             self.send_logs()        # the previous command's answer, maybe empty
         self.answered = True
-        return self.engine.table_from(self.read_command())
+        try:
+            argv = self.read_command()
+        except ClientGone:
+            # as Redis: the script goes on to its end without stopping again
+            self.step = False
+            self.breakpoints = []
+            argv = [b"continue"]
+        return self.engine.table_from(argv)
 
     def command(self, argv) -> None:
         """The commands that do not need the Lua stack."""

@@ -4,7 +4,7 @@ Redis 7.0 always reports lists as ``quicklist`` (the listpack encoding for
 small lists arrived in 7.2), so there is no encoding state to keep.
 
 Storage: a small list (at most :data:`PACK_ITEMS` items and
-:data:`PACK_BYTES` bytes, what one 8 KB quicklist node holds) may be packed
+:data:`PACK_BYTES` packed bytes, about what one 8 KB quicklist node holds) may be packed
 into one bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RList.q`
 is the expanded deque, rebuilt on first use. :class:`RList` offers the deque
 methods the rest of the server uses; the reading ones work on the packed
@@ -55,9 +55,11 @@ class RList:
     def pack(self) -> None:
         """Pack the items into one bytes object if the list is small."""
         q = self._q
-        if q is not None and len(q) <= PACK_ITEMS and sum(map(len, q)) <= PACK_BYTES:
-            self._lp = pack(tuple(q))
-            self._q = None
+        if q is not None and len(q) <= PACK_ITEMS:
+            blob = pack(tuple(q))
+            if len(blob) <= PACK_BYTES:
+                self._lp = blob
+                self._q = None
 
     @property
     def packed(self) -> bool:

@@ -178,3 +178,27 @@ def test_client_gone_mid_session(pair, mode):
         seen.append((first, end, c.ping()))
     assert seen[0] == seen[1]
     assert seen[0][0][1] == (b"1" if mode == "sync" else None)
+
+
+def test_timeout_stops_an_endless_loop(pair):
+    """A script running past lua-time-limit in `continue` mode stops again
+    in the debugger ("timeout reached, infinite loop?"), as in Redis."""
+    body = b"local i = 0\nwhile true do\n  i = i + 1\nend\n"
+    seen = []
+    for srv in (pair.redpoll, pair.redis):
+        c = srv.client()
+        c.config_set("lua-time-limit", 100)
+        try:
+            conn = RespConn(srv.port, timeout=30)
+            conn.call(["SCRIPT", "DEBUG", "SYNC"])
+            conn.call(["EVAL", body, "0"])
+            stop = conn.call(["c"])
+            end = conn.call(["a"])
+            reply = conn.reader.read()
+            conn.close()
+        finally:
+            c.config_set("lua-time-limit", 5000)
+        seen.append((stop[1][0][1].split(", ", 1)[1], len(stop[1]), end,
+                     reply[1].split(" script: ")[0]))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == "stop reason = timeout reached, infinite loop?"

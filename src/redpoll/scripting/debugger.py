@@ -162,6 +162,8 @@ class Session:
         self.inbuf = b""
         self.log_calls = False      # redis.call logs <redis>/<reply> lines
         self.answered = False       # read(): a command ran since the last stop
+        self.timeout = False        # stopped by the time limit
+        self.resumed = time.monotonic()     # start of the running time counted
 
     # -- the wire --------------------------------------------------------------
     def _write(self, data: bytes) -> None:
@@ -262,20 +264,31 @@ class Session:
             self.log(self.source_line(j))
 
     # -- called from Lua ----------------------------------------------------------
-    def stop_reason(self, line: int):
-        """The line hook: None to go on, or why execution stops here."""
+    def stop_reason(self, line: int, count_event: bool = False):
+        """The line hook: None to go on, or why execution stops here. A
+        count event stops the script once it ran ``lua-time-limit`` ms (5 s
+        when 0) since the session started or last stopped."""
         self.current = line
         bp = self.luabp or line in self.breakpoints
+        self.timeout = False
+        if count_event and not self.step and not bp:
+            limit = self.engine.server.config["lua-time-limit"] or 5000
+            if (time.monotonic() - self.resumed) * 1000 < limit:
+                return None
+            self.timeout = self.step = True
         if not (self.step or bp):
             return None
         reason = "step over"
         if bp:
             reason = "redis.breakpoint() called" if self.luabp else "break point"
+        elif self.timeout:
+            reason = "timeout reached, infinite loop?"
         self.step = self.luabp = False
         self.log(f"* Stopped at {line}, stop reason = {reason}")
         self.log(self.source_line(line))
         self.send_logs()
         self.answered = False
+        self.resumed = time.monotonic()     # (updated again by each command)
         return reason
 
     def read(self):
@@ -285,7 +298,11 @@ class Session:
         self.answered = True
         try:
             argv = self.read_command()
+            self.resumed = time.monotonic()
         except ClientGone:
+            if self.timeout:    # else it would run (and block) forever
+                raise ScriptError("ERR timeout during Lua debugging with client "
+                                  "closing connection")
             # as Redis: the script goes on to its end without stopping again
             self.step = False
             self.breakpoints = []

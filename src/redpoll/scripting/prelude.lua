@@ -272,10 +272,12 @@ local function ldb_repl()
   end
 end
 
-local function ldb_hook(_, line)
-  local i = dgetinfo(2, "S")
+-- line events, and every 100,000 instructions a count event that stops a
+-- script running past the time limit ("timeout reached, infinite loop?")
+local function ldb_hook(ev, line)
+  local i = dgetinfo(2, "Sl")
   if i == nil or i.source ~= USER then return end
-  if LDB.stop_reason(line) then ldb_repl() end
+  if LDB.stop_reason(i.currentline, ev == "count") then ldb_repl() end
 end
 
 local function ldb_debug(...)
@@ -447,7 +449,7 @@ end
 local function run_debug(f, ldb, nkeys, ...)
   G.KEYS, G.ARGV = split_args(nkeys, ...)
   LDB = ldb
-  dsethook(ldb_hook, "l")
+  dsethook(ldb_hook, "l", 100000)
   local ok, res = xpcall(f, err_handler)
   dsethook()
   LDB = nil

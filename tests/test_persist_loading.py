@@ -13,7 +13,6 @@ import pytest
 
 from diff import RespConn
 from persist_support import ServerProcess, rewrite_and_wait
-from support import wait_until
 
 DEBUG = ["--enable-debug-command", "yes"]
 

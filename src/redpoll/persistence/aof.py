@@ -11,11 +11,13 @@ Layout (``dir/appenddirname``)::
 
 :class:`AOF` (``server.aof``) is a propagation sink: each write arrives as
 ``(dbid, argv)`` already rewritten by the command to an absolute form
-(SET ... PXAT, PEXPIREAT), is encoded (with SELECT when the db changes and
-``#TS:`` annotations with ``aof-timestamp-enabled``) and buffered; the buffer
-is written before the loop goes back to waiting. ``appendfsync always``
-writes and fsyncs before the command's reply can leave; ``everysec`` fsyncs
-from a background thread once a second; ``no`` leaves it to the kernel.
+(SET ... PXAT, PEXPIREAT) and is queued as it is (one list append); the
+queue is encoded in one go (with SELECT when the db changes and ``#TS:``
+annotations with ``aof-timestamp-enabled``) and written before the replies
+of the batch leave. ``appendfsync always`` writes and fsyncs before the
+command's reply can leave; ``everysec`` fsyncs from a background thread once
+a second, and while that fsync is slow postpones writes for up to 2 s
+(``aof_delayed_fsync``), as Redis; ``no`` leaves it to the kernel.
 
 BGREWRITEAOF (and the automatic rewrite) opens a new incr file at once, so
 writes keep flowing while a forked child writes the new base file; when the
@@ -216,7 +218,6 @@ def rewrite_commands(server, write, timestamp: bool = False) -> None:
         for code in libs():
             write(encode_command([b"FUNCTION", b"LOAD", code]))
     buf: list[bytes] = []
-    size = 0
     for db in server.dbs:
         if not db.data:
             continue
@@ -368,8 +369,10 @@ class AOF:
             self.server.loop.call_soon(self.flush)
 
     def _update_mode(self) -> None:
-        """Recompute the flag that sends feed() down its slow path."""
+        """Recompute the flag that sends feed() down its slow path; the feed
+        is a propagation sink only while the AOF is not off."""
         self._slow = self.state != ON or self._ts or self._always
+        self.server.sink_active(self.feed, self.state != OFF)
 
     def _encode_pending(self) -> bytes:
         """The queued writes as RESP, in one join: argv lists become
@@ -377,6 +380,12 @@ class AOF:
         ints are db changes (SELECT written only before a command that
         follows), bytes are annotations written as they are."""
         pending, self.pending = self.pending, []
+        try:
+            return self._encode(pending, True)
+        except TypeError:       # a str argument somewhere: the careful way
+            return self._encode(pending, False)
+
+    def _encode(self, pending: list, fast: bool) -> bytes:
         H = _BULK_HDR
         A = _ARRAY_HDR
         out: list[bytes] = []
@@ -385,27 +394,33 @@ class AOF:
         for item in pending:
             t = type(item)
             if t is list:
-                a0 = item[0]
-                if (len(a0) == 7 or len(a0) == 8) and a0.lower() in _REPLICAS_ONLY:
+                n0 = len(item[0])
+                if (n0 == 7 or n0 == 8) and _b(item[0]).lower() in _REPLICAS_ONLY:
                     continue
                 if want != enc:
                     enc = want
                     s = str(want).encode()
                     add(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(s), s))
-                try:
-                    hdr = A[len(item)]
-                    parts = [H[len(a)] + a + b"\r\n" for a in item]
-                except (IndexError, TypeError):   # long commands, or ints/str
+                if not fast:
                     add(encode_command(item))
                     continue
-                add(hdr)
-                out += parts
+                mark = len(out)
+                try:
+                    add(A[len(item)])
+                    for a in item:
+                        add(H[len(a)])
+                        add(a)
+                        add(b"\r\n")
+                except (IndexError, TypeError):   # long commands, ints
+                    del out[mark:]
+                    add(encode_command(item))
             elif t is int:
                 want = item
             else:
                 add(item)
+        data = b"".join(out)
         self._want_db, self._enc_db = want, enc
-        return b"".join(out)
+        return data
 
     def _set_state(self, state: int) -> None:
         self.state = state

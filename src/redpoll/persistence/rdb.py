@@ -396,7 +396,6 @@ def write_rdb(server, write: Callable[[bytes], object], aux: dict | None = None,
     policy = server.config["maxmemory-policy"]
     lru = "lru" in policy
     lfu = "lfu" in policy
-    now_ms = int(time.time() * 1000)
     S = _SMALL_LEN
     NOINT = _NOT_INT_START
     lim = 20 if opts.compression else 63
@@ -1145,8 +1144,6 @@ def bgsave_to_fd(server, target, done_callback, aux: dict | None = None,
     has exited. Returns the child's pid; raises RuntimeError if another
     child (BGSAVE / AOF rewrite) is running, OSError if fork fails.
     """
-    import os
-
     from redpoll.persistence.child import children, write_all
 
     keys_total = sum(len(db.data) for db in server.dbs)

@@ -423,7 +423,7 @@ class LuaEngine:
         fake.user = c.user
         fake.resp = 2
         fake.flags = F_LUA | (c.flags & F_MASTER)
-        self.ctx = ctx = RunContext(c, fake, funcname, readonly, oom, is_eval)
+        self.ctx = RunContext(c, fake, funcname, readonly, oom, is_eval)
         self.kill_requested = False
         froze = srv.frozen_ms is None
         if froze:

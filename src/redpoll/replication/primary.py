@@ -51,6 +51,16 @@ WAIT_START, WAIT_END, ONLINE = "wait_bgsave", "wait_bgsave_end", "online"
 ACK_WAIT = "wait_first_ack"
 
 
+def _grow_pipe(fd: int) -> None:
+    """A 1 MB pipe (Linux F_SETPIPE_SZ) between the snapshot child and us:
+    the child stalls less while we relay (best effort)."""
+    try:
+        import fcntl
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except OSError:
+        pass
+
+
 class ReplicaInfo:
     """Per-replica state kept on the replica's client (``c.replica_state``)."""
 
@@ -266,6 +276,7 @@ class PrimarySide:
             if diskless:
                 job.mark = os.urandom(20).hex().encode()
                 r, w = os.pipe()
+                _grow_pipe(w)
                 job.fd = r
                 target = w
                 prefix, suffix = b"$EOF:" + job.mark + b"\r\n", job.mark

@@ -202,3 +202,25 @@ def test_timeout_stops_an_endless_loop(pair):
                      reply[1].split(" script: ")[0]))
     assert seen[0] == seen[1]
     assert seen[0][0] == "stop reason = timeout reached, infinite loop?"
+
+
+def test_shutdown_kills_forked_sessions():
+    """SHUTDOWN ends the forked debugging sessions too (their client sees
+    the connection close), as Redis does."""
+    from support import ServerProcess, wait_until
+    srv = ServerProcess("redpoll").start()
+    try:
+        conn = RespConn(srv.port)
+        conn.call(["SCRIPT", "DEBUG", "YES"])
+        first = conn.call(["EVAL", LOOP, "0"])
+        assert first[0] == "*"
+        try:
+            srv.client().shutdown(nosave=True)
+        except Exception:       # redis-py sees the connection drop
+            pass
+        wait_until(lambda: srv.proc.poll() is not None, 30, what="server exit")
+        conn.sock.settimeout(10)
+        assert conn.sock.recv(100) == b""       # the child is gone as well
+        conn.close()
+    finally:
+        srv.cleanup()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -223,6 +224,7 @@ class LuaEngine:
         self.debug_session = None     # redpoll.scripting.debugger.Session (SCRIPT DEBUG)
         self.debug_children: list[int] = []     # pids of forked debugging sessions
         server.cron_jobs.append(self.reap_debug_children)
+        server.shutdown_hooks.append(self.kill_debug_children)
         self._new_state()
 
     # -- Lua state --------------------------------------------------------
@@ -384,6 +386,17 @@ class LuaEngine:
                 done = pid
             if done:
                 self.debug_children.remove(pid)
+
+    def kill_debug_children(self, save=None) -> None:
+        """Shutdown: end the forked debugging sessions still running."""
+        for pid in self.debug_children:
+            log.warning(f"Killing debugging session {pid}")
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        self.debug_children = []
 
     def run_function(self, c, fn, keys: list, args: list, readonly: bool):
         """FCALL: run a registered function (``fn``: functions.Function)."""

@@ -143,13 +143,13 @@ def test_broken_transfer_then_full_sync(rdb_image, kind, mode):
                              cut=True)
         _follow(r, broken)
         assert broken.served.wait(20)
-        wait_until(lambda: c.info("replication")["master_sync_in_progress"] == 0, 20,
-                   what="transfer given up")
+        where = "parser" if mode == "swapdb" else "disk"    # the db holds "old"
+        wait_until(lambda: f"bytes from master to {where}" in r.log_text()
+                   and c.info("replication")["master_sync_in_progress"] == 0, 20,
+                   what="transfer started and given up")
         assert c.keys() == [b"old"]
         assert c.info("replication")["master_link_status"] == "down"
         assert "dump.rdb" not in os.listdir(r.dir)
-        where = "parser" if mode == "swapdb" else "disk"    # the db holds "old"
-        assert f"bytes from master to {where}" in r.log_text()
         # a complete payload replaces the data
         good = FakePrimary(b"$%d\r\n" % len(rdb_image) + rdb_image, cut=False)
         _follow(r, good)

@@ -41,41 +41,32 @@ class ZSet:
 
     # -- storage -----------------------------------------------------------------
     def _expand(self) -> None:
-        t = unpack(self._lp)
-        self._sl = SortedList(t)
-        self._dict = {m: s for s, m in t}
-        self._lp = None
-        touch(self)
-
-    @property
-    def dict(self) -> dict:
-        """member -> score (expanded from the packed form if needed)."""
-        d = self._dict
-        if d is None:
-            self._expand()
-            d = self._dict
-        return d
-
-    @dict.setter
-    def dict(self, value: dict) -> None:
+        """Rebuild dict and SortedList from the packed form (if packed)."""
         if self._dict is None:
-            self._expand()
+            t = unpack(self._lp)
+            self._sl = SortedList(t)
+            self._dict = {m: s for s, m in t}
+            self._lp = None
+            touch(self)
+
+    def _get_dict(self) -> dict:
+        self._expand()
+        return self._dict
+
+    def _set_dict(self, value: dict) -> None:
+        self._expand()
         self._dict = value
 
-    @property
-    def sl(self) -> SortedList:
-        """(score, member) pairs in order (expanded if needed)."""
-        sl = self._sl
-        if sl is None:
-            self._expand()
-            sl = self._sl
-        return sl
+    def _get_sl(self) -> SortedList:
+        self._expand()
+        return self._sl
 
-    @sl.setter
-    def sl(self, value: SortedList) -> None:
-        if self._dict is None:
-            self._expand()
+    def _set_sl(self, value: SortedList) -> None:
+        self._expand()
         self._sl = value
+
+    dict = property(_get_dict, _set_dict, doc="member -> score (expanded if packed)")
+    sl = property(_get_sl, _set_sl, doc="(score, member) pairs in order (expanded if packed)")
 
     def pack(self) -> None:
         """Pack members and scores into one bytes object (listpack zsets)."""
@@ -120,10 +111,8 @@ class ZSet:
         listpack does."""
         if score == 0.0 and not self.big:
             score = 0.0
+        self._expand()
         d = self._dict
-        if d is None:
-            self._expand()
-            d = self._dict
         old = d.get(member)
         if old is not None:
             if old == score:
@@ -134,11 +123,8 @@ class ZSet:
         self._sl.add((score, member))
 
     def remove(self, member: bytes) -> bool:
-        d = self._dict
-        if d is None:
-            self._expand()
-            d = self._dict
-        old = d.pop(member, None)
+        self._expand()
+        old = self._dict.pop(member, None)
         if old is None:
             return False
         self._sl.remove((old, member))

@@ -27,8 +27,8 @@ from typing import Callable
 from redpoll import REDIS_COMPAT_VERSION, __version__
 from redpoll.acl import ACL
 from redpoll.client import (
-    F_CLOSE_ASAP, F_DIRTY_CAS, F_MASTER, F_MONITOR, F_MULTI, F_PUBSUB, F_REPLICA,
-    Client)
+    F_CLOSE_AFTER_REPLY, F_CLOSE_ASAP, F_DIRTY_CAS, F_MASTER, F_MONITOR, F_MULTI,
+    F_PUBSUB, F_REPLICA, Client)
 from redpoll.commands import table as T
 from redpoll.config import Config
 from redpoll.errors import (
@@ -36,7 +36,7 @@ from redpoll.errors import (
     wrong_arity)
 from redpoll.keyspace import Database
 from redpoll.log import log
-from redpoll.protocol.resp import OK, QUEUED
+from redpoll.protocol.resp import NO_REPLY, OK, QUEUED  # noqa: F401 (NO_REPLY re-exported)
 
 PROTECTED_MODE_DENIED = (
     "DENIED Redis is running in protected mode because protected mode is enabled "
@@ -59,6 +59,8 @@ PROTECTED_MODE_DENIED = (
 _MULTI_DIRECT = {"exec", "discard", "multi", "watch", "quit", "reset"}
 # Flags whose commands may be refused by server state (see Server._guard).
 _GUARDED = T.WRITE | T.DENYOOM
+# client flags that rule out the fast path (see Server.plain)
+_NOT_PLAIN = F_MULTI | F_PUBSUB | F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP
 # Commands never refused for OOM while in MULTI (others are, even reads).
 _MULTI_OOM_EXEMPT = {"exec", "discard", "quit", "reset"}
 # Commands allowed in a RESP2 subscribed context.
@@ -329,6 +331,21 @@ class Server:
                     return self.reject(c, cmd, err)
         self.call(c, cmd, argv)
 
+    def plain(self, c: Client) -> bool:
+        """True when execute() cannot refuse, queue or postpone a ``fastpath``
+        command of ``c`` (see commands/table.py): the client is authenticated,
+        unrestricted, not in MULTI/pub-sub/tracking/CLIENT REPLY, not closing;
+        the server is a primary without maxmemory, pause, monitors or precall
+        checks. Client.process_input then runs such commands in its own
+        copy of :meth:`call`'s steps. Only commands that are not ``fastpath`` (AUTH,
+        MULTI, CLIENT, CONFIG, MONITOR, REPLICAOF, EVAL...) can change any of
+        this, so it is tested again after each of those."""
+        return (c.authenticated and not c.flags & _NOT_PLAIN and not c.reply_mode
+                and c.tracking is None and c.blocked is None and not c.paused_input
+                and (self.acl_check is None or c.user.unrestricted)
+                and not self.clients_paused_until and not self.precall_checks
+                and self.masterhost is None and not self.maxmemory and not self.monitors)
+
     def _execute_in_context(self, c: Client, cmd, argv, flags: int) -> None:
         """The rest of execute() for a client in MULTI or subscribed (RESP2).
 
@@ -475,6 +492,17 @@ class Server:
             if (self.ready_keys and self.serve_blocked_hook is not None
                     and not self.atomic_depth):
                 self.serve_blocked_hook()
+
+    def sink_active(self, sink: Callable[[int, list], None], active: bool) -> None:
+        """Add ``sink`` to the propagation sinks, or remove it: a room keeps
+        its sink registered only while it has something to do (AOF on, a
+        backlog or replicas), so writes cost nothing for rooms that are idle."""
+        sinks = self.propagation_sinks
+        if active:
+            if sink not in sinks:
+                sinks.append(sink)
+        elif sink in sinks:
+            sinks.remove(sink)
 
     def propagate(self, dbid: int, argv: list) -> None:
         """Send a write to the AOF and the replicas, in execution order."""
@@ -726,7 +754,6 @@ class Server:
     exit_code = 0
 
 
-NO_REPLY = object()      # returned by handlers that reply later (blocking ops)
 
 
 def _is_loopback(peer) -> bool:

@@ -100,6 +100,9 @@ class Command:
     rejected_calls: int = 0
     failed_calls: int = 0
     id: int = 0                                 # index used by ACL bitmaps
+    # True when a plain client may run it through Client.process_input's fast
+    # path (see fastpath_eligible): set by load_all() for the whole table.
+    fastpath: bool = False
 
     @property
     def fullname(self) -> str:
@@ -251,6 +254,20 @@ def all_commands():
         yield from cmd.subcommands.values()
 
 
+# Commands that may change what the fast path's precondition (Server.plain)
+# tests, or that need execute()'s per-command checks: never on the fast path.
+_SLOW_FLAGS = ADMIN | NOSCRIPT | BLOCKING | PUBSUB | NO_MULTI
+
+
+def fastpath_eligible(cmd: Command) -> bool:
+    """A data command the fast path may run for a plain client: no
+    subcommands, and none of the flags of commands that change a client's or
+    the server's state (AUTH, MULTI, SUBSCRIBE, CLIENT, CONFIG, MONITOR,
+    REPLICAOF, EVAL... are all ``noscript`` or ``admin``) or that block."""
+    return (cmd.handler is not None and not cmd.subcommands
+            and not cmd.flags & _SLOW_FLAGS)
+
+
 def load_all() -> None:
     """Import every command module so their declarations run."""
     import importlib
@@ -267,3 +284,5 @@ def load_all() -> None:
     for name, cmd in TABLE.items():
         DISPATCH[name] = cmd
         DISPATCH[name.upper()] = cmd
+    for cmd in all_commands():
+        cmd.fastpath = fastpath_eligible(cmd)

@@ -26,8 +26,7 @@ def install(server) -> None:
     from redpoll.persistence.snapshot import Snapshots
 
     snaps = server.snapshots = Snapshots(server)
-    aof = server.aof = AOF(server)
-    server.propagation_sinks.append(aof.feed)
+    aof = server.aof = AOF(server)      # its feed is a sink while the AOF is on
     server.cron_jobs.append(snaps.cron)
     server.cron_jobs.append(aof.cron)
     server.startup_hooks.append(lambda: load_at_startup(server))

@@ -95,6 +95,10 @@ def _find_cr(buf, pos: int) -> int:
 
 # Bytes of a bulk header ("$<len>\r\n") plus its trailing CRLF, by length.
 _BULK_OVERHEAD = [5 + len(str(i)) for i in range(10000)]
+# Bytes of a whole bulk argument of length L ("$<L>\r\n<L bytes>\r\n"), and of
+# a multibulk header ("*<N>\r\n"), by L / N.
+_BULK_SIZE = [i + 5 + len(str(i)) for i in range(10000)]
+_MBULK_HEADER = [3 + len(str(i)) for i in range(10000)]
 
 
 # -- inline commands: sdssplitargs ---------------------------------------------
@@ -187,8 +191,9 @@ class RequestReader:
     starts and can hand the rest to the Python parser at any point.
     """
 
-    __slots__ = ("_reader", "_chunks", "_fed", "_consumed", "_joined", "_checked", "_buf", "_pos", "_mbulk", "_bulklen", "_argv",
-                 "strict", "max_bulk", "max_query")
+    __slots__ = ("_reader", "_chunks", "_fed", "_consumed", "_joined", "_checked", "_buf",
+                 "_pos", "_mbulk", "_bulklen", "_argv", "_held", "strict", "max_bulk",
+                 "max_query")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024,
                  max_query: int = 1024 * 1024 * 1024, strict: bool = False):
@@ -203,6 +208,7 @@ class RequestReader:
         self._mbulk = 0           # Python mode: arguments still expected
         self._bulklen = -1        # Python mode: length of the argument being read
         self._argv: list | None = None
+        self._held: list | None = None   # requests returned by get_all(), handed back
         self.strict = strict      # before AUTH: Python parser with Redis's small limits
         self.max_bulk = max_bulk
         self.max_query = max_query
@@ -273,10 +279,14 @@ class RequestReader:
             raise QueryBufferLimit()
 
     def pending(self) -> int:
-        """Bytes received but not yet returned as requests (CLIENT LIST qbuf)."""
+        """Bytes received but not yet run as requests (CLIENT LIST qbuf)."""
+        held = 0
+        if self._held:      # parsed, not run yet: counted at their RESP size
+            held = sum(3 + len(str(len(r))) + sum(len(a) + 5 + len(str(len(a))) for a in r)
+                       for r in self._held)
         if self._buf is not None:
-            return len(self._buf) - self._pos
-        return self._fed - self._consumed
+            return len(self._buf) - self._pos + held
+        return self._fed - self._consumed + held
 
     def query_head(self, n: int = 64) -> bytes:
         """The first ``n`` pending bytes (for log lines)."""
@@ -286,52 +296,98 @@ class RequestReader:
         return self._bytes()[c:c + n]
 
     # -- reading -------------------------------------------------------------
+    def get_all(self):
+        """Every complete request in the buffer, as a list (maybe empty), in
+        hiredis mode; None in Python mode (the caller then uses :meth:`get`).
+
+        Each request hiredis returns is checked to be canonical RESP where it
+        lies in the buffer (every argument starts with ``$`` where canonical
+        RESP puts it, which also gives the exact number of bytes consumed);
+        a non-canonical one hands the rest of the buffer to the Python
+        parser: the requests before it are returned, the next call returns
+        None.
+        """
+        held = self._held
+        if held is not None:
+            self._held = None
+            return held
+        if self._buf is not None:
+            return None
+        gets = self._reader.gets
+        start = self._consumed
+        buf = self._joined
+        if buf is None:
+            buf = self._bytes()
+        size = _BULK_SIZE
+        out = []
+        while True:
+            try:
+                r = gets()
+            except hiredis.ProtocolError:
+                break
+            if r is False:
+                self._consumed = start
+                if out:
+                    self._checked = 0
+                    return out
+                pending = self._fed - start
+                if pending and pending > 2 * self._checked:
+                    self._check_pending(pending)
+                return out
+            if type(r) is list and r:
+                # canonical RESP where hiredis found it: "*N\r\n", then
+                # "$L\r\n<L bytes>\r\n" per argument
+                try:
+                    pos = start + _MBULK_HEADER[len(r)]
+                    for a in r:
+                        if buf[pos] != 36 or type(a) is not bytes:
+                            break
+                        pos += size[len(a)]
+                    else:
+                        out.append(r)
+                        start = pos
+                        continue
+                except IndexError:       # 10000+ arguments or bytes, or past the end
+                    pos = self._canonical_end(r, buf, start)
+                    if pos >= 0:
+                        out.append(r)
+                        start = pos
+                        continue
+            break
+        # Not canonical RESP, or hiredis refused it (*0, *-1, a reply type,
+        # junk...): the Python parser decides, from the start of that request.
+        self._consumed = start
+        self._to_python()
+        return out or None
+
+    def hold(self, requests: list) -> None:
+        """Hand back requests from :meth:`get_all` that were not run (the
+        client blocked or was paused): they come first next time."""
+        if requests:
+            self._held = requests
+
     def get(self):
         """The next complete request (list of bytes), or None."""
+        held = self._held
+        if held is not None:
+            r = held.pop(0)
+            if not held:
+                self._held = None
+            return r
         if self._buf is not None:
             return self._get_python()
-        try:
-            r = self._reader.gets()
-        except hiredis.ProtocolError:
-            self._to_python()
+        r = self.get_all()
+        if r is None:
             return self._get_python()
-        if r is False:
-            pending = self._fed - self._consumed
-            if pending and pending > 2 * self._checked:
-                return self._check_pending(pending)
+        if not r:
             return None
-        if type(r) is list and r:
-            # Verify the request is canonical RESP where hiredis found it:
-            # "*N\r\n" then "$L\r\n<L bytes>\r\n" per argument.
-            buf = self._joined
-            if buf is None:
-                buf = self._bytes()
-            ovh = _BULK_OVERHEAD
-            try:
-                pos = self._consumed + ovh[len(r)] - 2
-                for a in r:
-                    if buf[pos] != 36 or type(a) is not bytes:
-                        break
-                    pos += len(a) + ovh[len(a)]
-                else:
-                    self._consumed = pos
-                    self._checked = 0
-                    return r
-            except IndexError:              # 10000+ arguments or bytes
-                pos = self._canonical_end(r, buf)
-                if pos >= 0:
-                    self._consumed = pos
-                    self._checked = 0
-                    return r
-        # Anything else (*0, *-1, a non-bulk element, a reply type at top
-        # level) is rare: let the Python parser decide, from the start of
-        # this request.
-        self._to_python()
-        return self._get_python()
+        if len(r) > 1:
+            self._held = r[1:]
+        return r[0]
 
-    def _canonical_end(self, r: list, buf: bytes) -> int:
+    def _canonical_end(self, r: list, buf: bytes, start: int) -> int:
         """Where request ``r`` ends in ``buf`` if it is canonical RESP, else -1."""
-        pos = self._consumed + 3 + len(str(len(r)))
+        pos = start + 3 + len(str(len(r)))
         for a in r:
             if type(a) is not bytes or pos >= len(buf) or buf[pos] != 36:
                 return -1

@@ -93,6 +93,9 @@ NULL_ARRAY = _NullArray()
 OK = Status("OK")
 QUEUED = Status("QUEUED")
 PONG = Status("PONG")
+# returned by handlers that reply later (blocking commands) or that wrote
+# their reply themselves: call() adds nothing
+NO_REPLY = object()
 
 _OK_BYTES = b"+OK\r\n"
 

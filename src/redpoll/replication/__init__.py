@@ -82,11 +82,13 @@ class Replication:
     def create_backlog(self) -> None:
         self.backlog = Backlog(self.server.config["repl-backlog-size"],
                                self.master_repl_offset + 1)
+        self.server.sink_active(self.primary.feed, True)
         self.update_checks()
 
     def free_backlog(self) -> None:
         self.primary.flush_stream()
         self.backlog = None
+        self.server.sink_active(self.primary.feed, bool(self.primary.replicas))
         self.update_checks()
 
     # -- role switches ---------------------------------------------------------
@@ -340,7 +342,9 @@ def install(server) -> None:
     server.repl = repl
     server.in_master_stream = False     # True while the link applies the stream
     server.masterport = 0
-    server.propagation_sinks.append(repl.primary.feed)
+    # repl.primary.feed is a propagation sink while there is a backlog (see
+    # create_backlog / free_backlog): with neither backlog nor replicas a
+    # write costs the replication room nothing
     server.cron_jobs.append(repl.cron)
     server.info_sections["replication"] = repl.info_lines
     server.disconnect_hooks.append(repl.primary.client_gone)

@@ -216,16 +216,16 @@ class Session:
         """ldbReplParseCommand: one RESP array of bulk strings."""
         head = self._line()
         if head[:1] != b"*":
-            raise BadRequest("ERR Protocol error: invalid debugger command")
+            raise BadRequest("ERR protocol error")
         n = _strtol_strict(head[1:])
         if n is None or n <= 0 or n > 1024:
-            raise BadRequest("ERR Protocol error: invalid debugger command")
+            raise BadRequest("ERR protocol error")
         argv = []
         for _ in range(n):
             h = self._line()
             ln = _strtol_strict(h[1:]) if h[:1] == b"$" else None
             if ln is None or ln < 0 or ln > MAX_REQUEST:
-                raise BadRequest("ERR Protocol error: invalid debugger command")
+                raise BadRequest("ERR protocol error")
             while len(self.inbuf) < ln + 2:
                 self._fill()
             argv.append(self.inbuf[:ln])

@@ -162,3 +162,64 @@ def test_redis_py_command_parsing(server):
     assert "get" in cmds and cmds["get"]["arity"] == 2
     assert "config|get" in [s for s in cmds] or "config" in cmds
     c.close()
+
+
+# -- COMMAND DOCS ---------------------------------------------------------------
+
+def _docs(port: int) -> dict:
+    conn = RespConn(port)
+    conn.call(["HELLO", "3"])
+    reply = conn.call(["COMMAND", "DOCS"])
+    conn.close()
+
+    def conv(r):
+        kind, v = r
+        if kind in "%|":
+            return {conv(a): conv(b) for a, b in v}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v.decode() if isinstance(v, bytes) else v
+    return conv(reply)
+
+
+# Prose we do not reproduce (our summaries are our own, complexity and
+# history are not given) and per-argument prose.
+_DOC_PROSE = {"summary", "complexity", "history", "replaced_by"}
+_ARG_PROSE = {"summary", "since", "deprecated_since", "display_text"}
+
+
+def _arg_shape(args: list) -> list:
+    out = []
+    for a in args:
+        b = {k: v for k, v in a.items() if k not in _ARG_PROSE}
+        if "arguments" in b:
+            b["arguments"] = _arg_shape(b["arguments"])
+        out.append(b)
+    return out
+
+
+def _doc_shape(doc: dict) -> dict:
+    d = {k: v for k, v in doc.items() if k not in _DOC_PROSE}
+    if "arguments" in d:
+        d["arguments"] = _arg_shape(d["arguments"])
+    if "subcommands" in d:
+        d["subcommands"] = {n: _doc_shape(s) for n, s in d["subcommands"].items()}
+    return d
+
+
+def test_command_docs_structure_matches_redis(cmd_pair):
+    """Every command both servers know: the same documentation fields, the
+    same since/group/doc flags/deprecated_since and the same argument tree
+    (names, types, tokens, flags, key spec indexes, nesting)."""
+    mine, ref = _docs(cmd_pair.redpoll.port), _docs(cmd_pair.redis.port)
+    diffs = []
+    for name in sorted(set(mine) & set(ref)):
+        a, b = _doc_shape(mine[name]), _doc_shape(ref[name])
+        subs_a, subs_b = a.pop("subcommands", {}), b.pop("subcommands", {})
+        if a != b:
+            diffs.append(f"{name}: ours {a} / redis {b}")
+        for s in set(subs_a) & set(subs_b):
+            if subs_a[s] != subs_b[s]:
+                diffs.append(f"{s}: ours {subs_a[s]} / redis {subs_b[s]}")
+    assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
+    assert mine["set"]["summary"] and mine["set"]["arguments"][0]["name"] == "key"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from redpoll import glob
 from redpoll.commands import table as T
+from redpoll.commands.argdocs import DOC_GROUP, SINCE, arguments, doc_flags
 from redpoll.commands.keyspecs import apply_core
 from redpoll.commands.table import command, subcommand
 from redpoll.errors import SYNTAX, RedisError
@@ -110,10 +111,15 @@ def command_info(cmd) -> list:
 
 
 def _doc(cmd) -> Map:
-    doc = Map([(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()),
-               (b"group", cmd.group.encode())])
+    doc = Map([(b"summary", cmd.summary.encode()),
+               (b"since", SINCE.get(cmd.name, cmd.since).encode()),
+               (b"group", DOC_GROUP.get(cmd.name, cmd.group).replace("_", "-").encode())])
     if cmd.complexity:
         doc.append((b"complexity", cmd.complexity.encode()))
+    doc.extend(doc_flags(cmd.name))
+    args = arguments(cmd.name)
+    if args is not None:
+        doc.append((b"arguments", args))
     if cmd.subcommands:
         doc.append((b"subcommands", Map(
             [(s.name.encode(), _doc(s)) for s in cmd.subcommands.values()])))

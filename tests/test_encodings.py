@@ -286,3 +286,38 @@ def test_packed_values_are_small(monkeypatch):
         packed = sys.getsizeof(v) + sys.getsizeof(v._lp)
         assert packed <= 400, (type(v), packed)
         assert packed * 3 <= before[type(v)], (type(v), packed, before[type(v)])
+
+
+def test_loading_a_listpack_checks_only_the_entry_count(pair):
+    """Redis 7.0 converts a hash/zset read from a listpack (RDB, RESTORE)
+    only when it has too many entries, not when an entry is longer than
+    *-max-listpack-value; one read from the hashtable/skiplist encodings is
+    checked for both."""
+    long = "x" * 100
+    pair.check([
+        ["CONFIG", "SET", "hash-max-listpack-value", "200"],
+        ["CONFIG", "SET", "zset-max-listpack-value", "200"],
+        ["HSET", "h", "f", long], ["ZADD", "z", "1", long], ["HSET", "h3", "a", "1", "b", "2", "c", "3"],
+        enc("h"), enc("z"),
+        ["CONFIG", "SET", "hash-max-listpack-value", "64"],
+        ["CONFIG", "SET", "zset-max-listpack-value", "64"],
+        ["CONFIG", "SET", "hash-max-listpack-entries", "2"],
+        ["DEBUG", "RELOAD"], enc("h"), enc("z"), enc("h3"), ["HGET", "h", "f"],
+        ["HSET", "h", "g", "1"], enc("h"),                  # a write checks again
+        ["CONFIG", "SET", "hash-max-listpack-entries", "512"],
+        ["CONFIG", "SET", "zset-max-listpack-entries", "512"],
+        ["HSET", "big", *fields(300)], ["ZADD", "zbig", *[x for i in range(300) for x in (str(i), f"m{i}")]],
+        ["HSET", "big", "long", long], ["CONFIG", "SET", "hash-max-listpack-value", "200"],
+        ["DEBUG", "RELOAD"], enc("big"), enc("zbig"),
+    ])
+    redpoll, redis = pair.conns
+    for key in ("h3", "z"):
+        t, payload = redis.call(["DUMP", key])
+        for conn in (redpoll, redis):
+            assert conn.call(["RESTORE", key + ":r", "0", payload]) == ("+", "OK")
+    pair.check([enc("h3:r"), enc("z:r"), ["CONFIG", "SET", "zset-max-listpack-entries", "0"]],
+               flush=False)
+    t, payload = redis.call(["DUMP", "z"])
+    for conn in (redpoll, redis):
+        assert conn.call(["RESTORE", "z:r2", "0", payload]) == ("+", "OK")
+    pair.check([enc("z:r2"), ["ZRANGE", "z:r2", "0", "-1", "WITHSCORES"]], flush=False)

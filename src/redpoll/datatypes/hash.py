@@ -137,9 +137,13 @@ class RHash:
         return h
 
     # -- encoding ------------------------------------------------------------------
-    def update_encoding(self, config) -> None:
-        """Decide the encoding from the contents (never back to listpack)."""
-        if not self.ht:
+    def update_encoding(self, config, entries_only: bool = False) -> None:
+        """Decide the encoding from the contents (never back to listpack).
+        ``entries_only``: a hash loaded from a listpack (RDB, RESTORE), which
+        Redis 7.0 converts only when it has too many fields."""
+        if entries_only and not self.ht:
+            self.ht = len(self) > config["hash-max-listpack-entries"]
+        elif not self.ht:
             maxlen = config["hash-max-listpack-value"]
             d = self.mapping()
             self.ht = len(d) > config["hash-max-listpack-entries"] or any(

@@ -148,12 +148,13 @@ class ZSet:
                              or len(member) > config["zset-max-listpack-value"]):
             self.big = True
 
-    def update_encoding(self, config) -> None:
+    def update_encoding(self, config, entries_only: bool = False) -> None:
         """Recompute the encoding of a zset built in bulk (a listpack one
-        stores -0 as 0)."""
+        stores -0 as 0). ``entries_only``: a zset loaded from a listpack (RDB,
+        RESTORE), which Redis 7.0 converts only when it has too many members."""
         maxlen = config["zset-max-listpack-value"]
         self.big = (len(self.dict) > config["zset-max-listpack-entries"]
-                    or any(len(m) > maxlen for m in self.dict))
+                    or (not entries_only and any(len(m) > maxlen for m in self.dict)))
         if not self.big:
             negzero = [m for m, s in self.dict.items() if s == 0.0 and str(s)[0] == "-"]
             for m in negzero:

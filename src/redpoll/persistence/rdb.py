@@ -735,12 +735,16 @@ def read_value(r: _Reader, t: int):
     raise RDBError(f"Unknown RDB encoding type {t}")
 
 
-def fix_encoding(value, config) -> None:
+def fix_encoding(value, config, t: int | None = None) -> None:
     """Recompute the encoding a value loaded in bulk has (as Redis decides
-    it when loading: from the size limits, whatever the file used)."""
+    it when loading: from the size limits). A hash or zset read from a
+    listpack (type ``t``) only converts when it has too many entries."""
     fn = getattr(value, "update_encoding", None)
     if fn is not None:
-        fn(config)
+        if t == T_HASH_LISTPACK or t == T_ZSET_LISTPACK:
+            fn(config, entries_only=True)
+        else:
+            fn(config)
 
 
 def decode_value(t: int, payload: bytes, config=None):
@@ -752,7 +756,7 @@ def decode_value(t: int, payload: bytes, config=None):
     if r.pos != len(payload):
         raise RDBError("Trailing data after the value")
     if config is not None:
-        fix_encoding(v, config)
+        fix_encoding(v, config, t)
     return v
 
 
@@ -783,7 +787,7 @@ def restore_payload(data: bytes, config=None, server=None, client=None):
         if server is not None:
             count_sanitizations(server, r.blobs, client=client)
     if config is not None:
-        fix_encoding(v, config)
+        fix_encoding(v, config, data[0])
     return v
 
 
@@ -927,7 +931,7 @@ def parse_rdb(server, data, aof_preamble: bool = False,
         key = r.string()
         value = read_value(r, t)
         if t != T_STRING:
-            fix_encoding(value, config)
+            fix_encoding(value, config, t)
         if key in cur[0]:
             raise RDBError(f"Duplicate key '{key.decode('utf-8', 'replace')}' "
                            f"found in RDB file")

@@ -1126,3 +1126,38 @@ def test_sentinel_link_shared_between_masters(group_factory):
     # the remaining link is still up: PINGs sent after the removal are answered
     wait_until(pinged_since_removal, 10, what="PING replies after the removal")
     assert cmd_links_from_a() == 1
+
+
+@pytest.mark.timeout(60)
+def test_time_the_sentinel_was_stalled_is_not_counted_against_the_master(group_factory):
+    """The machine stalls (here: the master and then the sentinel are
+    stopped) for less than the TILT trigger but longer than down-after: the
+    sentinel did not run meanwhile, so that time does not count, and the
+    master that answers as soon as both run again is not +sdown. (Without
+    this a stalled sentinel saw every instance down at once.)"""
+    g = group_factory(replicas=0, sentinels=1, quorum=1)
+    s = g.sentinels[0]
+    c = raw_client(s)
+    def linked():
+        m = _as_dict(c.execute_command("SENTINEL", "MASTER", NAME))
+        return (m["flags"] == "master" and int(m["last-ping-sent"]) == 0
+                and int(m["last-ok-ping-reply"]) < 1000 and int(m["info-refresh"]) < 10000)
+    wait_until(linked, 20, what="the link up, PING answered")
+    os.kill(g.primary.proc.pid, signal.SIGSTOP)
+    try:
+        # a PING is waiting for its answer (but for well under down-after)
+        wait_until(lambda: 150 <= int(_as_dict(c.execute_command(
+            "SENTINEL", "MASTER", NAME))["last-ping-sent"]) <= 500, 10, interval=0.01,
+            what="an unanswered PING")
+        os.kill(s.proc.pid, signal.SIGSTOP)
+        time.sleep(1.3)     # the stall itself: neither process runs
+        os.kill(s.proc.pid, signal.SIGCONT)
+        time.sleep(0.15)    # the master is a little slower to get going again
+    finally:
+        os.kill(g.primary.proc.pid, signal.SIGCONT)
+        os.kill(s.proc.pid, signal.SIGCONT)
+    # the PING is answered; the sentinel has run a while since
+    wait_until(lambda: int(_as_dict(c.execute_command("SENTINEL", "MASTER", NAME))
+                           ["last-ping-sent"]) == 0, 10, what="PING answered")
+    assert "+sdown master" not in s.log_text(), s.log_text()
+    assert "+tilt" not in s.log_text()

@@ -26,6 +26,7 @@ from redpoll.errors import (
     INVALID_EXPIRE, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE,
     RedisError, wrong_arity)
 from redpoll.notify import GENERIC, STRING, notify
+from redpoll.persistence.compact import as_int
 from redpoll.protocol.resp import OK, Map
 
 G = "string"
@@ -54,13 +55,10 @@ def read_string(db, key):
 
 def parse_int(b: bytes, err: str = NOT_INTEGER) -> int:
     """string2ll: Redis's strict integer parsing (ASCII digits, optional '-',
-    no spaces, no '+', no leading zeros, within a signed 64-bit range)."""
-    digits = b[1:] if b[:1] == b"-" else b
-    if (not digits.isdigit() or len(b) > 20
-            or (digits[0] == 48 and (len(digits) > 1 or len(b) > 1))):
-        raise RedisError(err)
-    v = int(b)
-    if v < I64_MIN or v > I64_MAX:
+    no spaces, no '+', no leading zeros, within a signed 64-bit range);
+    ``RedisError(err)`` otherwise. The one implementation is ``as_int``."""
+    v = as_int(b)
+    if v is None:
         raise RedisError(err)
     return v
 
@@ -75,13 +73,7 @@ def parse_range_int(b: bytes, lo: int, hi: int, err: str = NOT_INTEGER) -> int:
 
 def is_int_string(b: bytes) -> bool:
     """True if ``b`` would be stored by Redis with the ``int`` encoding."""
-    if not b or len(b) > 20:
-        return False
-    try:
-        parse_int(b)
-    except RedisError:
-        return False
-    return True
+    return as_int(b) is not None
 
 
 # -- long double emulation (x87 80-bit extended precision) ---------------------

@@ -42,6 +42,7 @@ class Proc:
                         return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"{kind} did not start")
 
     def rss(self) -> int:

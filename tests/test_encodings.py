@@ -161,7 +161,10 @@ def test_many_packed_values(pair):
                  ["LPOP", f"l{i}"], ["LINDEX", f"l{i}", "-1"], ["LSET", f"l{i}", "0", "new"],
                  ["LRANGE", f"l{i}", "0", "-1"], ["LMOVE", f"l{i}", f"l{i + 1}", "LEFT", "RIGHT"],
                  ["LRANGE", f"l{i + 1}", "0", "-1"], ["COPY", f"h{i}", f"hc{i}"],
-                 ["HGETALL", f"hc{i}"], ["SORT", f"l{i + 1}", "ALPHA"], enc(f"h{i}"), enc(f"z{i}")]
+                 ["HGETALL", f"hc{i}"], ["SORT", f"l{i + 1}", "ALPHA"], enc(f"h{i}"), enc(f"z{i}"),
+                 ["HSCAN", f"h{i + 1}", "0"], ["ZSCAN", f"z{i + 1}", "0", "MATCH", "a*"],
+                 ["ZRANGE", f"z{i + 2}", "0", "0", "REV"], ["ZMSCORE", f"z{i + 2}", "a", "x"],
+                 ["HMGET", f"h{i + 2}", "f0", "x"], ["LPOS", f"l{i + 3}", "y"], ["LLEN", f"l{i + 3}"]]
     cmds += [["ZUNIONSTORE", "all", "3", "z0", "z7", "z14"], ["ZRANGE", "all", "0", "-1", "WITHSCORES"],
              ["DBSIZE"]]
     pair.check(cmds, norm=EXACT)

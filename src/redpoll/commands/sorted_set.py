@@ -1062,11 +1062,11 @@ def zscan(c, argv):
     count, matcher, typename = parse_scan_options(argv, 3)
     if typename is not None:
         raise RedisError(SYNTAX)
-    d = z.dict
     if z.big is None:
         z.update_encoding(c.server.config)
+    d = z.scores()
     if not z.big:                      # listpack: everything at once, in order
-        nxt, batch = 0, [m for s, m in z.sl]
+        nxt, batch = 0, [m for s, m in z.pairs()]
     else:
         nxt, batch = scan_cursors(c.server).scan(cursor, d, count)
     out = []

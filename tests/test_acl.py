@@ -258,6 +258,22 @@ def test_user_directive_errors_are_fatal():
         srv.cleanup()
 
 
+def test_user_directive_unknown_command_fails_at_startup():
+    """An unknown command in a ``user`` line passes the config file check
+    and stops the server when the users are loaded, as in Redis."""
+    want = ("Error loading ACL rule '+nosuch' for the user named 'alice': "
+            "Unknown command or category name in ACL")
+    for kind in ("redpoll", "redis"):
+        srv = ServerProcess(kind, config="user alice on +nosuch\n")
+        srv.start(wait=False)
+        try:
+            assert srv.proc.wait(30) != 0
+            assert want in srv.log_text(), (kind, srv.log_text())
+            assert "Critical error while loading ACLs. Exiting." in srv.log_text()
+        finally:
+            srv.cleanup()
+
+
 def test_aclfile_load_and_save(tmp_path):
     path = tmp_path / "users.acl"
     path.write_text("user default on nopass ~* &* +@all\n"

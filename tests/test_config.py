@@ -294,6 +294,14 @@ def _strip_pid_lines(s: str) -> str:
     ("include /nonexistent-redpoll*.conf\nfoo\n", []),
     ("hz x\n", []),
     ("bind " + " ".join(f"127.0.0.{i}" for i in range(1, 20)) + "\n", []),
+    # user lines are checked while the file is read (ACLAppendUserForLoading)
+    ("user alice on badrule\n", []),
+    ("user alice on >a\nuser alice off\n", []),
+    ("user alice on (~x badrule)\n", []),
+    ("user alice on (~x\n", []),
+    ("user\n", []),
+    ('user alice on ">a b" "~a b"\n', []),
+    ("user alice on allkeys ~a\n", []),
 ])
 def test_fatal_config_errors_match_redis(tmp_path, conf, args):
     require_redis_server()

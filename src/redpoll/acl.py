@@ -702,6 +702,38 @@ def dryrun_message(user: User, cmd, argv) -> str | None:
 
 # -- wiring --------------------------------------------------------------------------
 
+def check_user_directive(words: list[str], earlier: list[str]) -> str | None:
+    """Redis's check of a ``user`` line while it reads the config file
+    (ACLAppendUserForLoading): the error text for the fatal config error, or
+    None. Rules naming unknown commands pass here (they fail at start-up);
+    Redis names the word at the failing rule's index counted from the line's
+    first word, so the name it prints is usually not the bad rule."""
+    argv = ["user", *words]
+    name = words[0]
+    if name in earlier:
+        return (f"Error in user declaration '{name}': Duplicate user found. A user "
+                f"can only be defined once in config files")
+    rules: list[str] = []
+    start = None
+    for j, w in enumerate(words[1:]):        # ACLMergeSelectorArguments
+        if start is None and w.startswith("(") and not w.endswith(")"):
+            start = j
+        elif start is not None and w.endswith(")"):
+            start = None
+    if start is not None:
+        return f"Error in user declaration '{argv[start]}': {_ERR_NOENT}"
+    rules = group_selectors(words[1:])
+    T.load_all()
+    fake = User(name)
+    for j, rule in enumerate(rules):
+        try:
+            fake.apply(rule)
+        except ACLRuleError as e:
+            if e.reason != _ERR_NOENT:
+                return f"Error in user declaration '{argv[j]}': {e.reason}"
+    return None
+
+
 def load_configured_users(server) -> None:
     """Start-up (after the command table is loaded): the default user's
     permissions, then the ``user`` directives or the ``aclfile``."""
@@ -725,13 +757,18 @@ def load_configured_users(server) -> None:
         if not words:
             continue
         name = words[0]
-        try:
-            if name in acl.users:
-                acl.users[name].apply("reset", acl.pubsub_default)
-            acl.setuser(name, words[1:])
-        except RedisError as e:
-            server.log.warning(f"Error in user declaration '{name}': {e.msg[4:]}")
-            sys.exit(1)
+        if name in acl.users:
+            acl.users[name].apply("reset", acl.pubsub_default)
+        u = acl.users.get(name) or acl.new_user(name)
+        for rule in group_selectors(words[1:]):
+            try:
+                u.apply(rule, acl.pubsub_default)
+            except ACLRuleError as e:       # ACLLoadConfiguredUsers
+                server.log.warning(f"Error loading ACL rule '{e.rule}' for the user "
+                                   f"named '{name}': {e.reason}")
+                server.log.warning("Critical error while loading ACLs. Exiting.")
+                sys.exit(1)
+        acl.users[name] = u
     if cfg["aclfile"]:
         from redpoll.commands.acl import load_aclfile
         err = load_aclfile(server, cfg["aclfile"])

@@ -142,6 +142,13 @@ class Config:
             raise ConfigError("Bad directive or wrong number of arguments")
         if not d.multiarg and len(args) != 1:
             raise ConfigError("wrong number of arguments")
+        if d.name == "user":
+            if not args:
+                raise ConfigError("Bad directive or wrong number of arguments")
+            from redpoll.acl import check_user_directive
+            err = check_user_directive(args, [w[0] for w in self.values["user"]])
+            if err:
+                raise ConfigError(err)
         value = d.parse(args)
         if d.name == "dir":
             try:

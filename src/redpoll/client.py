@@ -21,7 +21,7 @@ from redpoll.commands.table import DISPATCH
 from redpoll.errors import ProtocolError, RedisError
 from redpoll.protocol.quoting import repr_arg
 from redpoll.protocol.request import QueryBufferLimit, RequestReader
-from redpoll.protocol.resp import NO_REPLY, OK, encode
+from redpoll.protocol.resp import NO_REPLY, OK, PONG, encode
 
 if TYPE_CHECKING:
     from redpoll.server import Server
@@ -176,9 +176,7 @@ class Client(asyncio.Protocol):
         srv = self.server
         reader = self.reader
         get_all = reader.get_all
-        dispatch = DISPATCH
         out = self.out
-        pc = perf_counter_ns
         slow_ns = srv.slowlog_threshold_ns if srv.slowlog_hook is not None else _NEVER
         n = 0                   # fast commands not yet counted in the stats
         self._in_batch = True
@@ -195,7 +193,7 @@ class Client(asyncio.Protocol):
                     break
                 for i, argv in enumerate(batch):
                     if plain:
-                        cmd = dispatch.get(argv[0])
+                        cmd = DISPATCH.get(argv[0])
                         if cmd is not None and cmd.fastpath:
                             na = len(argv)
                             ar = cmd.arity
@@ -203,14 +201,14 @@ class Client(asyncio.Protocol):
                                 dirty = srv.dirty
                                 self.argv = argv
                                 self.cmd = cmd
-                                t0 = pc()
+                                t0 = perf_counter_ns()
                                 try:
                                     r = cmd.handler(self, argv)
                                 except RedisError as e:
                                     r = e
                                 except Exception as e:  # a bug: report, keep serving
                                     r = srv._internal_error(cmd, e)
-                                dur = pc() - t0
+                                dur = perf_counter_ns() - t0
                                 cmd.calls += 1
                                 cmd.usec += dur
                                 self.last_cmd = cmd.name
@@ -224,6 +222,8 @@ class Client(asyncio.Protocol):
                                     out.append(b":%d\r\n" % r)
                                 elif r is None:
                                     out.append(b"$-1\r\n" if self.resp == 2 else b"_\r\n")
+                                elif r is PONG:
+                                    out.append(b"+PONG\r\n")
                                 elif r is not NO_REPLY:
                                     if t is RedisError:
                                         cmd.failed_calls += 1
@@ -252,6 +252,8 @@ class Client(asyncio.Protocol):
                     out = self.out
                     slow_ns = (srv.slowlog_threshold_ns if srv.slowlog_hook is not None
                                else _NEVER)
+                if not reader.more:
+                    break
         except ProtocolError as e:
             self.protocol_error(*e.args)
         except BaseException:

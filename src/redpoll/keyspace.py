@@ -94,8 +94,10 @@ class Database:
     def read(self, key: bytes):
         """Lookup for read commands: like :meth:`get`, and counts
         ``keyspace_hits``/``keyspace_misses`` (firing ``keymiss``)."""
-        v = self.get(key)
+        v = self.data.get(key)
         srv = self.server
+        if v is not None and (self.expires or srv.track_access):
+            v = self.get(key)       # expiry and access tracking
         if v is None:
             srv.stats.keyspace_misses += 1
             if srv.notify_flags:

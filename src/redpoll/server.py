@@ -59,6 +59,7 @@ PROTECTED_MODE_DENIED = (
 _MULTI_DIRECT = {"exec", "discard", "multi", "watch", "quit", "reset"}
 # Flags whose commands may be refused by server state (see Server._guard).
 _GUARDED = T.WRITE | T.DENYOOM
+_PROPAGATED = T.WRITE | T.MAY_REPLICATE
 # client flags that rule out the fast path (see Server.plain)
 _NOT_PLAIN = F_MULTI | F_PUBSUB | F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP
 # Commands never refused for OOM while in MULTI (others are, even reads).
@@ -480,7 +481,7 @@ class Server:
             c.prop_argv = None
             if pargv:   # [] means "already propagated by the handler"
                 self.propagate(c.db.id, pargv)
-        elif cmd.flags & (T.WRITE | T.MAY_REPLICATE):
+        elif (self.propagation_sinks or self.atomic_depth) and cmd.flags & _PROPAGATED:
             self.propagate(c.db.id, argv)
         if self.watched_keys or self.blocking_keys:
             dbid = c.db.id

@@ -108,6 +108,9 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _ISSPACE = frozenset(b" \t\n\v\f\r")          # C isspace()
 _ENDS_WORD = frozenset(b" \n\r\t\x00")        # what ends an unquoted argument
 _AFTER_QUOTE = _ISSPACE | {0}                # what may follow a closing quote
+# what makes a line need the full sdssplitargs rules (quotes; NUL ends a
+# word; \v and \f separate words only between them, not inside one)
+_PLAIN_LINE = re.compile(rb"[\"'\x00\x0b\x0c]").search
 
 
 def split_args(line: bytes):
@@ -118,6 +121,9 @@ def split_args(line: bytes):
     quote must be followed by a space or the end of the line. Returns a list
     of bytes, or None for unbalanced quotes.
     """
+    if _PLAIN_LINE(line) is None:
+        # no quotes, NUL, \v or \f: words are what bytes.split() finds
+        return line.split()
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
@@ -193,7 +199,7 @@ class RequestReader:
 
     __slots__ = ("_reader", "_chunks", "_fed", "_consumed", "_joined", "_checked", "_buf",
                  "_pos", "_mbulk", "_bulklen", "_argv", "_held", "strict", "max_bulk",
-                 "max_query")
+                 "max_query", "more")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024,
                  max_query: int = 1024 * 1024 * 1024, strict: bool = False):
@@ -209,6 +215,9 @@ class RequestReader:
         self._bulklen = -1        # Python mode: length of the argument being read
         self._argv: list | None = None
         self._held: list | None = None   # requests returned by get_all(), handed back
+        # False after get_all() returned a batch that emptied the buffer: the
+        # next call could only return [] (see Client.process_input)
+        self.more = True
         self.strict = strict      # before AUTH: Python parser with Redis's small limits
         self.max_bulk = max_bulk
         self.max_query = max_query
@@ -308,6 +317,7 @@ class RequestReader:
         None.
         """
         held = self._held
+        self.more = True
         if held is not None:
             self._held = None
             return held
@@ -329,6 +339,9 @@ class RequestReader:
                 self._consumed = start
                 if out:
                     self._checked = 0
+                    # nothing more until the next feed, unless a partial
+                    # request needs its headers checked (next call)
+                    self.more = start != self._fed
                     return out
                 pending = self._fed - start
                 if pending and pending > 2 * self._checked:
@@ -358,6 +371,7 @@ class RequestReader:
         # junk...): the Python parser decides, from the start of that request.
         self._consumed = start
         self._to_python()
+        self.more = True
         return out or None
 
     def hold(self, requests: list) -> None:

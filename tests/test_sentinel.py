@@ -918,6 +918,12 @@ def test_failover_not_started_yet_is_dropped_when_the_master_answers_again(group
     assert not events.has("+elected-leader") and not events.has("+switch-master")
     assert g.master_addr(s) == ("127.0.0.1", g.primary.port)
     assert g.primary.client(decode_responses=True).info("replication")["role"] == "master"
+    # no retry delay after such an abort: a master that now goes down for
+    # good is failed over at once, not after 2 x failover-timeout (10 s)
+    os.kill(g.primary.proc.pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    wait_until(lambda: events.has("+switch-master"), 30, what="+switch-master")
+    assert time.monotonic() - t0 < 7, events.events
     events.close()
 
 

@@ -174,6 +174,9 @@ def state_machine(sentinel, master) -> None:
     if _master_is_back(master):
         sentinel.event(WARNING, "-failover-abort-master-is-back", master, "%@")
         abort(sentinel, master)
+        # no retry delay (2 x failover-timeout): should the master go down
+        # again for good, its failover starts at once
+        master.failover_start_time = 0
         return
     st = master.failover_state
     if st == FO_WAIT_START:

@@ -152,7 +152,8 @@ def test_many_packed_values(pair):
     cmds = []
     for i in range(150):
         cmds += [["HSET", f"h{i}", *fields(3)], ["ZADD", f"z{i}", str(i), "a", "1", "b"],
-                 ["RPUSH", f"l{i}", "x", str(i), "y"]]
+                 ["RPUSH", f"l{i}", "x", str(i), "y"], ["SADD", f"s{i}", str(i), "7", "-1"],
+                 ["SADD", f"t{i}", "a", str(i)]]
     for i in range(0, 150, 7):
         cmds += [["HGET", f"h{i}", "f1"], ["HDEL", f"h{i}", "f0"], ["HGETALL", f"h{i}"],
                  ["HINCRBY", f"h{i}", "n", "3"], ["HEXISTS", f"h{i}", "f2"], ["HLEN", f"h{i}"],
@@ -164,7 +165,13 @@ def test_many_packed_values(pair):
                  ["HGETALL", f"hc{i}"], ["SORT", f"l{i + 1}", "ALPHA"], enc(f"h{i}"), enc(f"z{i}"),
                  ["HSCAN", f"h{i + 1}", "0"], ["ZSCAN", f"z{i + 1}", "0", "MATCH", "a*"],
                  ["ZRANGE", f"z{i + 2}", "0", "0", "REV"], ["ZMSCORE", f"z{i + 2}", "a", "x"],
-                 ["HMGET", f"h{i + 2}", "f0", "x"], ["LPOS", f"l{i + 3}", "y"], ["LLEN", f"l{i + 3}"]]
+                 ["HMGET", f"h{i + 2}", "f0", "x"], ["LPOS", f"l{i + 3}", "y"], ["LLEN", f"l{i + 3}"],
+                 ["SMEMBERS", f"s{i}"], ["SISMEMBER", f"s{i}", "7"], ["SMISMEMBER", f"t{i}", "a", "b"],
+                 ["SREM", f"s{i}", "7"], ["SADD", f"s{i}", "x"], enc(f"s{i}"), ["SCARD", f"s{i}"],
+                 ["SINTER", f"s{i}", f"s{i + 1}", f"s{i + 2}"], ["SUNIONSTORE", f"u{i}", f"s{i}", f"t{i}"],
+                 ["SCARD", f"u{i}"], ["SINTERCARD", "2", f"s{i + 1}", f"t{i + 1}"], ["SMEMBERS", f"s{i + 3}"],
+                 ["SMOVE", f"s{i + 4}", f"t{i + 4}", "-1"], ["SSCAN", f"s{i + 4}", "0"],
+                 ["SPOP", f"s{i + 5}", "3"], ["ZUNION", "2", f"s{i + 6}", f"z{i + 6}", "WITHSCORES"]]
     cmds += [["ZUNIONSTORE", "all", "3", "z0", "z7", "z14"], ["ZRANGE", "all", "0", "-1", "WITHSCORES"],
              ["DBSIZE"]]
     pair.check(cmds, norm=EXACT)
@@ -222,7 +229,7 @@ def test_values_are_packed_and_expanded_in_place(monkeypatch):
     """The packing itself (in-process, no server): a value leaves the ring of
     expanded values packed, comes back expanded with the same contents and
     order, and stays the same object."""
-    from redpoll.datatypes import RHash, RList, ZSet, compact
+    from redpoll.datatypes import RHash, RList, RSet, ZSet, compact
 
     monkeypatch.setattr(compact, "RING_SIZE", 16)
 
@@ -233,11 +240,15 @@ def test_values_are_packed_and_expanded_in_place(monkeypatch):
     for m, s in ((b"x", 2.0), (b"y", -1.5), (b"a", 2.0)):
         z.add(m, s)
     lst = RList([b"q", b"1", b""])
+    st = RSet([b"1", b"x"])
     big = RHash((b"f%d" % i, b"v") for i in range(5))
     big.ht = True                                # hashtable encoding: never packed
     for _ in range(compact.RING_SIZE + len(compact._ring)):   # out of the ring
         RList()
-    assert h.packed and z.packed and lst.packed and not big.packed
+    assert h.packed and z.packed and lst.packed and st.packed and not big.packed
+    assert b"x" in st and len(st) == 2 and sorted(st) == [b"1", b"x"] and st.packed
+    st.add(b"y")
+    assert not st.packed and len(st) == 3
     # reads work on the packed form
     assert list(h.items()) == [(b"b", b"1"), (b"a", b"2"), (b"10", b"-3")]
     assert h.get(b"a") == b"2" and h.get(b"zz") is None and b"10" in h and len(h) == 3

@@ -41,18 +41,19 @@ def ordered(s: RSet) -> list:
 
 def add_members(c, s: RSet, members) -> int:
     """Add members, tracking the intset -> hashtable conversion; new count."""
-    n = len(s)
     if s.ht is None:
         s.update_encoding(c.server.config)
+    ms = s.s
+    n = len(ms)
     if s.ht:
-        s.update(members)
+        ms.update(members)
     else:
         cfg = c.server.config
         for m in members:
-            if m not in s:
-                s.add(m)
+            if m not in ms:
+                ms.add(m)
                 s.note_add(m, cfg)
-    return len(s) - n
+    return len(ms) - n
 
 
 def store_set(c, dst: bytes, members, event: str) -> int:
@@ -129,7 +130,8 @@ def smismember(c, argv):
     s = c.db.read_typed(argv[1], RSet)
     if s is None:
         return [0] * (len(argv) - 2)
-    return [1 if m in s else 0 for m in argv[2:]]
+    ms = s.seq()
+    return [1 if m in ms else 0 for m in argv[2:]]
 
 
 @command("scard", 2, "readonly fast", keys=(1, 1, 1), group=G, since="1.0.0",
@@ -272,7 +274,7 @@ def compute(op: str, sets) -> set:
         sets = sorted(sets, key=len)
         out = set(sets[0])
         for s in sets[1:]:
-            out &= s
+            out.intersection_update(s.seq())
             if not out:
                 break
         return out
@@ -280,7 +282,7 @@ def compute(op: str, sets) -> set:
         out = set()
         for s in sets:
             if s:
-                out |= s
+                out.update(s.seq())
         return out
     first = sets[0]
     if not first:
@@ -288,15 +290,15 @@ def compute(op: str, sets) -> set:
     out = set(first)
     for s in sets[1:]:
         if s:
-            out -= s
+            out.difference_update(s.seq())
     return out
 
 
 def _reply_order(members: set) -> list:
     """Like Redis: an all-integer result small enough is an intset (sorted)."""
-    tmp = RSet(members)
-    tmp.update_encoding({"set-max-intset-entries": 512})
-    return ordered(tmp)
+    if len(members) <= 512 and all(map(is_int_member, members)):
+        return sorted(members, key=int)
+    return list(members)
 
 
 def _algebra(c, argv, op: str):
@@ -363,7 +365,7 @@ def sintercard(c, argv):
     if numkeys > len(argv) - 2:
         raise RedisError("ERR Number of keys can't be greater than number of args")
     limit = parse_intercard_limit(argv, 2 + numkeys)
-    return intercard(_inputs(c, argv[2:2 + numkeys]), limit)
+    return intercard([s and s.seq() for s in _inputs(c, argv[2:2 + numkeys])], limit)
 
 
 def parse_intercard_limit(argv, j: int) -> int:
@@ -415,5 +417,6 @@ def sscan(c, argv):
         nxt, batch = 0, ordered(s)
     else:
         nxt, batch = scan_cursors(c.server).scan(cursor, s, count)
-    out = [m for m in batch if m in s and (matcher is None or matcher(m))]
+    ms = s.seq()
+    out = [m for m in batch if m in ms and (matcher is None or matcher(m))]
     return [str(nxt).encode(), out]

@@ -6,8 +6,8 @@ redpoll-server and a fresh real redis-server, side by side:
 * ``strings``: N keys ``SET key:N value:N`` (default 1,000,000), target RSS
   ratio <= 2.5;
 * ``collections`` (issue 3): 100,000 hashes of 10 fields, 100,000 sorted sets
-  of 10 members and 100,000 lists of 10 items, one type per server pair,
-  target RSS ratio <= 3 for each.
+  of 10 members and 100,000 lists of 10 items (and 100,000 sets of 10
+  integers), one type per server pair, target RSS ratio <= 3 for each.
 
 For each it prints INFO used_memory and the process RSS of both servers, and
 the RSS ratio.
@@ -51,6 +51,10 @@ def zsets(i: int) -> bytes:
 
 def lists(i: int) -> bytes:
     return _resp(b"RPUSH", b"list:%d" % i, *[b"item:%d:%d" % (i, j) for j in range(10)])
+
+
+def sets(i: int) -> bytes:
+    return _resp(b"SADD", b"set:%d" % i, *[b"%d" % (i * 10 + j) for j in range(10)])
 
 
 def load(port: int, n: int, make, batch: int = 5000) -> None:
@@ -140,7 +144,8 @@ def main() -> int:
         n = args.n or 100_000
         for name, make in ((f"{n:,} hashes x 10 fields", hashes),
                            (f"{n:,} sorted sets x 10 members", zsets),
-                           (f"{n:,} lists x 10 items", lists)):
+                           (f"{n:,} lists x 10 items", lists),
+                           (f"{n:,} sets x 10 integers", sets)):
             rows.append((name, measure(n, make), 3))
             print(table(rows[-1:]), flush=True)
     text = table(rows)

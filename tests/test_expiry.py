@@ -172,7 +172,7 @@ PROPAGATION_SEQUENCE = [
     ["SET", "a", "v", "EX", "100"], ["SET", "b", "v", "PX", "100000", "GET"],
     ["SETEX", "c", "100", "v"], ["PSETEX", "d", "100000", "v"], ["GETEX", "a", "EX", "200"],
     ["GETEX", "a", "PERSIST"], ["GETEX", "a"], ["EXPIRE", "b", "300"],
-    ["PEXPIRE", "b", "300000", "GT"], ["EXPIRE", "b", "400", "GT"],
+    ["PEXPIRE", "b", "350000", "GT"], ["EXPIRE", "b", "400", "GT"],
     ["EXPIREAT", "c", "4102444800"], ["INCRBYFLOAT", "f", "1.5"], ["INCRBYFLOAT", "f", "0.1"],
     ["SET", "g", "v", "GET", "get"], ["GETDEL", "g"], ["EXPIRE", "d", "-1"],
     ["GETEX", "c", "PXAT", "1"], ["SET", "h", "1", "KEEPTTL", "GET"], ["SET", "i", "v", "EXAT", "4102444800"],

@@ -136,6 +136,33 @@ def test_watch_not_touched(sc):
         sc.step("a", "EXEC")
 
 
+def test_watch_only_keys_a_write_modified(sc):
+    """Redis signals the keys a command modified: sources of COPY, SORT ...
+    STORE and the *STORE commands are only read; deleting a key that is
+    missing changes nothing. Watched: k (a source, or missing)."""
+    for setup, write in [
+        (["SET", "k", "v"], ["COPY", "k", "dst"]),
+        (["RPUSH", "k", "3", "1", "2"], ["SORT", "k", "STORE", "dst"]),
+        (["SADD", "k", "a"], ["SUNIONSTORE", "dst", "k", "other"]),
+        (["SADD", "k", "a"], ["SINTERSTORE", "dst", "k"]),
+        (["ZADD", "k", "1", "a"], ["ZUNIONSTORE", "dst", "1", "k"]),
+        (["ZADD", "k", "1", "a"], ["ZRANGESTORE", "dst", "k", "0", "-1"]),
+        (["SET", "k", "v"], ["BITOP", "OR", "dst", "k"]),
+        (["PFADD", "k", "a"], ["PFMERGE", "dst", "k"]),
+        (["SET", "j", "v"], ["DEL", "j", "k"]),           # k missing, stays missing
+        (["RPUSH", "j", "x"], ["LMPOP", "2", "k", "j", "LEFT"]),
+        (["SADD", "k", "a"], ["SMOVE", "k", "dst", "a"]),  # both modified
+        (["RPUSH", "k", "x"], ["LMOVE", "k", "dst", "LEFT", "RIGHT"]),
+    ]:
+        sc.step("a", "FLUSHALL")
+        sc.step("a", *setup)
+        sc.step("a", "WATCH", "k")
+        sc.step("b", *write)
+        sc.step("a", "MULTI")
+        sc.step("a", "PING")
+        sc.step("a", "EXEC")
+
+
 def test_watch_remembers_the_db(sc):
     sc.step("a", "SELECT", "5")
     sc.step("a", "SET", "x", "30")

@@ -36,6 +36,7 @@ from redpoll.errors import (
     wrong_arity)
 from redpoll.keyspace import Database
 from redpoll.log import log
+from redpoll.modified_keys import modified_keys
 from redpoll.protocol.resp import NO_REPLY, OK, QUEUED  # noqa: F401 (NO_REPLY re-exported)
 
 PROTECTED_MODE_DENIED = (
@@ -485,7 +486,7 @@ class Server:
             self.propagate(c.db.id, argv)
         if self.watched_keys or self.blocking_keys:
             dbid = c.db.id
-            for k in cmd.keys(argv):
+            for k in modified_keys(cmd, argv):
                 if self.watched_keys:
                     self.touch_watched(dbid, k)
                 if (dbid, k) in self.blocking_keys:
@@ -551,8 +552,10 @@ class Server:
             m.add_raw(line)
 
     # -- WATCH -----------------------------------------------------------------
-    # c.watched maps (db id, key) -> True if the key was already expired (a
-    # stale key) when WATCHed: deleting such a key is no logical change.
+    # c.watched maps (db id, key) -> True if the key was missing or already
+    # expired (a stale key) when WATCHed: a write that leaves such a key
+    # missing (DEL of a missing key, deleting the stale one) is no logical
+    # change, as Redis signals only the keys it really modified.
     def touch_watched(self, dbid: int, key: bytes) -> None:
         """A write (or expiry) touched ``key``: its watchers' EXEC will fail."""
         wk = (dbid, key)
@@ -560,8 +563,7 @@ class Server:
         if clients:
             for cl in clients:
                 if cl.watched.get(wk) and key not in self.dbs[dbid].data:
-                    cl.watched[wk] = False     # stale key deleted: no change
-                    continue
+                    continue        # missing (or stale) when watched, and still gone
                 cl.flags |= F_DIRTY_CAS
 
     def touch_all_watched(self, dbid: int | None = None,

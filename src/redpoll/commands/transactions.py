@@ -144,7 +144,7 @@ def watch(c, argv):
         wk = (db.id, key)
         if wk in c.watched:
             continue
-        c.watched[wk] = db.is_expired(key)
+        c.watched[wk] = key not in db.data or db.is_expired(key)
         s = table.get(wk)
         if s is None:
             table[wk] = s = set()

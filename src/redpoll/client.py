@@ -96,6 +96,7 @@ class Client(asyncio.Protocol):
         self.prop_argv = None                    # argv to propagate instead of argv
         self.replica_state = None                # replication room's per-replica state
         self.woff = 0        # WAIT: stream offset after its previous command (replication room)
+        self.obuf_soft_since = 0                 # over the soft output limit since (s)
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.tot_cmds = 0
@@ -319,7 +320,8 @@ class Client(asyncio.Protocol):
             self.tot_net_out += len(data)
             self.server.stats.net_output_bytes += len(data)
             t.write(data)
-            if t.get_write_buffer_size() > 1 << 20:
+            # client-output-buffer-limit: see Server.obuf_threshold
+            if self.obuf_soft_since or t.get_write_buffer_size() > self.server.obuf_threshold:
                 self.server.check_output_limits(self)
         if self.flags & (F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP) and t is not None:
             self.close()

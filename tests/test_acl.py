@@ -274,6 +274,46 @@ def test_user_directive_unknown_command_fails_at_startup():
             srv.cleanup()
 
 
+@pytest.mark.parametrize("content", [
+    'user default on nopass ~* &* +@all\nuser alice on ">a b" ~* +@all\n',
+    "user alice on badrule\n",
+    "user alice on +nosuch -nosuch2 badrule other\n",
+    "foo bar\n",
+    "user alice on\nuser alice off\n",
+    'user alice on "x\n',
+])
+def test_aclfile_errors_match_redis(tmp_path, content):
+    """ACL file lines are split on spaces (no quoting) and errors are
+    reported in Redis's words, at start-up and by ACL LOAD."""
+    path = tmp_path / "users.acl"
+    path.write_text(content)
+    lines = []
+    for kind in ("redpoll", "redis"):
+        srv = ServerProcess(kind, args=["--aclfile", str(path)])
+        srv.start(wait=False)
+        try:
+            assert srv.proc.wait(30) != 0
+            lines.append([ln.split("# ", 1)[1] for ln in srv.log_text().splitlines()
+                          if "because of ACL errors" in ln])
+        finally:
+            srv.cleanup()
+    assert lines[0] == lines[1] and len(lines[0]) == 1
+    # ACL LOAD gives the same text as its error reply
+    ok = tmp_path / "ok.acl"
+    ok.write_text("user default on nopass ~* &* +@all\n")
+    replies = []
+    for kind in ("redpoll", "redis"):
+        with ServerProcess(kind, args=["--aclfile", str(ok)]) as srv:
+            c = srv.client()
+            ok.write_text(content)
+            with pytest.raises(redis.ResponseError) as e:
+                c.execute_command("ACL", "LOAD")
+            replies.append(str(e.value))
+            ok.write_text("user default on nopass ~* &* +@all\n")
+            c.close()
+    assert replies[0] == replies[1]
+
+
 def test_aclfile_load_and_save(tmp_path):
     path = tmp_path / "users.acl"
     path.write_text("user default on nopass ~* &* +@all\n"
@@ -296,7 +336,8 @@ def test_aclfile_load_and_save(tmp_path):
                 carol.connection_pool.get_connection().read_response()
         # a bad file is refused as a whole
         path.write_text("user default on nopass ~* &* +@all\nuser frank on badrule\n")
-        with pytest.raises(redis.ResponseError, match="badrule"):
+        with pytest.raises(redis.ResponseError,
+                           match=r"users.acl:2: Syntax error\. WARNING: ACL errors detected"):
             c.execute_command("ACL", "LOAD")
         assert c.acl_users() == ["default", "erin"]
 

@@ -253,40 +253,50 @@ def load_aclfile(srv, path: str) -> str | None:
             lines = f.read().split("\n")
     except OSError as e:
         return f"Error loading ACLs, opening file '{path}': {e.strerror}"
-    from redpoll.protocol.request import split_args
     acl = srv.acl
     new: dict[str, A.User] = {}
     errors = []
     for lineno, line in enumerate(lines, 1):
-        line = line.strip()
+        line = line.strip(" \t\r\n")
         if not line or line.startswith("#"):
             continue
-        words = split_args(line.encode("utf-8", "surrogateescape"))
-        if words is None:
-            errors.append(f"{path}:{lineno}: unbalanced quotes in acl line. ")
-            continue
-        words = [w.decode("utf-8", "surrogateescape") for w in words]
-        if not words or words[0] != "user" or len(words) < 2:
-            errors.append(f"{path}:{lineno}: line should start with user keyword. ")
+        # Redis 7.0 splits ACL file lines on single spaces (no quoting)
+        words = line.split(" ")
+        if len(words) < 2 or words[0] != "user":
+            errors.append(f"{path}:{lineno} should start with user keyword followed "
+                          f"by the username. ")
             continue
         name = words[1]
+        if A._has_spaces(name) or not name:
+            errors.append(f"{path}:{lineno}: username '{name}' contains invalid "
+                          f"characters. ")
+            continue
         if name in new:
-            errors.append(f"{path}:{lineno}: Duplicate user '{name}' found. ")
+            errors.append(f"WARNING: Duplicate user '{name}' found on line {lineno}. ")
+            continue
+        try:
+            rules = A.group_selectors(words[2:])
+        except RedisError as e:
+            errors.append(f"{path}:{lineno}: {e.msg[4:].rstrip('.')}. ")
             continue
         u = A.User(name, acl.pubsub_default) if name != "default" else A.User(name)
-        try:
-            for rule in A.group_selectors(words[2:]):
-                u.apply(rule, acl.pubsub_default)
-        except A.ACLRuleError as e:
-            errors.append(f"{path}:{lineno}: Error in applying operation '{e.rule}': "
-                          f"{e.reason}. ")
-            continue
-        except RedisError as e:
-            errors.append(f"{path}:{lineno}: {e.msg[4:]}. ")
-            continue
-        new[name] = u
+        failed = reported = False
+        for rule in rules:
+            try:
+                u.apply(rule.strip("\t\r\n"), acl.pubsub_default)
+            except A.ACLRuleError as e:
+                failed = True
+                if e.reason == A._ERR_NOENT:    # names of commands are not secret
+                    errors.append(f"{path}:{lineno}: Error in applying operation "
+                                  f"'{e.rule}': {e.reason}. ")
+                elif not reported:              # only the line's first other error
+                    errors.append(f"{path}:{lineno}: {e.reason}. ")
+                    reported = True
+        if not failed:
+            new[name] = u
     if errors:
-        return "".join(errors).rstrip()
+        return "".join(errors) + ("WARNING: ACL errors detected, no change to the "
+                                  "previously active ACL rules was performed")
     if "default" not in new:
         new["default"] = acl.default_user_template()
     old = acl.users

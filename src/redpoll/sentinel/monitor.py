@@ -270,12 +270,12 @@ class Sentinel:
         down-detection clocks move forward by it. Without this a sentinel
         stalled for down-after milliseconds saw every instance +sdown at once
         and could start a needless failover."""
-        for master in self.masters.values():
-            for ri in (master, *master.slaves.values(), *master.sentinels.values()):
-                link = ri.link
-                if link.act_ping_time:
-                    link.act_ping_time += ms
-                link.last_avail_time += ms
+        links = {id(ri.link): ri.link for master in self.masters.values()
+                 for ri in (master, *master.slaves.values(), *master.sentinels.values())}
+        for link in links.values():        # a shared link moves once
+            if link.act_ping_time:
+                link.act_ping_time += ms
+            link.last_avail_time += ms
 
     def handle_dict(self, instances: dict) -> None:
         switch_to = None

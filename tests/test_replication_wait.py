@@ -249,3 +249,26 @@ def test_primary_without_backlog_saves_no_replication_info(procs, kind):
     assert (str(i["master_replid2"]).strip("0"), i["second_repl_offset"],
             i["repl_backlog_active"]) == ("", -1, 0)
     assert p.client().get("k") == b"v"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_client_unblock_of_wait_answers_the_acks_at_that_time(procs, kind):
+    _need(kind)
+    p = procs(*FAST, kind=kind)
+    r = procs("--replicaof", "127.0.0.1", str(p.port), kind=kind)
+    pc, admin = p.client(socket_timeout=30), p.client()
+    wait_synced(pc, r.client())
+    cid = pc.client_id()
+    pc.set("k", "v")
+    replies = []
+    t = threading.Thread(target=lambda: replies.append(pc.execute_command("WAIT", 2, 0)))
+    t.start()
+    try:
+        # the one replica acknowledges the write (GETACK), WAIT wants two
+        wait_until(lambda: admin.info("clients")["blocked_clients"] == 1
+                   and info(admin)["slave0"]["offset"] == info(admin)["master_repl_offset"],
+                   20, what="replica acknowledged")
+        assert admin.client_unblock(cid) is True
+    finally:
+        t.join(20)
+    assert replies == [1]

@@ -500,6 +500,8 @@ class PrimarySide:
             n = self.acked(target)
             if n >= num and entry in self.waiting:
                 blocking.unblock(c, n)      # on_unblock drops the entry
+            elif c.blocked is not None:
+                c.blocked.timeout_reply = n     # what CLIENT UNBLOCK answers now
 
     def abort_waiting_clients(self) -> None:
         """This server becomes a replica: WAITing clients get their count now."""

@@ -626,7 +626,8 @@ class Server:
     active_expire_enabled = True      # DEBUG SET-ACTIVE-EXPIRE 0|1
 
     def _active_expire(self) -> None:
-        if self.masterhost is not None or not self.active_expire_enabled:
+        # never while a dataset loads (the cron runs during async loads)
+        if self.masterhost is not None or not self.active_expire_enabled or self.loading:
             return
         now = self.now_ms()
         effort = self.config["active-expire-effort"]

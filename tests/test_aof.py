@@ -435,3 +435,32 @@ def test_publish_is_not_written_to_the_aof_like_redis():
         ours, theirs = _incr(rp), _incr(real)
         assert b"PUBLISH" not in ours.upper() and b"PUBLISH" not in theirs.upper()
         assert b"$1\r\nk\r\n" in ours and b"$2\r\nk2\r\n" in ours
+
+
+def _resp(*argv) -> bytes:
+    argv = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+def test_nothing_expires_while_the_aof_loads_like_redis():
+    """A key whose absolute expiry has passed is not expired while the AOF
+    replays (later commands see it, as when they were written), then is
+    gone once loaded, as in Redis; it is not recreated without a TTL."""
+    incr = (_resp("SELECT", 0) + _resp("SET", "k", "v", "PXAT", 1000)
+            + _resp("APPEND", "k", "x") + _resp("INCR", "n")
+            + _resp("PEXPIREAT", "n", 1000) + _resp("INCR", "n")
+            + _resp("SET", "live", "1"))
+    seen = {}
+    for kind in ("redpoll", "redis"):
+        s = ServerProcess(kind, args=["--appendonly", "yes"])
+        d = os.path.join(s.dir, "appendonlydir")
+        os.makedirs(d)
+        with open(os.path.join(d, "appendonly.aof.manifest"), "w") as f:
+            f.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
+        with open(os.path.join(d, "appendonly.aof.1.incr.aof"), "wb") as f:
+            f.write(incr)
+        with s.start():
+            c = s.client()
+            seen[kind] = (c.get("k"), c.get("n"), c.get("live"), c.exists("k", "n"))
+            c.close()
+    assert seen["redpoll"] == seen["redis"] == (None, None, b"1", 0)

@@ -82,7 +82,8 @@ class Database:
         """The live value of ``key`` or None (expired keys are removed here)."""
         v = self.data.get(key)
         if v is not None and self.expires and key in self.expires:
-            if self.expires[key] <= self.server.now_ms():
+            # nothing expires while a dataset loads (an AOF replays as written)
+            if self.expires[key] <= self.server.now_ms() and not self.server.loading:
                 # A replica keeps expired keys for its primary's DEL; the
                 # primary's stream (server.in_master_stream) still sees them.
                 if self.expire_now(key) or not self.server.in_master_stream:

@@ -569,3 +569,17 @@ def test_protected_commands_and_configs_match_redis(mode):
         p.close()
         p.redpoll.cleanup()
         p.redis.cleanup()
+
+
+def test_protected_commands_before_auth_and_in_multi_match_redis():
+    """DEBUG/MODULE LOAD are refused by enable-*-command before NOAUTH and
+    at MULTI queueing time (processCommand), as in Redis."""
+    p = start_pair(["--requirepass", "pw"])
+    try:
+        p.check([["DEBUG", "SLEEP", "0"], ["MODULE", "LOAD", "/x.so"], ["MODULE", "LIST"],
+                 ["AUTH", "pw"], ["MULTI"], ["DEBUG", "SLEEP", "0"], ["PING"], ["EXEC"],
+                 ["MULTI"], ["MODULE", "UNLOAD", "x"], ["EXEC"]], flush=False)
+    finally:
+        p.close()
+        p.redpoll.cleanup()
+        p.redis.cleanup()

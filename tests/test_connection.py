@@ -450,3 +450,23 @@ def test_output_buffer_limits_match_redis(pr):
     mine, ref = (_obuf_session(p) for p in (pr.redpoll.port, pr.redis.port))
     assert ref == dict.fromkeys(ref, True)
     assert mine == ref
+
+
+def _small_obuf_session(port: int) -> bool:
+    admin = redis.Redis(port=port, socket_timeout=10)
+    try:
+        admin.set("mid", b"x" * (300 << 10))
+        admin.config_set("client-output-buffer-limit", "normal 100kb 0 0")
+        s = _raw(port)
+        s.sendall(b"GET mid\r\n")
+        return _closed_within(s, 10)
+    finally:
+        admin.config_set("client-output-buffer-limit", "normal 0 0 0")
+        admin.delete("mid")
+        admin.close()
+
+
+def test_small_output_limit_closes_at_once(pr):
+    """A 300 KiB reply over a 100 KiB hard limit closes the client even when
+    the socket could take it all (Redis checks the reply as it is queued)."""
+    assert [_small_obuf_session(p) for p in (pr.redpoll.port, pr.redis.port)] == [True, True]

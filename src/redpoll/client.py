@@ -319,10 +319,13 @@ class Client(asyncio.Protocol):
             self.out = []
             self.tot_net_out += len(data)
             self.server.stats.net_output_bytes += len(data)
+            # client-output-buffer-limit, counted as the reply is queued (as
+            # Redis does), before the socket takes it: see Server.obuf_threshold
+            pending = len(data) + t.get_write_buffer_size()
+            if ((pending > self.server.obuf_threshold or self.obuf_soft_since)
+                    and self.server.check_output_limits(self, pending)):
+                return
             t.write(data)
-            # client-output-buffer-limit: see Server.obuf_threshold
-            if self.obuf_soft_since or t.get_write_buffer_size() > self.server.obuf_threshold:
-                self.server.check_output_limits(self)
         if self.flags & (F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP) and t is not None:
             self.close()
 

@@ -312,6 +312,11 @@ class Server:
         if arity != n and (arity > 0 or n < -arity):
             return self.reject(c, cmd, wrong_arity(cmd.name))
         flags = cmd.flags
+        if flags & T.PROTECTED:     # DEBUG, MODULE LOAD...: before NOAUTH, as Redis
+            from redpoll.commands.server import protected_command_error
+            err = protected_command_error(c, cmd)
+            if err is not None:
+                return self.reject(c, cmd, err)
         if not c.authenticated and not flags & T.NO_AUTH:
             return self.reject(c, cmd, RedisError(NOAUTH))
         if self.acl_check is not None and not c.user.unrestricted:

@@ -357,6 +357,7 @@ class MasterLink:
         if swap:
             log.notice("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
         rdb.install_dbs(srv, dbs)
+        rdb.install_functions(srv, info["functions"])   # the primary's libraries replace ours
         if swap:
             log.notice("MASTER <-> REPLICA sync: Discarding old DB in background")
         self.loaded_from_disk = from_disk

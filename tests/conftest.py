@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import ServerProcess, require_redis_server
+from support import ServerProcess, kill_leftovers, require_redis_server
 from diff import pair  # noqa: F401  (redpoll/redis pair for differential tests)
 
 
@@ -30,3 +30,9 @@ def real_redis():
     require_redis_server()
     with ServerProcess("redis") as s:
         yield s
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No server outlives the run (a test that forgot one is a bug, but it
+    must not keep ports and CPU for the rest of CI)."""
+    kill_leftovers()

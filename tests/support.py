@@ -92,10 +92,13 @@ class ServerProcess:
         return cmd
 
     def start(self, wait: bool = True, timeout: float = 60.0) -> "ServerProcess":
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError(f"{self.kind} on port {self.port} is already running")
         log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             self.command, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.PIPE if self.stdin_config is not None else subprocess.DEVNULL)
+        _started.append(self)
         if self.stdin_config is not None:
             self.proc.stdin.write(self.stdin_config.encode())
             self.proc.stdin.close()
@@ -151,10 +154,29 @@ class ServerProcess:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
+        if self.proc is not None and self.proc.poll() is None:
+            return self             # ``with s.start():`` — already running
         return self.start()
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+# Every server process started by this test process: whatever a test left
+# running is killed when the session ends (conftest's pytest_sessionfinish).
+_started: list = []
+
+
+def kill_leftovers() -> int:
+    """Kill the servers still running; returns how many there were."""
+    n = 0
+    for s in _started:
+        if s.proc is not None and s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait(5)
+            n += 1
+    _started.clear()
+    return n
 
 
 def raw_request(port: int, data: bytes, host: str = "127.0.0.1",

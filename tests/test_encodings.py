@@ -44,6 +44,8 @@ def pair():
         yield p
     finally:
         p.close()
+        p.redpoll.cleanup()
+        p.redis.cleanup()
 
 
 @pytest.fixture(autouse=True)

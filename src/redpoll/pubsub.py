@@ -89,90 +89,100 @@ def spublish(server, channel: bytes, message: bytes) -> int:
 
 # -- subscribe / unsubscribe (the reply is sent here) --------------------------
 
-def subscribe(c, channel: bytes) -> None:
-    if channel not in c.channels:
-        c.channels.add(channel)
-        c.server.pubsub_channels.setdefault(channel, {})[c] = None
+class _Kind:
+    """One of the three subscription namespaces: the client's own set
+    (``mine``), the server's map (``table``), the confirmation words, and the
+    count the confirmations carry."""
+
+    __slots__ = ("mine", "table", "sub", "unsub", "count")
+
+    def __init__(self, mine: str, table: str, sub: bytes, unsub: bytes, count) -> None:
+        self.mine = mine
+        self.table = table
+        self.sub = sub
+        self.unsub = unsub
+        self.count = count
+
+
+def _shard_count(c) -> int:
+    return len(c.shard_channels)
+
+
+_CHANNELS = _Kind("channels", "pubsub_channels",
+                  b"subscribe", b"unsubscribe", subscription_count)
+_PATTERNS = _Kind("patterns", "pubsub_patterns",
+                  b"psubscribe", b"punsubscribe", subscription_count)
+_SHARD = _Kind("shard_channels", "pubsubshard_channels",
+               b"ssubscribe", b"sunsubscribe", _shard_count)
+
+
+def _subscribe(c, kind: _Kind, name: bytes) -> None:
+    mine = getattr(c, kind.mine)
+    if name not in mine:
+        mine.add(name)
+        getattr(c.server, kind.table).setdefault(name, {})[c] = None
     c.flags |= F_PUBSUB
-    push(c, b"subscribe", channel, subscription_count(c))
+    push(c, kind.sub, name, kind.count(c))
+
+
+def _unsubscribe(c, kind: _Kind, name: bytes, notify: bool) -> bool:
+    mine = getattr(c, kind.mine)
+    found = name in mine
+    if found:
+        mine.discard(name)
+        table = getattr(c.server, kind.table)
+        clients = table.get(name)
+        if clients is not None:
+            clients.pop(c, None)
+            if not clients:
+                del table[name]
+    if notify:
+        push(c, kind.unsub, name, kind.count(c))
+    return found
+
+
+def _unsubscribe_all(c, kind: _Kind, notify: bool) -> None:
+    names = list(getattr(c, kind.mine))
+    for name in names:
+        _unsubscribe(c, kind, name, notify)
+    if notify and not names:
+        push(c, kind.unsub, None, kind.count(c))
+
+
+def subscribe(c, channel: bytes) -> None:
+    _subscribe(c, _CHANNELS, channel)
 
 
 def psubscribe(c, pattern: bytes) -> None:
-    if pattern not in c.patterns:
-        c.patterns.add(pattern)
-        c.server.pubsub_patterns.setdefault(pattern, {})[c] = None
-    c.flags |= F_PUBSUB
-    push(c, b"psubscribe", pattern, subscription_count(c))
+    _subscribe(c, _PATTERNS, pattern)
 
 
 def ssubscribe(c, channel: bytes) -> None:
-    if channel not in c.shard_channels:
-        c.shard_channels.add(channel)
-        c.server.pubsubshard_channels.setdefault(channel, {})[c] = None
-    c.flags |= F_PUBSUB
-    push(c, b"ssubscribe", channel, len(c.shard_channels))
-
-
-def _drop(table: dict, name: bytes, c) -> None:
-    clients = table.get(name)
-    if clients is not None:
-        clients.pop(c, None)
-        if not clients:
-            del table[name]
+    _subscribe(c, _SHARD, channel)
 
 
 def unsubscribe(c, channel: bytes, notify: bool = True) -> bool:
-    found = channel in c.channels
-    if found:
-        c.channels.discard(channel)
-        _drop(c.server.pubsub_channels, channel, c)
-    if notify:
-        push(c, b"unsubscribe", channel, subscription_count(c))
-    return found
+    return _unsubscribe(c, _CHANNELS, channel, notify)
 
 
 def punsubscribe(c, pattern: bytes, notify: bool = True) -> bool:
-    found = pattern in c.patterns
-    if found:
-        c.patterns.discard(pattern)
-        _drop(c.server.pubsub_patterns, pattern, c)
-    if notify:
-        push(c, b"punsubscribe", pattern, subscription_count(c))
-    return found
+    return _unsubscribe(c, _PATTERNS, pattern, notify)
 
 
 def sunsubscribe(c, channel: bytes, notify: bool = True) -> bool:
-    found = channel in c.shard_channels
-    if found:
-        c.shard_channels.discard(channel)
-        _drop(c.server.pubsubshard_channels, channel, c)
-    if notify:
-        push(c, b"sunsubscribe", channel, len(c.shard_channels))
-    return found
+    return _unsubscribe(c, _SHARD, channel, notify)
 
 
 def unsubscribe_all(c, notify: bool = True) -> None:
-    names = list(c.channels)
-    for ch in names:
-        unsubscribe(c, ch, notify)
-    if notify and not names:
-        push(c, b"unsubscribe", None, subscription_count(c))
+    _unsubscribe_all(c, _CHANNELS, notify)
 
 
 def punsubscribe_all(c, notify: bool = True) -> None:
-    names = list(c.patterns)
-    for p in names:
-        punsubscribe(c, p, notify)
-    if notify and not names:
-        push(c, b"punsubscribe", None, subscription_count(c))
+    _unsubscribe_all(c, _PATTERNS, notify)
 
 
 def sunsubscribe_all(c, notify: bool = True) -> None:
-    names = list(c.shard_channels)
-    for ch in names:
-        sunsubscribe(c, ch, notify)
-    if notify and not names:
-        push(c, b"sunsubscribe", None, len(c.shard_channels))
+    _unsubscribe_all(c, _SHARD, notify)
 
 
 def update_flag(c) -> None:

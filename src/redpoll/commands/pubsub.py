@@ -52,41 +52,34 @@ def ssubscribe(c, argv):
     return _no_reply()
 
 
+def _unsubscribe(c, argv, one, every):
+    """(P|S)UNSUBSCRIBE: the names given, or every one of the kind."""
+    if len(argv) == 1:
+        every(c)
+    else:
+        for name in argv[1:]:
+            one(c, name)
+    P.update_flag(c)
+    return _no_reply()
+
+
 @command("unsubscribe", -1, "pubsub noscript loading stale", group=G,
          summary="Stops listening to messages posted to channels.", since="2.0.0")
 def unsubscribe(c, argv):
-    if len(argv) == 1:
-        P.unsubscribe_all(c)
-    else:
-        for ch in argv[1:]:
-            P.unsubscribe(c, ch)
-    P.update_flag(c)
-    return _no_reply()
+    return _unsubscribe(c, argv, P.unsubscribe, P.unsubscribe_all)
 
 
 @command("punsubscribe", -1, "pubsub noscript loading stale", group=G,
          summary="Stops listening to messages published to channels that match one or more patterns.",
          since="2.0.0")
 def punsubscribe(c, argv):
-    if len(argv) == 1:
-        P.punsubscribe_all(c)
-    else:
-        for pat in argv[1:]:
-            P.punsubscribe(c, pat)
-    P.update_flag(c)
-    return _no_reply()
+    return _unsubscribe(c, argv, P.punsubscribe, P.punsubscribe_all)
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", keys=(1, -1, 1), group=G,
          summary="Stops listening to messages posted to shard channels.", since="7.0.0")
 def sunsubscribe(c, argv):
-    if len(argv) == 1:
-        P.sunsubscribe_all(c)
-    else:
-        for ch in argv[1:]:
-            P.sunsubscribe(c, ch)
-    P.update_flag(c)
-    return _no_reply()
+    return _unsubscribe(c, argv, P.sunsubscribe, P.sunsubscribe_all)
 
 
 def _propagate_publish(c, argv) -> None:

@@ -772,6 +772,42 @@ def _claim_value(s: Stream, sid: int, justid: bool):
     return None if fv is None else [id_str(sid), fv]
 
 
+def _drop_deleted(c, key, gname, g: Group, sid: int, nack: NACK, cmds: list) -> None:
+    """XCLAIM/XAUTOCLAIM met a pending entry whose message was deleted: drop
+    it from the PEL (propagated as an XCLAIM)."""
+    cmds.append(_xclaim_argv(key, gname, g, sid, nack))
+    c.server.dirty += 1
+    del g.pel[sid]
+    del nack.consumer.pel[sid]
+
+
+def _claimer(c, g: Group, name: bytes, key: bytes, now: int):
+    """The claiming consumer, created if it does not exist yet."""
+    consumer = lookup_consumer(g, name, now)
+    if consumer is None:
+        consumer = create_consumer(c, g, name, key, now)
+    return consumer
+
+
+def _claim(c, key, gname, g: Group, sid: int, nack: NACK, consumer, delivery_time: int,
+           retrycount: int, justid: bool, cmds: list) -> None:
+    """Hand pending entry ``sid`` to ``consumer`` (XCLAIM/XAUTOCLAIM), with a
+    new delivery time and count (JUSTID leaves the count alone); propagated
+    as an XCLAIM."""
+    if nack.consumer is not consumer and nack.consumer is not None:
+        del nack.consumer.pel[sid]
+    nack.delivery_time = delivery_time
+    if retrycount >= 0:
+        nack.delivery_count = retrycount
+    elif not justid:
+        nack.delivery_count += 1
+    if nack.consumer is not consumer:
+        consumer.pel[sid] = nack
+        nack.consumer = consumer
+    cmds.append(_xclaim_argv(key, gname, g, sid, nack))
+    c.server.dirty += 1
+
+
 @command("xclaim", -6, "write fast", keys=(1, 1, 1), group=G, since="5.0.0",
          summary="Changes, or acquires, ownership of a message in a consumer group, as if "
                  "the message was delivered a consumer group member.")
@@ -836,11 +872,8 @@ def xclaim(c, argv):
         nack = g.pel.get(sid)
         if sid not in s.entries:
             if nack is not None:
-                cmds.append(_xclaim_argv(key, gname, g, sid, nack))
+                _drop_deleted(c, key, gname, g, sid, nack, cmds)
                 propagate_last = False
-                srv.dirty += 1
-                del g.pel[sid]
-                del nack.consumer.pel[sid]
             continue
         if force and nack is None:
             nack = NACK(None, now)
@@ -850,23 +883,10 @@ def xclaim(c, argv):
         if nack.consumer is not None and minidle and now - nack.delivery_time < minidle:
             continue
         if consumer is None:
-            consumer = lookup_consumer(g, name, now)
-            if consumer is None:
-                consumer = create_consumer(c, g, name, key, now)
-        if nack.consumer is not consumer and nack.consumer is not None:
-            del nack.consumer.pel[sid]
-        nack.delivery_time = deliverytime
-        if retrycount >= 0:
-            nack.delivery_count = retrycount
-        elif not justid:
-            nack.delivery_count += 1
-        if nack.consumer is not consumer:
-            consumer.pel[sid] = nack
-            nack.consumer = consumer
+            consumer = _claimer(c, g, name, key, now)
+        _claim(c, key, gname, g, sid, nack, consumer, deliverytime, retrycount, justid, cmds)
         out.append(_claim_value(s, sid, justid))
-        cmds.append(_xclaim_argv(key, gname, g, sid, nack))
         propagate_last = False
-        srv.dirty += 1
     if propagate_last:
         cmds.append(_setid_argv(key, gname, g))
         srv.dirty += 1
@@ -910,7 +930,6 @@ def xautoclaim(c, argv):
     g = s.groups.get(gname) if s is not None else None
     if g is None:
         raise _nogroup(key, gname)
-    srv = c.server
     now = _now(c)
     attempts = count * 10
     consumer = None
@@ -927,31 +946,17 @@ def xautoclaim(c, argv):
         attempts -= 1
         nack = pel[sid]
         if sid not in s.entries:
-            cmds.append(_xclaim_argv(key, gname, g, sid, nack))
-            srv.dirty += 1
-            del pel[sid]
-            del nack.consumer.pel[sid]
+            _drop_deleted(c, key, gname, g, sid, nack, cmds)
             deleted.append(id_str(sid))
             count -= 1
             continue
         if minidle and now - nack.delivery_time < minidle:
             continue
         if consumer is None:
-            consumer = lookup_consumer(g, name, now)
-            if consumer is None:
-                consumer = create_consumer(c, g, name, key, now)
-        if nack.consumer is not consumer and nack.consumer is not None:
-            del nack.consumer.pel[sid]
-        nack.delivery_time = now
-        if not justid:
-            nack.delivery_count += 1
-        if nack.consumer is not consumer:
-            consumer.pel[sid] = nack
-            nack.consumer = consumer
+            consumer = _claimer(c, g, name, key, now)
+        _claim(c, key, gname, g, sid, nack, consumer, now, -1, justid, cmds)
         out.append(_claim_value(s, sid, justid))
         count -= 1
-        cmds.append(_xclaim_argv(key, gname, g, sid, nack))
-        srv.dirty += 1
     else:
         cursor = 0
     _propagate_many(c, cmds)

@@ -100,12 +100,14 @@ def load_config(path, opts, read_stdin):
     return cfg
 
 
-def run_server(path, opts, read_stdin) -> int:
+def prepare_process(cfg) -> str | None:
+    """Start-up shared by redpoll-server and redpoll-sentinel once the config
+    is loaded: default pidfile when daemonizing, chdir to ``dir`` (which then
+    holds the absolute path), fork into the background unless supervised.
+    Returns the supervision mode, or None when ``dir`` cannot be entered (the
+    error is printed; the process must exit with 1)."""
     from redpoll import process
 
-    cfg = load_config(path, opts, read_stdin)
-    if cfg is None:
-        return 1
     supervised = process.supervision_mode(cfg)
     background = cfg["daemonize"] and supervised == "no"
     if cfg["daemonize"] and not cfg["pidfile"]:
@@ -115,10 +117,20 @@ def run_server(path, opts, read_stdin) -> int:
             os.chdir(cfg["dir"])
         except OSError as e:
             print(f"Can't chdir to '{cfg['dir']}': {e.strerror}", file=sys.stderr)
-            return 1
+            return None
     cfg.values["dir"] = os.getcwd()
     if background:
         process.daemonize(cfg["pidfile"])
+    return supervised
+
+
+def run_server(path, opts, read_stdin) -> int:
+    cfg = load_config(path, opts, read_stdin)
+    if cfg is None:
+        return 1
+    supervised = prepare_process(cfg)
+    if supervised is None:
+        return 1
     return serve(cfg, supervised=supervised)
 
 

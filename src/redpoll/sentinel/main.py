@@ -26,8 +26,7 @@ def run(path, opts, read_stdin) -> int:
     from redpoll.sentinel import config as sconfig
     from redpoll.sentinel.commands import restrict_table
     from redpoll.sentinel.monitor import Sentinel
-    from redpoll import process
-    from redpoll.server_main import serve
+    from redpoll.server_main import prepare_process, serve
 
     if path is None:
         _early_log("Sentinel needs config file on disk to save state. Exiting...")
@@ -51,19 +50,9 @@ def run(path, opts, read_stdin) -> int:
     except FatalConfigError as e:
         print(str(e), file=sys.stderr)
         return 1
-    supervised = process.supervision_mode(cfg)
-    background = cfg["daemonize"] and supervised == "no"
-    if cfg["daemonize"] and not cfg["pidfile"]:
-        cfg.values["pidfile"] = process.DEFAULT_PIDFILE
-    if cfg["dir"]:
-        try:
-            os.chdir(cfg["dir"])
-        except OSError as e:
-            print(f"Can't chdir to '{cfg['dir']}': {e.strerror}", file=sys.stderr)
-            return 1
-    cfg.values["dir"] = os.getcwd()
-    if background:
-        process.daemonize(cfg["pidfile"])
+    supervised = prepare_process(cfg)
+    if supervised is None:
+        return 1
     restrict_table()
     pkg.pending = sentinel
     return serve(cfg, sentinel_mode=True, supervised=supervised)

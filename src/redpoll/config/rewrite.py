@@ -82,18 +82,24 @@ class _State:
                     self.lines[i] = ""
 
     def content(self) -> str:
-        """The file text; every run of empty lines becomes one empty line."""
-        out = []
-        was_empty = False
-        for line in self.lines:
-            if not line:
-                if was_empty:
-                    continue
-                was_empty = True
-            else:
-                was_empty = False
-            out.append(line + "\n")
-        return "".join(out)
+        """The file text (see :func:`join_lines`)."""
+        return join_lines(self.lines)
+
+
+def join_lines(lines: list[str]) -> str:
+    """Config file text from its lines ("" marks a dropped line); every run
+    of empty lines becomes one empty line."""
+    out = []
+    was_empty = False
+    for line in lines:
+        if not line:
+            if was_empty:
+                continue
+            was_empty = True
+        else:
+            was_empty = False
+        out.append(line + "\n")
+    return "".join(out)
 
 
 def rewrite_text(cfg, old_text: str, user_lines: list[str] | None = None) -> str:

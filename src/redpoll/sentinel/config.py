@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 
 from redpoll.config import FatalConfigError
-from redpoll.config.rewrite import SIGNATURE, read_config_text, replace_file, rewrite_text
+from redpoll.config.rewrite import (SIGNATURE, join_lines, read_config_text, replace_file,
+                                    rewrite_text)
 from redpoll.log import log
 from redpoll.protocol.request import split_args
 from redpoll.protocol.quoting import repr_arg
@@ -304,17 +305,7 @@ def rewrite_sentinel_text(s, text: str) -> str:
     for kind, free in slots.items():
         for i in free:
             lines[i] = ""
-    out = []
-    was_empty = False
-    for line in lines:
-        if not line:
-            if was_empty:
-                continue
-            was_empty = True
-        else:
-            was_empty = False
-        out.append(line + "\n")
-    return "".join(out)
+    return join_lines(lines)
 
 
 def flush_config(s) -> bool:

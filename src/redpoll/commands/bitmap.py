@@ -8,7 +8,7 @@ NOT) goes through ``int.from_bytes`` so it runs at C speed on big bitmaps.
 from __future__ import annotations
 
 from redpoll.client import F_MASTER
-from redpoll.commands.string import get_string, parse_int, read_string
+from redpoll.commands.string import clamp_range, get_string, parse_int, read_string
 from redpoll.commands.table import command
 from redpoll.errors import SYNTAX, RedisError
 from redpoll.notify import GENERIC, STRING, notify
@@ -121,14 +121,7 @@ def bitcount(c, argv):
     total = len(v) * 8 if isbit else len(v)
     if start < 0 and end < 0 and start > end:
         return 0
-    if start < 0:
-        start += total
-    if end < 0:
-        end += total
-    start = max(start, 0)
-    end = max(end, 0)
-    if end >= total:
-        end = total - 1
+    start, end = clamp_range(start, end, total)
     if start > end:
         return 0
     if isbit:
@@ -156,15 +149,7 @@ def bitpos(c, argv):
             end_given = True
         else:
             end = len(v) - 1
-        total = len(v) * 8 if isbit else len(v)
-        if start < 0:
-            start += total
-        if end < 0:
-            end += total
-        start = max(start, 0)
-        end = max(end, 0)
-        if end >= total:
-            end = total - 1
+        start, end = clamp_range(start, end, len(v) * 8 if isbit else len(v))
     elif n == 3:
         start, end = 0, len(v) - 1
     else:

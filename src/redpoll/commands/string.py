@@ -490,6 +490,21 @@ def strlen(c, argv):
     return 0 if v is None else len(v)
 
 
+def clamp_range(start: int, end: int, n: int) -> tuple[int, int]:
+    """GETRANGE/BITCOUNT/BITPOS's index normalisation over ``n`` units:
+    negatives count from the end, then both are clamped to [0, n - 1]; the
+    inclusive (start, end) is empty when start > end."""
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    start = max(start, 0)
+    end = max(end, 0)
+    if end >= n:
+        end = n - 1
+    return start, end
+
+
 def _getrange(c, argv):
     start = parse_int(argv[2])
     end = parse_int(argv[3])
@@ -499,14 +514,7 @@ def _getrange(c, argv):
     n = len(v)
     if start < 0 and end < 0 and start > end:
         return b""
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    start = max(start, 0)
-    end = max(end, 0)
-    if end >= n:
-        end = n - 1
+    start, end = clamp_range(start, end, n)
     if start > end or n == 0:
         return b""
     return v[start:end + 1]

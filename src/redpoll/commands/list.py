@@ -50,8 +50,9 @@ def _where(b: bytes) -> bytes:
     return w
 
 
-def _range(n: int, start: int, end: int):
-    """Redis's start/end index normalisation: (start, end) inclusive, or None."""
+def index_range(n: int, start: int, end: int):
+    """Redis's start/end index normalisation (LRANGE, LTRIM, ZRANGE by rank):
+    (start, end) inclusive, or None when empty."""
     if start < 0:
         start += n
     if end < 0:
@@ -191,7 +192,7 @@ def lrange(c, argv):
         return []
     q = lst.seq()
     n = len(q)
-    r = _range(n, start, end)
+    r = index_range(n, start, end)
     if r is None:
         return []
     start, end = r
@@ -364,7 +365,7 @@ def ltrim(c, argv):
     if lst is None:
         return OK
     n = len(lst)
-    r = _range(n, start, end)
+    r = index_range(n, start, end)
     if r is None:
         lst.clear()
     else:

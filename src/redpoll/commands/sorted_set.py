@@ -16,7 +16,7 @@ import re
 
 from redpoll import blocking
 from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
-from redpoll.commands.list import _mpop_keys, parse_mpop
+from redpoll.commands.list import _mpop_keys, index_range, parse_mpop
 from redpoll.commands.set import intercard, parse_intercard_limit
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
@@ -249,17 +249,8 @@ def lex_span(z: ZSet, a, b, rev: bool = False):
 
 def rank_span(n: int, start: int, end: int):
     """Redis's rank normalisation: (i, j) half-open, possibly empty."""
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
-        return 0, 0
-    if end >= n:
-        end = n - 1
-    return start, end + 1
+    r = index_range(n, start, end)
+    return (0, 0) if r is None else (r[0], r[1] + 1)
 
 
 # -- replies --------------------------------------------------------------------------

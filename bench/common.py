@@ -27,6 +27,8 @@ class Proc:
         self.dir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
         if kind == "redpoll":
             cmd = [sys.executable, "-m", "redpoll", "server"]
+        elif kind == "floor":       # bench/floor_server.py
+            cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "floor_server.py")]
         else:
             cmd = [shutil.which("redis-server") or "redis-server"]
         cmd += ["--port", str(self.port), "--save", "", "--appendonly", "no",

@@ -127,6 +127,10 @@ def encode(v, proto: int) -> bytes:
     return b"".join(out)
 
 
+_BULK_HDR = [b"$%d\r\n" % i for i in range(10000)]     # "$<len>\r\n" by length
+_ONLY_BYTES = frozenset([bytes])
+
+
 def _encode_into(v, proto: int, out: list) -> None:
     t = type(v)
     if t is bytes or t is bytearray:
@@ -134,9 +138,22 @@ def _encode_into(v, proto: int, out: list) -> None:
     elif t is int:
         out.append(b":%d\r\n" % v)
     elif t is list or t is tuple:
-        out.append(b"*%d\r\n" % len(v))
+        n = len(v)
+        if n and _ONLY_BYTES.issuperset(map(type, v)):
+            # an array of plain bulk strings (LRANGE, HGETALL, KEYS...): one
+            # join; a string of 10000+ bytes takes the loop below
+            try:
+                out.append(b"*%d\r\n%b\r\n" % (
+                    n, b"\r\n".join([_BULK_HDR[len(x)] + x for x in v])))
+                return
+            except IndexError:
+                pass
+        out.append(b"*%d\r\n" % n)
         for x in v:
-            _encode_into(x, proto, out)
+            if type(x) is bytes:
+                out.append(b"$%d\r\n%b\r\n" % (len(x), x))
+            else:
+                _encode_into(x, proto, out)
     elif v is None:
         out.append(b"$-1\r\n" if proto == 2 else b"_\r\n")
     elif t is str:

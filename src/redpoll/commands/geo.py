@@ -117,37 +117,31 @@ def distance(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2.0 * EARTH_RADIUS * math.asin(math.sqrt(a))
 
 
-def _move_x(bits: int, step: int, d: int) -> int:
-    x = bits & 0xAAAAAAAAAAAAAAAA
-    y = bits & 0x5555555555555555
-    zz = 0x5555555555555555 >> (64 - step * 2)
-    if d > 0:
-        x = (x + (zz + 1)) & M64
-    else:
-        x = ((x | zz) - (zz + 1)) & M64
-    x &= 0xAAAAAAAAAAAAAAAA >> (64 - step * 2)
-    return x | y
+_X_BITS = 0xAAAAAAAAAAAAAAAA      # longitude's interleaved bits in a geohash
+_Y_BITS = 0x5555555555555555      # latitude's
 
 
-def _move_y(bits: int, step: int, d: int) -> int:
-    x = bits & 0xAAAAAAAAAAAAAAAA
-    y = bits & 0x5555555555555555
-    zz = 0xAAAAAAAAAAAAAAAA >> (64 - step * 2)
+def _move(bits: int, step: int, d: int, axis: int) -> int:
+    """One cell east/north (``d`` > 0) or west/south along ``axis`` (_X_BITS
+    or _Y_BITS) of a ``step``-bit-per-axis geohash (geohash_move_x/y)."""
+    other = axis ^ M64
+    a = bits & axis
+    zz = other >> (64 - step * 2)
     if d > 0:
-        y = (y + (zz + 1)) & M64
+        a = (a + (zz + 1)) & M64
     else:
-        y = ((y | zz) - (zz + 1)) & M64
-    y &= 0x5555555555555555 >> (64 - step * 2)
-    return x | y
+        a = ((a | zz) - (zz + 1)) & M64
+    a &= axis >> (64 - step * 2)
+    return a | (bits & other)
 
 
 def _neighbors(bits: int, step: int) -> dict:
     def mv(dx, dy):
         b = bits
         if dx:
-            b = _move_x(b, step, dx)
+            b = _move(b, step, dx, _X_BITS)
         if dy:
-            b = _move_y(b, step, dy)
+            b = _move(b, step, dy, _Y_BITS)
         return b
     return {"north": mv(0, 1), "south": mv(0, -1), "east": mv(1, 0), "west": mv(-1, 0),
             "north_east": mv(1, 1), "north_west": mv(-1, 1),

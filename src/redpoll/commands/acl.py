@@ -45,21 +45,17 @@ def acl_setuser(c, argv):
 def kill_pubsub_clients_if_needed(me, user) -> None:
     """ACLKillPubsubClientsIfNeeded: clients of ``user`` subscribed to a channel
     or pattern the user may no longer use are disconnected."""
-    from redpoll.client import F_CLOSE_AFTER_REPLY
     sels = [user.root] + user.selectors
     if any(s.all_channels for s in sels):
         return
-    for x in list(me.server.clients.values()):
-        if x.user is not user:
-            continue
+
+    def lost_access(x) -> bool:
         subs = [(ch, False) for ch in x.channels]
         subs += [(ch, False) for ch in getattr(x, "shard_channels", ())]
         subs += [(p, True) for p in x.patterns]
-        if any(not any(s.channel_allowed(ch, pat) for s in sels) for ch, pat in subs):
-            if x is me:
-                x.flags |= F_CLOSE_AFTER_REPLY
-            else:
-                x.abort()
+        return any(not any(s.channel_allowed(ch, pat) for s in sels) for ch, pat in subs)
+
+    disconnect_user_clients(me, user, lost_access)
 
 
 @subcommand("acl", "getuser", 3, _FLAGS, group=G, since="6.0.0",
@@ -99,11 +95,12 @@ def acl_deluser(c, argv):
     return deleted
 
 
-def disconnect_user_clients(me, user) -> None:
-    """Close every connection authenticated as ``user`` (the caller after its reply)."""
+def disconnect_user_clients(me, user, only=None) -> None:
+    """Close every connection authenticated as ``user`` (those for which
+    ``only(client)`` is true, when given); the caller after its reply."""
     from redpoll.client import F_CLOSE_AFTER_REPLY
     for x in list(me.server.clients.values()):
-        if x.user is user:
+        if x.user is user and (only is None or only(x)):
             if x is me:
                 x.flags |= F_CLOSE_AFTER_REPLY
             else:

@@ -171,6 +171,21 @@ def parse_scan_options(argv, start: int):
     return count, matcher, typename
 
 
+def start_value_scan(c, argv, typ):
+    """HSCAN/SSCAN/ZSCAN's arguments, checked in Redis's order: the cursor,
+    the value at ``argv[1]`` (wrong type: error), then COUNT/MATCH (TYPE is a
+    syntax error). None when the key is missing (reply ``[0, []]``), else
+    (value, cursor, count, matcher)."""
+    cursor = parse_scan_cursor(argv[2])
+    v = c.db.read_typed(argv[1], typ)
+    if v is None:
+        return None
+    count, matcher, typename = parse_scan_options(argv, 3)
+    if typename is not None:
+        raise RedisError(SYNTAX)
+    return v, cursor, count, matcher
+
+
 @command("scan", -2, "readonly", group=G, summary="Iterates over the key names in the database.", since="2.8.0")
 def scan(c, argv):
     cursor = parse_scan_cursor(argv[1])
@@ -870,7 +885,7 @@ _categories("sort_ro", "read", "set", "sortedset", "list", "slow", "dangerous")
 
 
 __all__ = ["copy_value", "object_encoding", "parse_scan_cursor",
-           "parse_scan_options", "sort_getkeys"]
+           "parse_scan_options", "sort_getkeys", "start_value_scan"]
 
 
 # -- DEBUG SET-ACTIVE-EXPIRE (expiry is this module's concern) ----------------------

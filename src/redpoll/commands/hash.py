@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
+from redpoll.commands.generic import start_value_scan
 from redpoll.commands.string import (
     I64_MAX, I64_MIN, format_long_double, parse_int, parse_long_double, round_ld)
 from redpoll.commands.table import command
@@ -265,13 +265,10 @@ def _nth_key(d: dict, i: int):
 @command("hscan", -3, "readonly", keys=(1, 1, 1), group=G, since="2.8.0",
          summary="Iterates over fields and values of a hash.")
 def hscan(c, argv):
-    cursor = parse_scan_cursor(argv[2])
-    h = c.db.read_typed(argv[1], RHash)
-    if h is None:
+    start = start_value_scan(c, argv, RHash)
+    if start is None:
         return [b"0", []]
-    count, matcher, typename = parse_scan_options(argv, 3)
-    if typename is not None:
-        raise RedisError(SYNTAX)
+    h, cursor, count, matcher = start
     if h.ht is None:
         h.update_encoding(c.server.config)
     d = h.mapping()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
+from redpoll.commands.generic import start_value_scan
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
 from redpoll.datatypes.set import RSet, is_int_member
@@ -404,13 +404,10 @@ def intercard(inputs: list, limit: int) -> int:
 @command("sscan", -3, "readonly", keys=(1, 1, 1), group=G, since="2.8.0",
          summary="Iterates over members of a set.")
 def sscan(c, argv):
-    cursor = parse_scan_cursor(argv[2])
-    s = c.db.read_typed(argv[1], RSet)
-    if s is None:
+    start = start_value_scan(c, argv, RSet)
+    if start is None:
         return [b"0", []]
-    count, matcher, typename = parse_scan_options(argv, 3)
-    if typename is not None:
-        raise RedisError(SYNTAX)
+    s, cursor, count, matcher = start
     if s.ht is None:
         s.update_encoding(c.server.config)
     if not s.ht:                    # intset: everything at once, sorted

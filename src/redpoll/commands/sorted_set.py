@@ -15,7 +15,7 @@ import random
 import re
 
 from redpoll import blocking
-from redpoll.commands.generic import parse_scan_cursor, parse_scan_options
+from redpoll.commands.generic import start_value_scan
 from redpoll.commands.list import _mpop_keys, index_range, parse_mpop
 from redpoll.commands.set import intercard, parse_intercard_limit
 from redpoll.commands.string import parse_int, parse_range_int
@@ -1046,13 +1046,10 @@ def zintercard(c, argv):
 @command("zscan", -3, "readonly", keys=(1, 1, 1), group=G, since="2.8.0",
          summary="Iterates over members and scores of a sorted set.")
 def zscan(c, argv):
-    cursor = parse_scan_cursor(argv[2])
-    z = c.db.read_typed(argv[1], ZSet)
-    if z is None:
+    start = start_value_scan(c, argv, ZSet)
+    if start is None:
         return [b"0", []]
-    count, matcher, typename = parse_scan_options(argv, 3)
-    if typename is not None:
-        raise RedisError(SYNTAX)
+    z, cursor, count, matcher = start
     if z.big is None:
         z.update_encoding(c.server.config)
     d = z.scores()

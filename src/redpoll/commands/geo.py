@@ -548,12 +548,8 @@ def _georadius_generic(c, argv, src: int, flags: int):
     for member, dist, score, lon, lat in returned:
         res.add(member, dist / s.conversion if storedist else score)
     event = "geosearchstore" if flags & GEOSEARCH else "georadiusstore"
-    if res.dict:
-        store_result(c, storekey, res, event)
+    if store_result(c, storekey, res, event):     # an empty result deletes storekey
         c.server.dirty += len(returned) - 1
-    elif db.delete(storekey):
-        notify(c.server, GENERIC, "del", storekey, db.id)
-        c.server.dirty += 1
     return len(returned)
 
 

@@ -56,20 +56,28 @@ def add_members(c, s: RSet, members) -> int:
     return len(ms) - n
 
 
-def store_set(c, dst: bytes, members, event: str) -> int:
-    """Store the result of a *STORE command (deleting dst when empty)."""
+def store_collection(c, dst: bytes, value, n: int, event: str, type_flag: int) -> int:
+    """Store the result of a *STORE command (sets, sorted sets): ``value``,
+    holding ``n`` members, at ``dst`` with keyspace event ``event`` of class
+    ``type_flag``; an empty result deletes ``dst`` instead. Returns ``n``."""
     db = c.db
-    if members:
-        s = RSet(members)
-        s.update_encoding(c.server.config)
-        db.set(dst, s)
-        _event(c, event, dst)
+    if n:
+        value.update_encoding(c.server.config)
+        db.set(dst, value)
+        if c.server.notify_flags:
+            notify(c.server, type_flag, event, dst, db.id)
         c.server.dirty += 1
     elif db.delete(dst):
         if c.server.notify_flags:
-            notify(c.server, GENERIC, "del", dst, c.db.id)
+            notify(c.server, GENERIC, "del", dst, db.id)
         c.server.dirty += 1
-    return len(members)
+    return n
+
+
+def store_set(c, dst: bytes, members, event: str) -> int:
+    """Store the members of a *STORE result as a set (deleting dst when empty)."""
+    return store_collection(c, dst, RSet(members) if members else None, len(members),
+                            event, SET)
 
 
 @command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",

@@ -17,7 +17,7 @@ import re
 from redpoll import blocking
 from redpoll.commands.generic import start_value_scan
 from redpoll.commands.list import _mpop_keys, index_range, parse_mpop
-from redpoll.commands.set import intercard, parse_intercard_limit
+from redpoll.commands.set import intercard, parse_intercard_limit, store_collection
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
 from redpoll.datatypes.set import RSet
@@ -287,17 +287,7 @@ def _new_zset(c, key: bytes) -> ZSet:
 
 def store_result(c, dst: bytes, z: ZSet, event: str) -> int:
     """Store a computed zset at ``dst`` (deleting dst when it is empty)."""
-    db = c.db
-    if z.dict:
-        z.update_encoding(c.server.config)
-        db.set(dst, z)
-        _event(c, event, dst)
-        c.server.dirty += 1
-    elif db.delete(dst):
-        if c.server.notify_flags:
-            notify(c.server, GENERIC, "del", dst, c.db.id)
-        c.server.dirty += 1
-    return len(z.dict)
+    return store_collection(c, dst, z, len(z.dict), event, ZSET)
 
 
 # -- ZADD / ZINCRBY ---------------------------------------------------------------

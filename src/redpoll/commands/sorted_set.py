@@ -253,6 +253,28 @@ def rank_span(n: int, start: int, end: int):
     return (0, 0) if r is None else (r[0], r[1] + 1)
 
 
+def parse_range(kind: str, lo: bytes, hi: bytes) -> tuple:
+    """The bounds of a RANK (two integers), SCORE or LEX range, as the range
+    commands parse them (the first bound's error first)."""
+    if kind == RANK:
+        start = parse_int(lo)
+        return start, parse_int(hi)
+    if kind == SCORE:
+        return parse_score_range(lo, hi)
+    return parse_lex_range(lo, hi)
+
+
+def range_span(z: ZSet, sl, kind: str, bounds: tuple, rev: bool = False):
+    """Index span [i, j) of ``z``'s members within ``bounds`` (from
+    :func:`parse_range`), counted from the lowest score; ``sl`` is the
+    sequence of z's pairs the caller will slice (its length for RANK)."""
+    if kind == RANK:
+        return rank_span(len(sl), *bounds)
+    if kind == SCORE:
+        return score_span(z, *bounds)
+    return lex_span(z, *bounds, rev)
+
+
 # -- replies --------------------------------------------------------------------------
 
 def with_scores(c, pairs) -> list:
@@ -514,30 +536,20 @@ def _zrange_generic(c, argv, key_idx: int, rangetype, rev, store: bytes | None =
         raise RedisError(SYNTAX)
     if rev and rangetype != RANK:
         minidx, maxidx = maxidx, minidx
-    if rangetype == RANK:
-        start = parse_int(argv[minidx])
-        end = parse_int(argv[maxidx])
-    elif rangetype == SCORE:
-        srange = parse_score_range(argv[minidx], argv[maxidx])
-    else:
-        lrange = parse_lex_range(argv[minidx], argv[maxidx])
+    bounds = parse_range(rangetype, argv[minidx], argv[maxidx])
     z = c.db.read_typed(key, ZSet)
     if z is None:
         if store is not None:
             return store_result(c, store, ZSet(), "zrangestore")
         return []
     sl = z.pairs() if rangetype == RANK else z.sl
-    size = len(sl)
+    i, k = range_span(z, sl, rangetype, bounds, rev)
     if rangetype == RANK:
-        i, k = rank_span(size, start, end)
         if rev:
+            size = len(sl)
             i, k = size - k, size - i
         items = _slice(sl, i, k, rev, 0, -1)
     else:
-        if rangetype == SCORE:
-            i, k = score_span(z, *srange)
-        else:
-            i, k = lex_span(z, *lrange, rev)
         items = _slice(sl, i, k, rev, offset, limit)
     if store is not None:
         out = ZSet()
@@ -636,22 +648,11 @@ def zrem(c, argv):
 
 def _zremrange(c, argv, kind: str):
     key = argv[1]
-    if kind == RANK:
-        start = parse_int(argv[2])
-        end = parse_int(argv[3])
-    elif kind == SCORE:
-        srange = parse_score_range(argv[2], argv[3])
-    else:
-        lrange = parse_lex_range(argv[2], argv[3])
+    bounds = parse_range(kind, argv[2], argv[3])
     z = c.db.get_typed(key, ZSet)
     if z is None:
         return 0
-    if kind == RANK:
-        i, k = rank_span(len(z.sl), start, end)
-    elif kind == SCORE:
-        i, k = score_span(z, *srange)
-    else:
-        i, k = lex_span(z, *lrange)
+    i, k = range_span(z, z.sl, kind, bounds)
     if i >= k:
         return 0
     sl = z.sl

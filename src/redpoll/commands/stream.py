@@ -204,7 +204,7 @@ def parse_trim_args(c, argv, xadd: bool):
         lo = opt.lower()
         if xadd and opt == b"*":
             break
-        if lo == b"maxlen" and more:
+        if (lo == b"maxlen" or lo == b"minid") and more:
             if a.maxlen is not None or a.minid is not None:
                 raise RedisError("ERR syntax error, MAXLEN and MINID options at the "
                                  "same time are not compatible")
@@ -213,21 +213,12 @@ def parse_trim_args(c, argv, xadd: bool):
             if more >= 2 and nxt in (b"~", b"="):
                 a.approx = nxt == b"~"
                 i += 1
-            a.maxlen = parse_int(argv[i + 1])
-            if a.maxlen < 0:
-                raise RedisError("ERR The MAXLEN argument must be >= 0.")
-            i += 1
-            a.arg_idx = i
-        elif lo == b"minid" and more:
-            if a.maxlen is not None or a.minid is not None:
-                raise RedisError("ERR syntax error, MAXLEN and MINID options at the "
-                                 "same time are not compatible")
-            a.approx = False
-            nxt = argv[i + 1]
-            if more >= 2 and nxt in (b"~", b"="):
-                a.approx = nxt == b"~"
-                i += 1
-            a.minid = strict_id(argv[i + 1])
+            if lo == b"maxlen":
+                a.maxlen = parse_int(argv[i + 1])
+                if a.maxlen < 0:
+                    raise RedisError("ERR The MAXLEN argument must be >= 0.")
+            else:
+                a.minid = strict_id(argv[i + 1])
             i += 1
             a.arg_idx = i
         elif lo == b"limit" and more:

@@ -186,6 +186,20 @@ def start_value_scan(c, argv, typ):
     return v, cursor, count, matcher
 
 
+def scan_pairs_reply(nxt: int, batch, d: dict, matcher, fmt=None) -> list:
+    """HSCAN/ZSCAN's reply: the next cursor, then the name and value of each
+    name of ``batch`` still in ``d`` that matches (the value through ``fmt``
+    when given)."""
+    out = []
+    for k in batch:
+        v = d.get(k)
+        if v is None or (matcher is not None and not matcher(k)):
+            continue
+        out.append(k)
+        out.append(v if fmt is None else fmt(v))
+    return [str(nxt).encode(), out]
+
+
 @command("scan", -2, "readonly", group=G, summary="Iterates over the key names in the database.", since="2.8.0")
 def scan(c, argv):
     cursor = parse_scan_cursor(argv[1])
@@ -885,7 +899,7 @@ _categories("sort_ro", "read", "set", "sortedset", "list", "slow", "dangerous")
 
 
 __all__ = ["copy_value", "object_encoding", "parse_scan_cursor",
-           "parse_scan_options", "sort_getkeys", "start_value_scan"]
+           "parse_scan_options", "scan_pairs_reply", "sort_getkeys", "start_value_scan"]
 
 
 # -- DEBUG SET-ACTIVE-EXPIRE (expiry is this module's concern) ----------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from redpoll.commands.generic import start_value_scan
+from redpoll.commands.generic import scan_pairs_reply, start_value_scan
 from redpoll.commands.string import (
     I64_MAX, I64_MIN, format_long_double, parse_int, parse_long_double, round_ld)
 from redpoll.commands.table import command
@@ -276,11 +276,4 @@ def hscan(c, argv):
         nxt, batch = 0, list(d)
     else:
         nxt, batch = scan_cursors(c.server).scan(cursor, d, count)
-    out = []
-    for f in batch:
-        v = d.get(f)
-        if v is None or (matcher is not None and not matcher(f)):
-            continue
-        out.append(f)
-        out.append(v)
-    return [str(nxt).encode(), out]
+    return scan_pairs_reply(nxt, batch, d, matcher)

@@ -15,7 +15,7 @@ import random
 import re
 
 from redpoll import blocking
-from redpoll.commands.generic import start_value_scan
+from redpoll.commands.generic import scan_pairs_reply, start_value_scan
 from redpoll.commands.list import _mpop_keys, index_range, parse_mpop
 from redpoll.commands.set import intercard, parse_intercard_limit, store_collection
 from redpoll.commands.string import parse_int, parse_range_int
@@ -1048,11 +1048,4 @@ def zscan(c, argv):
         nxt, batch = 0, [m for s, m in z.pairs()]
     else:
         nxt, batch = scan_cursors(c.server).scan(cursor, d, count)
-    out = []
-    for m in batch:
-        s = d.get(m)
-        if s is None or (matcher is not None and not matcher(m)):
-            continue
-        out.append(m)
-        out.append(format_double(s))
-    return [str(nxt).encode(), out]
+    return scan_pairs_reply(nxt, batch, d, matcher, format_double)

@@ -334,6 +334,13 @@ def _get_zset(db, key):
     return db.get_typed(key, ZSet)
 
 
+def _coords(z, member: bytes):
+    """(lon, lat) of ``member`` of geo set ``z``; None when the key (z is
+    None) or the member is missing."""
+    score = z.dict.get(member) if z is not None else None
+    return None if score is None else decode(score)
+
+
 def _member_pos(z: ZSet, member: bytes):
     score = z.dict.get(member)
     if score is None:
@@ -376,12 +383,11 @@ def geopos(c, argv):
     z = _get_zset(c.db, argv[1])
     out = []
     for m in argv[2:]:
-        score = z.dict.get(m) if z is not None else None
-        if score is None:
+        pos = _coords(z, m)
+        if pos is None:
             out.append(NULL_ARRAY)
         else:
-            lon, lat = decode(score)
-            out.append([human_double(c, lon), human_double(c, lat)])
+            out.append([human_double(c, pos[0]), human_double(c, pos[1])])
     return out
 
 
@@ -396,10 +402,9 @@ def geodist(c, argv):
     z = _get_zset(c.db, argv[1])
     if z is None:
         return None
-    s1, s2 = z.dict.get(argv[2]), z.dict.get(argv[3])
-    if s1 is None or s2 is None:
+    a, b = _coords(z, argv[2]), _coords(z, argv[3])
+    if a is None or b is None:
         return None
-    a, b = decode(s1), decode(s2)
     return distance_reply(distance(a[0], a[1], b[0], b[1]) / to_meter)
 
 
@@ -409,12 +414,11 @@ def geohash(c, argv):
     z = _get_zset(c.db, argv[1])
     out = []
     for m in argv[2:]:
-        score = z.dict.get(m) if z is not None else None
-        if score is None:
+        pos = _coords(z, m)
+        if pos is None:
             out.append(None)
             continue
-        lon, lat = decode(score)
-        bits = encode(lon, lat, 26, -90.0, 90.0)
+        bits = encode(pos[0], pos[1], 26, -90.0, 90.0)
         buf = bytearray()
         for i in range(11):
             idx = 0 if i == 10 else (bits >> (52 - (i + 1) * 5)) & 0x1F

@@ -110,9 +110,13 @@ def disconnect_user_clients(me, user, only=None) -> None:
 @subcommand("acl", "list", 2, _FLAGS, group=G, since="6.0.0",
             summary="Dumps the effective rules in ACL file format.")
 def acl_list(c, argv):
-    users = c.server.acl.users
-    return [f"user {n} {users[n].describe()}".encode("utf-8", "surrogateescape")
-            for n in sorted(users)]
+    return [line.encode("utf-8", "surrogateescape") for line in user_lines(c.server.acl.users)]
+
+
+def user_lines(users: dict) -> list[str]:
+    """``user <name> <rules>`` for every ACL user, sorted by name: ACL LIST,
+    ACL SAVE and CONFIG REWRITE (without an aclfile) write these."""
+    return [f"user {name} {u.describe()}" for name, u in sorted(users.items())]
 
 
 @subcommand("acl", "users", 2, _FLAGS, group=G, since="6.0.0",
@@ -222,8 +226,7 @@ def acl_save(c, argv):
     path = srv.config["aclfile"]
     if not path:
         raise RedisError(NO_ACLFILE)
-    users = srv.acl.users
-    text = "".join(f"user {n} {users[n].describe()}\n" for n in sorted(users))
+    text = "".join(line + "\n" for line in user_lines(srv.acl.users))
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:

@@ -105,7 +105,8 @@ def _user_lines(srv) -> list[str] | None:
     users = getattr(srv.acl, "users", None)
     if not isinstance(users, dict):
         return None         # fall back to the rewrite module's own lines
-    return [f"user {name} {u.describe()}" for name, u in sorted(users.items())]
+    from redpoll.commands.acl import user_lines
+    return user_lines(users)
 
 
 @subcommand("config", "help", 2, "loading stale", group=G,

@@ -206,13 +206,19 @@ def acl_dryrun(c, argv):
     return OK if msg is None else msg.encode("utf-8", "surrogateescape")
 
 
+def _aclfile(srv) -> str:
+    """The configured aclfile (ACL LOAD/SAVE refuse to run without one)."""
+    path = srv.config["aclfile"]
+    if not path:
+        raise RedisError(NO_ACLFILE)
+    return path
+
+
 @subcommand("acl", "load", 2, _FLAGS, group=G, since="6.0.0",
             summary="Reloads the rules from the configured ACL file.")
 def acl_load(c, argv):
     srv = c.server
-    path = srv.config["aclfile"]
-    if not path:
-        raise RedisError(NO_ACLFILE)
+    path = _aclfile(srv)
     err = load_aclfile(srv, path)
     if err:
         raise RedisError("ERR " + err)
@@ -223,9 +229,7 @@ def acl_load(c, argv):
             summary="Saves the effective ACL rules in the configured ACL file.")
 def acl_save(c, argv):
     srv = c.server
-    path = srv.config["aclfile"]
-    if not path:
-        raise RedisError(NO_ACLFILE)
+    path = _aclfile(srv)
     text = "".join(line + "\n" for line in user_lines(srv.acl.users))
     tmp = f"{path}.tmp-{os.getpid()}"
     try:

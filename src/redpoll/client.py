@@ -142,8 +142,9 @@ class Client(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_interaction = time.time()
-        self.tot_net_in += len(data)
-        self.server.stats.net_input_bytes += len(data)
+        n = len(data)
+        self.tot_net_in += n
+        self.server.stats.net_input_bytes += n
         if self.closed:
             return
         try:
@@ -317,13 +318,15 @@ class Client(asyncio.Protocol):
         if out and t is not None and not self.closed:
             data = out[0] if len(out) == 1 else b"".join(out)
             self.out = []
-            self.tot_net_out += len(data)
-            self.server.stats.net_output_bytes += len(data)
+            n = len(data)
+            srv = self.server
+            self.tot_net_out += n
+            srv.stats.net_output_bytes += n
             # client-output-buffer-limit, counted as the reply is queued (as
             # Redis does), before the socket takes it: see Server.obuf_threshold
-            pending = len(data) + t.get_write_buffer_size()
-            if ((pending > self.server.obuf_threshold or self.obuf_soft_since)
-                    and self.server.check_output_limits(self, pending)):
+            pending = n + t.get_write_buffer_size()
+            if ((pending > srv.obuf_threshold or self.obuf_soft_since)
+                    and srv.check_output_limits(self, pending)):
                 return
             t.write(data)
         if self.flags & (F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP) and t is not None:

@@ -93,6 +93,10 @@ def _find_cr(buf, pos: int) -> int:
     return cr
 
 
+# A pending (incomplete) request up to this size has its headers checked
+# after every read; a bigger one each time it doubles (see get_all).
+_RECHECK_ALWAYS = 64 * 1024
+
 # Bytes of a bulk header ("$<len>\r\n") plus its trailing CRLF, by length.
 _BULK_OVERHEAD = [5 + len(str(i)) for i in range(10000)]
 # Bytes of a whole bulk argument of length L ("$<L>\r\n<L bytes>\r\n"), and of
@@ -344,7 +348,10 @@ class RequestReader:
                     self.more = start != self._fed
                     return out
                 pending = self._fed - start
-                if pending and pending > 2 * self._checked:
+                # headers are checked after every read while the pending
+                # request is small (a header that just became complete is
+                # refused at once, as Redis does), then each time it doubles
+                if pending and (pending <= _RECHECK_ALWAYS or pending > 2 * self._checked):
                     self._check_pending(pending)
                 return out
             if type(r) is list and r:

@@ -270,12 +270,12 @@ class Server:
         over = bool(hard) and used >= hard
         if soft and used >= soft:
             now = int(time.time())
-            since = getattr(c, "obuf_soft_since", 0)
+            since = c.obuf_soft_since
             if not since:
                 c.obuf_soft_since = now         # first time over: start the clock
             elif now - since > secs:
                 over = True
-        elif getattr(c, "obuf_soft_since", 0):
+        elif c.obuf_soft_since:
             c.obuf_soft_since = 0
         if not over:
             return False
@@ -512,7 +512,11 @@ class Server:
             sinks.remove(sink)
 
     def propagate(self, dbid: int, argv: list) -> None:
-        """Send a write to the AOF and the replicas, in execution order."""
+        """Send a write to the AOF and the replicas, in execution order.
+        Nothing is propagated while the dataset is loading (Redis's
+        shouldPropagate): what a load replays is already where it came from."""
+        if self.loading:
+            return
         if self.atomic_depth:
             if self.propagation_sinks:
                 self.atomic_ops.append((dbid, argv))

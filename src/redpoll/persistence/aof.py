@@ -717,9 +717,7 @@ class AOF:
             if not os.path.exists(self._path(f.name)):
                 raise AOFError(f"The AOF file {f.name} doesn't exist")
         snap = getattr(srv, "snapshots", None)
-        sinks = srv.propagation_sinks
-        srv.propagation_sinks = []
-        dirty = srv.dirty
+        dirty = srv.dirty           # (nothing is propagated while loading)
         total = sum(os.path.getsize(self._path(f.name)) for f in files)
         if snap is not None:
             snap.begin_loading(total)
@@ -736,7 +734,6 @@ class AOF:
                 log.notice(f"DB loaded from {kind} file {f.name}: "
                            f"{time.monotonic() - t0:.3f} seconds")
         finally:
-            srv.propagation_sinks = sinks
             srv.dirty = dirty
             if snap is not None:
                 snap.end_loading()

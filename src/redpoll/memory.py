@@ -180,16 +180,13 @@ class Accounting:
         self.total = 0
         for db in self.server.dbs:
             self.recompute_db(db.id)
-        self.server.propagation_sinks.append(self.on_write)
+        self.server.sink_active(self.on_write, True)
 
     def disable(self) -> None:
         if not self.enabled:
             return
         self.enabled = False
-        try:
-            self.server.propagation_sinks.remove(self.on_write)
-        except ValueError:
-            pass
+        self.server.sink_active(self.on_write, False)
         self.sizes = []
         self.total = 0
 

@@ -33,12 +33,12 @@ class Tracking:
         self.clients: set[int] = set()               # clients with tracking on
         self.pending: dict[bytes, dict] = {}         # BCAST: prefix -> {key: writer}
         self.flush_scheduled = False
-        server.propagation_sinks.append(self.on_write)
         server.disconnect_hooks.append(self.forget)
 
     # -- state ---------------------------------------------------------------------
     def enable(self, c) -> None:
         self.clients.add(c.id)
+        self.server.sink_active(self.on_write, True)    # while some client tracks
         for p in c.tracking.get("prefixes", ()) if c.tracking.get("bcast") else ():
             self.prefixes.setdefault(p, set()).add(c.id)
 
@@ -46,6 +46,8 @@ class Tracking:
         """Tracking off or disconnect: stop sending to ``c`` (keys are
         forgotten lazily, when they are invalidated)."""
         self.clients.discard(c.id)
+        if not self.clients:
+            self.server.sink_active(self.on_write, False)
         for p in list(self.prefixes):
             ids = self.prefixes[p]
             ids.discard(c.id)

@@ -260,7 +260,30 @@ def test_tcp_keepalive_is_set():
 
 # -- the reader itself, with arbitrary chunking --------------------------------
 
-def _parse_all(data: bytes, sizes, strict=False):
+def _drain_one_at_a_time(r, out):
+    while (a := r.get()) is not None:
+        out.append(a)
+
+
+def _drain_in_batches(r, out):
+    """The way Client.process_input reads: get_all() for a batch, get()
+    while the Python parser runs, stop when ``more`` is False."""
+    while True:
+        batch = r.get_all()
+        if batch is None:
+            a = r.get()
+            if a is None:
+                return
+            out.append(a)
+            continue
+        if not batch:
+            return
+        out.extend(batch)
+        if not r.more:
+            return
+
+
+def _parse_all(data: bytes, sizes, strict=False, drain=_drain_one_at_a_time):
     r = RequestReader(strict=strict)
     out = []
     i = 0
@@ -270,71 +293,34 @@ def _parse_all(data: bytes, sizes, strict=False):
                 break
             r.feed(data[i:i + n])
             i += n
-            while (a := r.get()) is not None:
-                out.append(a)
+            drain(r, out)
         if i < len(data):
             r.feed(data[i:])
-            while (a := r.get()) is not None:
-                out.append(a)
+            drain(r, out)
     except ProtocolError as e:
         out.append(("error", e.args[0]))
     return out
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(CASES[:60] + [
+# a stream of requests (good and bad) and the sizes of the reads it arrives in
+_REQUESTS = st.lists(st.sampled_from(CASES[:60] + [
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", b"PING\r\n", b"*0\r\n",
-    b"*2\r\n$4\r\nECHO\r\n$10\r\n0123456789\r\n"]), min_size=1, max_size=6),
-       st.lists(st.integers(1, 40), min_size=1, max_size=50))
+    b"*2\r\n$4\r\nECHO\r\n$10\r\n0123456789\r\n"]), min_size=1, max_size=6)
+_CHUNK_SIZES = st.lists(st.integers(1, 40), min_size=1, max_size=50)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_REQUESTS, _CHUNK_SIZES)
 def test_reader_chunking_does_not_matter(parts, sizes):
     data = b"".join(parts)
     assert _parse_all(data, sizes) == _parse_all(data, [len(data)])
 
 
-def _parse_all_batches(data: bytes, sizes):
-    """Like _parse_all, the way Client.process_input reads: get_all() for a
-    batch, get() while the Python parser runs, stop when ``more`` is False."""
-    r = RequestReader()
-    out = []
-
-    def drain():
-        while True:
-            batch = r.get_all()
-            if batch is None:
-                a = r.get()
-                if a is None:
-                    return
-                out.append(a)
-                continue
-            if not batch:
-                return
-            out.extend(batch)
-            if not r.more:
-                return
-    i = 0
-    try:
-        for n in sizes:
-            if i >= len(data):
-                break
-            r.feed(data[i:i + n])
-            i += n
-            drain()
-        if i < len(data):
-            r.feed(data[i:])
-            drain()
-    except ProtocolError as e:
-        out.append(("error", e.args[0]))
-    return out
-
-
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(CASES[:60] + [
-    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", b"PING\r\n", b"*0\r\n",
-    b"*2\r\n$4\r\nECHO\r\n$10\r\n0123456789\r\n"]), min_size=1, max_size=6),
-       st.lists(st.integers(1, 40), min_size=1, max_size=50))
+@given(_REQUESTS, _CHUNK_SIZES)
 def test_reader_batches_match_one_at_a_time(parts, sizes):
     data = b"".join(parts)
-    assert _parse_all_batches(data, sizes) == _parse_all(data, [len(data)])
+    assert _parse_all(data, sizes, drain=_drain_in_batches) == _parse_all(data, [len(data)])
 
 
 def test_split_args():

@@ -102,6 +102,17 @@ def test_watch_unwatch_discard(sc):
     sc.step("a", "EXEC")
 
 
+def _watch_k_then(sc, setup, write):
+    """a WATCHes k after ``setup``, b runs ``write``, a's EXEC succeeds or not."""
+    sc.step("a", "FLUSHALL")
+    sc.step("a", *setup)
+    sc.step("a", "WATCH", "k")
+    sc.step("b", *write)
+    sc.step("a", "MULTI")
+    sc.step("a", "PING")
+    sc.step("a", "EXEC")
+
+
 def test_watch_touched_by_various_writes(sc):
     for setup, write in [
         (["SET", "k", "v"], ["EXPIRE", "k", "100"]),
@@ -113,13 +124,7 @@ def test_watch_touched_by_various_writes(sc):
         (["SET", "k", "v"], ["FLUSHDB"]),
         (["SET", "k", "v"], ["FLUSHALL"]),
     ]:
-        sc.step("a", "FLUSHALL")
-        sc.step("a", *setup)
-        sc.step("a", "WATCH", "k")
-        sc.step("b", *write)
-        sc.step("a", "MULTI")
-        sc.step("a", "PING")
-        sc.step("a", "EXEC")
+        _watch_k_then(sc, setup, write)
 
 
 def test_watch_not_touched(sc):
@@ -154,13 +159,7 @@ def test_watch_only_keys_a_write_modified(sc):
         (["SADD", "k", "a"], ["SMOVE", "k", "dst", "a"]),  # both modified
         (["RPUSH", "k", "x"], ["LMOVE", "k", "dst", "LEFT", "RIGHT"]),
     ]:
-        sc.step("a", "FLUSHALL")
-        sc.step("a", *setup)
-        sc.step("a", "WATCH", "k")
-        sc.step("b", *write)
-        sc.step("a", "MULTI")
-        sc.step("a", "PING")
-        sc.step("a", "EXEC")
+        _watch_k_then(sc, setup, write)
 
 
 def test_watch_remembers_the_db(sc):

@@ -25,7 +25,6 @@ import argparse
 import bisect
 import csv
 import io
-import socket
 import subprocess
 import sys
 import threading
@@ -34,23 +33,7 @@ import time
 import redis
 
 from common import Proc, machine
-
-
-def load(port: int, n: int, batch: int = 10000) -> None:
-    """SET key:<i> value:<i> for i < n, pipelined by batch."""
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        for start in range(0, n, batch):
-            end = min(n, start + batch)
-            s.sendall(b"".join(
-                b"*3\r\n$3\r\nSET\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
-                % (len(k), k, len(v), v)
-                for k, v in ((b"key:%d" % i, b"value:%d" % i) for i in range(start, end))))
-            want, got = end - start, 0
-            while got < want:
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    raise RuntimeError("connection closed")
-                got += chunk.count(b"\r\n")
+from memory import load, strings     # SET key:<i> value:<i>, pipelined
 
 
 def info(port: int) -> dict:
@@ -82,7 +65,7 @@ def set_throughput(port: int, ops: int) -> float:
 
 def full_sync(kind: str, n: int) -> float:
     with Proc(kind, ["--repl-diskless-sync-delay", "0"]) as p, Proc(kind) as r:
-        load(p.port, n)
+        load(p.port, n, strings, batch=10000)
         rc = redis.Redis(port=r.port, socket_timeout=60)
         t0 = time.monotonic()
         rc.execute_command("REPLICAOF", "127.0.0.1", p.port)

@@ -10,6 +10,7 @@ subcommands with :func:`register_debug` (``fn(c, argv)`` returning a reply).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from redpoll.client import F_LUA, F_MULTI
@@ -184,25 +185,29 @@ def debug_reload(c, argv):
         raise RedisError(RELOAD_ERROR)
     snaps.begin_loading(len(data))
     if len(data) < ASYNC_LOAD_BYTES or not _load_in_background(c):
-        try:
+        with _reload_errors(snaps):
             parsed = rdb.parse_rdb(srv, data, watch=snaps.watch)
-        except rdb.RDBError as e:
-            log.warning(f"Error loading the RDB dump: {e}")
-            raise RedisError(RELOAD_ERROR)
-        finally:
-            snaps.end_loading()
         return _reloaded(srv, parsed, flush, merge)
 
     async def work():
-        try:
+        with _reload_errors(snaps):
             parsed = await snaps.parse_off_loop(data)
-        except rdb.RDBError as e:
-            log.warning(f"Error loading the RDB dump: {e}")
-            raise RedisError(RELOAD_ERROR)
-        finally:
-            snaps.end_loading()
         return _reloaded(srv, parsed, flush, merge)
     return _run_blocking_load(c, work())
+
+
+@contextlib.contextmanager
+def _reload_errors(snaps):
+    """Around DEBUG RELOAD's parse (here or off the loop): a bad file is
+    Redis's reload error, and the loading state ends either way."""
+    from redpoll.persistence import rdb
+    try:
+        yield
+    except rdb.RDBError as e:
+        log.warning(f"Error loading the RDB dump: {e}")
+        raise RedisError(RELOAD_ERROR)
+    finally:
+        snaps.end_loading()
 
 
 def _reloaded(srv, parsed, flush: bool, merge: bool):

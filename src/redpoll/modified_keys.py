@@ -8,18 +8,15 @@ INFO and ACL ``%R~``/``%W~`` use): a key found by a spec flagged ``RO`` is only
 read. So the keys a write touches are its keys minus the read-only ones.
 
 Most commands have no read-only key at all; that is worked out once per
-command and cached, so only the few with sources and destinations pay for
-evaluating their specs (and only while WATCH or blocked clients exist, see
-Server.after_write).
+command and kept on its table entry, so only the few with sources and
+destinations pay for evaluating their specs (and only while WATCH or
+blocked clients exist, see Server.after_write).
 """
 
 from __future__ import annotations
 
-_cache: dict[int, bool] = {}     # id(command) -> some key spec is read-only
-
-
 def _has_read_only_keys(cmd) -> bool:
-    r = _cache.get(id(cmd))
+    r = cmd.has_read_only_keys
     if r is None:
         from redpoll.commands.command import key_specs
         from redpoll.commands.keyspecs import apply_core
@@ -30,7 +27,7 @@ def _has_read_only_keys(cmd) -> bool:
             if "RO" in flags or "variable_flags" in flags:
                 r = True
                 break
-        _cache[id(cmd)] = r
+        cmd.has_read_only_keys = r
     return r
 
 

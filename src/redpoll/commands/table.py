@@ -103,6 +103,9 @@ class Command:
     # True when a plain client may run it through Client.process_input's fast
     # path (see fastpath_eligible): set by load_all() for the whole table.
     fastpath: bool = False
+    # whether a key spec marks some key read-only (modified_keys.py), worked
+    # out on first use because the core key specs are attached lazily
+    has_read_only_keys: bool | None = None
 
     @property
     def fullname(self) -> str:

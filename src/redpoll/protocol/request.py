@@ -97,12 +97,20 @@ def _find_cr(buf, pos: int) -> int:
 # after every read; a bigger one each time it doubles (see get_all).
 _RECHECK_ALWAYS = 64 * 1024
 
-# Bytes of a bulk header ("$<len>\r\n") plus its trailing CRLF, by length.
-_BULK_OVERHEAD = [5 + len(str(i)) for i in range(10000)]
-# Bytes of a whole bulk argument of length L ("$<L>\r\n<L bytes>\r\n"), and of
-# a multibulk header ("*<N>\r\n"), by L / N.
-_BULK_SIZE = [i + 5 + len(str(i)) for i in range(10000)]
-_MBULK_HEADER = [3 + len(str(i)) for i in range(10000)]
+
+def _bulk_size(n: int) -> int:
+    """Bytes of a bulk argument of length n: "$<n>\\r\\n<n bytes>\\r\\n"."""
+    return n + 5 + len(str(n))
+
+
+def _mbulk_header(n: int) -> int:
+    """Bytes of a multibulk header "*<n>\\r\\n"."""
+    return 3 + len(str(n))
+
+
+# The same, tabled for the hot path (get_all).
+_BULK_SIZE = [_bulk_size(i) for i in range(10000)]
+_MBULK_HEADER = [_mbulk_header(i) for i in range(10000)]
 
 
 # -- inline commands: sdssplitargs ---------------------------------------------
@@ -295,7 +303,7 @@ class RequestReader:
         """Bytes received but not yet run as requests (CLIENT LIST qbuf)."""
         held = 0
         if self._held:      # parsed, not run yet: counted at their RESP size
-            held = sum(3 + len(str(len(r))) + sum(len(a) + 5 + len(str(len(a))) for a in r)
+            held = sum(_mbulk_header(len(r)) + sum(_bulk_size(len(a)) for a in r)
                        for r in self._held)
         if self._buf is not None:
             return len(self._buf) - self._pos + held
@@ -408,11 +416,11 @@ class RequestReader:
 
     def _canonical_end(self, r: list, buf: bytes, start: int) -> int:
         """Where request ``r`` ends in ``buf`` if it is canonical RESP, else -1."""
-        pos = start + 3 + len(str(len(r)))
+        pos = start + _mbulk_header(len(r))
         for a in r:
             if type(a) is not bytes or pos >= len(buf) or buf[pos] != 36:
                 return -1
-            pos += len(a) + 5 + len(str(len(a)))
+            pos += _bulk_size(len(a))
         return pos
 
     def _check_pending(self, pending: int):

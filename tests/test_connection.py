@@ -16,13 +16,8 @@ from support import wait_until
 
 @pytest.fixture(scope="module")
 def pr():
-    p = start_pair()
-    try:
+    with start_pair() as p:
         yield p
-    finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
 
 
 def _no_ids(argv, reply):
@@ -234,6 +229,18 @@ def test_client_pause_all_expires_by_itself(server):
     other.sendall(b"PING\r\nECHO x\r\n")
     assert _read_exact(other, len(b"+PONG\r\n$1\r\nx\r\n")) == b"+PONG\r\n$1\r\nx\r\n"
     assert time.monotonic() - t0 >= 0.35
+    other.close()
+
+
+def test_short_pauses_always_end(server):
+    """Many short pauses in a row: each one ends (a pause timer firing a
+    millisecond early must not leave the server paused for good)."""
+    admin = server.client()
+    other = _raw(server.port)
+    for ms in [1, 2, 3, 5, 7, 10] * 8:
+        admin.execute_command("CLIENT", "PAUSE", str(ms), "ALL")
+        other.sendall(b"PING\r\n")
+        assert _read_exact(other, 7) == b"+PONG\r\n"
     other.close()
 
 

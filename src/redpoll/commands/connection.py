@@ -453,8 +453,15 @@ def pause_clients(srv, until: float, write_only: bool) -> None:
 
 def _pause_expired(srv) -> None:
     srv._pause_timer = None
-    if srv.clients_paused_until and time.time() >= srv.clients_paused_until - 0.0005:
-        unpause_clients(srv)
+    if not srv.clients_paused_until:
+        return
+    left = srv.clients_paused_until - time.time()
+    if left > 0.0005:
+        # the loop's timers have a millisecond grain and may fire a little
+        # early: wait for the rest rather than stay paused for good
+        srv._pause_timer = srv.loop.call_later(left, _pause_expired, srv)
+        return
+    unpause_clients(srv)
 
 
 def unpause_clients(srv) -> None:

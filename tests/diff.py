@@ -356,6 +356,18 @@ class Pair:
             except OSError:
                 pass
 
+    def cleanup(self) -> None:
+        """Close the connections and stop both servers."""
+        self.close()
+        self.redpoll.cleanup()
+        self.redis.cleanup()
+
+    def __enter__(self) -> "Pair":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
 
 def start_pair(redpoll_args: list[str] | None = None,
                redis_args: list[str] | None = None) -> Pair:
@@ -374,13 +386,8 @@ def start_pair(redpoll_args: list[str] | None = None,
 @pytest.fixture(scope="module")
 def pair():
     """A redpoll/redis pair shared by the tests of one module."""
-    p = start_pair()
-    try:
+    with start_pair() as p:
         yield p
-    finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
 
 
 __all__ = ["Pair", "pair", "start_pair", "Approx", "unordered",

@@ -14,13 +14,8 @@ from support import ServerProcess
 
 @pytest.fixture(scope="module")
 def pr():
-    p = start_pair()
-    try:
+    with start_pair() as p:
         yield p
-    finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
 
 
 def _genpass_len(argv, reply):

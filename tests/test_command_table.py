@@ -24,9 +24,7 @@ KNOWN_ELSEWHERE: set[str] = set()
 def cmd_pair():
     p = start_pair()
     yield p
-    p.close()
-    p.redpoll.cleanup()
-    p.redis.cleanup()
+    p.cleanup()
 
 
 def _plain(reply):

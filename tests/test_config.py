@@ -26,9 +26,7 @@ MACHINE_SPECIFIC = {"port", "dir", "pidfile", "logfile", "unixsocket",
 def cfg_pair():
     p = start_pair()
     yield p
-    p.close()
-    p.redpoll.cleanup()
-    p.redis.cleanup()
+    p.cleanup()
 
 
 def _config_dict(reply) -> dict:
@@ -566,9 +564,7 @@ def test_protected_commands_and_configs_match_redis(mode):
     try:
         p.check(PROTECTED_CHECKS, norm={"config": _pairs_sorted})
     finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
+        p.cleanup()
 
 
 def test_protected_commands_before_auth_and_in_multi_match_redis():
@@ -580,6 +576,4 @@ def test_protected_commands_before_auth_and_in_multi_match_redis():
                  ["AUTH", "pw"], ["MULTI"], ["DEBUG", "SLEEP", "0"], ["PING"], ["EXEC"],
                  ["MULTI"], ["MODULE", "UNLOAD", "x"], ["EXEC"]], flush=False)
     finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
+        p.cleanup()

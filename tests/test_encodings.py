@@ -43,9 +43,7 @@ def pair():
     try:
         yield p
     finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
+        p.cleanup()
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,7 @@ from diff import start_pair
 def info_pair():
     p = start_pair()
     yield p
-    p.close()
-    p.redpoll.cleanup()
-    p.redis.cleanup()
+    p.cleanup()
 
 
 def _sections(text: bytes) -> dict[str, list[str]]:

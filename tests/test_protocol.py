@@ -63,13 +63,8 @@ def closes_early(port: int, data: bytes, timeout: float = 5.0) -> tuple[bytes, b
 
 @pytest.fixture(scope="module")
 def pr():
-    p = start_pair()
-    try:
+    with start_pair() as p:
         yield p
-    finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
 
 
 CASES = [
@@ -163,9 +158,7 @@ def test_unauthenticated_limits_match_redis():
                      b"PING\r\nNOSUCH\r\nECHO\r\nAUTH\r\nAUTH a b c\r\n"):
             assert exchange(p.redpoll.port, data) == exchange(p.redis.port, data)
     finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
+        p.cleanup()
 
 
 def test_proto_max_bulk_len(pr):
@@ -224,9 +217,7 @@ def test_maxclients():
             for h in held:
                 h.close()
     finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
+        p.cleanup()
 
 
 def test_idle_timeout_closes_client():

@@ -20,13 +20,8 @@ PW = "s3cret-pass"
 
 @pytest.fixture(scope="module")
 def authpair():
-    p = start_pair(["--requirepass", PW])
-    try:
+    with start_pair(["--requirepass", PW]) as p:
         yield p
-    finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
 
 
 def test_requirepass_auth_flow(authpair):
@@ -220,9 +215,7 @@ def test_protected_mode_only_127_0_0_1_and_ipv6_loopback_are_local():
                         for srv in (p.redpoll, p.redis)]
             assert rejected == [1, 1]
         finally:
-            p.close()
-            p.redpoll.cleanup()
-            p.redis.cleanup()
+            p.cleanup()
 
 
 class Netns:
@@ -287,9 +280,7 @@ def test_protected_mode_from_another_host(netns, args, expect):
         assert mine == ref
         assert mine.startswith(expect)
     finally:
-        p.close()
-        p.redpoll.cleanup()
-        p.redis.cleanup()
+        p.cleanup()
 
 
 def test_protected_mode_can_be_disabled_at_runtime(netns):

@@ -17,9 +17,7 @@ from support import ServerProcess, wait_until
 def dbg_pair():
     p = start_pair(["--enable-debug-command", "yes"])
     yield p
-    p.close()
-    p.redpoll.cleanup()
-    p.redis.cleanup()
+    p.cleanup()
 
 
 def test_error_replies_match_redis(dbg_pair):
@@ -63,13 +61,8 @@ def test_memory_usage_matches_redis(dbg_pair):
 
 
 def test_debug_disabled_by_default():
-    pair = start_pair()
-    try:
+    with start_pair() as pair:
         pair.check([["DEBUG", "SLEEP", "0"], ["DEBUG", "HELP"]])
-    finally:
-        pair.close()
-        pair.redpoll.cleanup()
-        pair.redis.cleanup()
 
 
 def test_debug_object_and_sleep(dbg_pair):

@@ -1,0 +1,99 @@
+"""EVALSHA throughput of redpoll against real Redis, side by side, in one run.
+
+Starts a redpoll-server and a real redis-server on free ports (bench/common.py),
+loads a few small scripts with SCRIPT LOAD into both, and runs redis-benchmark
+with ``evalsha <sha> ...`` as an arbitrary command at ``-P 1`` and ``-P 16``;
+prints requests/s for each server and the ratio redpoll/redis. Plain SET is
+measured the same way, as the yardstick of what a command costs us without Lua.
+
+    python bench/scripting.py [-n 100000] [-c 50] [--scripts set,get,ret1] [--rounds 1]
+
+The two servers are measured alternately, script by script, so that a busy
+machine affects both alike; with ``--rounds R`` every measurement is repeated
+R times and the best of them is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+
+from common import Proc
+from throughput import bench as bench_test
+
+# name -> (script body, arguments after the sha: numkeys, keys..., args...)
+SCRIPTS = {
+    "set": (b"return redis.call('SET', KEYS[1], ARGV[1])", ["1", "key:__rand_int__", "val"]),
+    "get": (b"return redis.call('GET', KEYS[1])", ["1", "key:__rand_int__"]),
+    "ret1": (b"return 1", ["0"]),
+}
+
+
+def script_load(port: int, body: bytes) -> str:
+    """SCRIPT LOAD ``body`` over a raw connection; returns the sha1."""
+    req = b"*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$%d\r\n%b\r\n" % (len(body), body)
+    with socket.create_connection(("127.0.0.1", port), 5) as s:
+        s.sendall(req)
+        data = b""
+        while not data.endswith(b"\r\n") or data.startswith(b"$") and data.count(b"\r\n") < 2:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    if not data.startswith(b"$40\r\n"):
+        raise RuntimeError(f"SCRIPT LOAD failed: {data!r}")
+    return data[5:45].decode()
+
+
+def bench_command(port: int, argv: list[str], n: int, pipeline: int, clients: int) -> float:
+    """requests/s of redis-benchmark sending ``argv`` (with __rand_int__ keys)."""
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(clients),
+         "-P", str(pipeline), "-r", "100000", "--csv", *argv],
+        capture_output=True, text=True, timeout=600).stdout
+    for line in out.splitlines():
+        parts = [p.strip('"') for p in line.split('","')]
+        if len(parts) > 1 and parts[0] != "test":
+            return float(parts[1])
+    raise RuntimeError(f"no result from redis-benchmark: {out!r}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", type=int, default=100000)
+    ap.add_argument("-c", type=int, default=50)
+    ap.add_argument("--scripts", default=",".join(SCRIPTS))
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--pipelines", default="1,16")
+    args = ap.parse_args()
+    names = args.scripts.split(",")
+    with Proc("redpoll") as rp, Proc("redis") as rd:
+        shas = {}
+        for name in names:
+            body = SCRIPTS[name][0]
+            a, b = script_load(rp.port, body), script_load(rd.port, body)
+            assert a == b, (a, b)
+            shas[name] = a
+        print(f"{'test':<18} {'pipe':<6} {'redpoll rps':>12} {'redis rps':>12} {'ratio':>6}")
+        for p in (int(x) for x in args.pipelines.split(",")):
+            for name in ["SET (plain)"] + names:
+                best = [0.0, 0.0]
+                for _ in range(args.rounds):
+                    for i, srv in enumerate((rp, rd)):
+                        if name == "SET (plain)":
+                            rps = bench_test(srv.port, "set", args.n, p, args.c).get("SET", 0.0)
+                        else:
+                            argv = ["evalsha", shas[name], *SCRIPTS[name][1]]
+                            rps = bench_command(srv.port, argv, args.n, p, args.c)
+                        best[i] = max(best[i], rps)
+                label = name if name.startswith("SET (") else f"evalsha {name}"
+                ratio = best[0] / best[1] if best[1] else 0.0
+                print(f"{label:<18} -P {p:<3} {best[0]:>12,.0f} {best[1]:>12,.0f} {ratio:>6.2f}",
+                      flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,7 +32,7 @@ from array import array
 from collections import Counter
 from bisect import bisect_right
 from itertools import accumulate
-from operator import add, or_
+from operator import add
 
 from redpoll.commands.table import command
 from redpoll.errors import WRONGTYPE, RedisError
@@ -119,6 +119,20 @@ def dense_set(regs: bytearray, i: int, val: int) -> None:
         regs[byte + 1] = (regs[byte + 1] & ~(63 >> fb8) & 0xFF) | (val >> fb8)
 
 
+# -- register arrays ---------------------------------------------------------------
+# PFCOUNT and PFMERGE work on all 16384 registers at once. Python loops over
+# them cost milliseconds, so the whole array is one big int: the register
+# values as bytes in *lane order* (register 4g+l at byte l*4096+g, which is
+# what unpacking the 3-byte groups of the dense encoding gives without any
+# interleaving), read big-endian. Maxima of two arrays and the histogram of
+# register values are then a handful of big-int operations (SWAR: SIMD
+# within a register), and the dense encoding is packed back lane by lane.
+# Counting and maxima do not care about the order of the registers; the
+# natural order is rebuilt only where it matters (sparse PFMERGE targets,
+# PFDEBUG GETREG).
+
+LANE = REGISTERS // 4
+_ZLANE = bytes(LANE)
 _AND63 = bytes(b & 63 for b in range(256))
 _SHR6 = bytes(b >> 6 for b in range(256))
 _AND15_SHL2 = bytes((b & 15) << 2 for b in range(256))
@@ -132,63 +146,181 @@ _SHR4_2 = bytes((b >> 4) & 3 for b in range(256))
 _SHL2 = bytes((b << 2) & 0xFF for b in range(256))
 
 
-def dense_registers(regs) -> bytes:
-    """All 16384 register values of a dense representation, one byte each
-    (4 registers per 3 bytes, unpacked with C-level byte operations)."""
-    regs = bytes(regs[:DENSE_BYTES])
-    b0, b1, b2 = regs[0::3], regs[1::3], regs[2::3]
-    out = bytearray(REGISTERS)
-    out[0::4] = b0.translate(_AND63)
-    out[1::4] = bytes(map(or_, b0.translate(_SHR6), b1.translate(_AND15_SHL2)))
-    out[2::4] = bytes(map(or_, b1.translate(_SHR4), b2.translate(_AND3_SHL4)))
-    out[3::4] = b2.translate(_SHR2)
+def _int(b) -> int:
+    return int.from_bytes(b, "big")        # big endian: twice as fast as little
+
+
+def _rep(pattern: bytes) -> int:
+    """``pattern`` repeated over the 16384 register bytes, as an int."""
+    return _int(pattern * (REGISTERS // len(pattern)))
+
+
+_H80 = _rep(b"\x80")
+_L7F = _rep(b"\x7f")
+
+
+def dense_lanes(payload) -> int:
+    """Registers of a dense representation (its 12288 register bytes), lane
+    order, as an int. A register spans at most 2 bytes: its pieces from the
+    low and from the high byte are translated apart and ORed as two ints."""
+    b0 = bytes(payload[0:DENSE_BYTES:3])
+    b1 = bytes(payload[1:DENSE_BYTES:3])
+    b2 = bytes(payload[2:DENSE_BYTES:3])
+    low = b"".join((b0.translate(_AND63), b0.translate(_SHR6),
+                    b1.translate(_SHR4), b2.translate(_SHR2)))
+    high = b"".join((_ZLANE, b1.translate(_AND15_SHL2),
+                     b2.translate(_AND3_SHL4), _ZLANE))
+    return _int(low) | _int(high)
+
+
+def pack_lanes(x: int) -> bytes:
+    """The 12288 bytes of a dense representation from lane-order registers."""
+    regs = x.to_bytes(REGISTERS, "big")
+    r0, r1, r2, r3 = (regs[i * LANE:(i + 1) * LANE] for i in range(4))
+    low = b"".join((r0, r1.translate(_SHR2_6), r2.translate(_SHR4_2)))
+    high = b"".join((r1.translate(_SHL6), r2.translate(_SHL4), r3.translate(_SHL2)))
+    packed = (_int(low) | _int(high)).to_bytes(3 * LANE, "big")
+    out = bytearray(DENSE_BYTES)
+    for i in range(3):
+        out[i::3] = packed[i * LANE:(i + 1) * LANE]
     return bytes(out)
+
+
+def natural_to_lanes(values) -> int:
+    """Lane-order int from 16384 register values in register order."""
+    values = bytes(values)
+    return _int(b"".join(values[i::4] for i in range(4)))
+
+
+def lanes_to_natural(x: int) -> bytes:
+    """The 16384 register values in register order, one byte each."""
+    regs = x.to_bytes(REGISTERS, "big")
+    out = bytearray(REGISTERS)
+    for i in range(4):
+        out[i::4] = regs[i * LANE:(i + 1) * LANE]
+    return bytes(out)
+
+
+def dense_registers(payload) -> bytes:
+    """All 16384 register values of a dense representation (its 12288
+    register bytes), one byte each, in register order."""
+    return lanes_to_natural(dense_lanes(payload))
 
 
 def pack_dense(values) -> bytes:
     """The 12288 bytes of a dense representation from 16384 register values."""
-    values = bytes(values)
-    r0, r1, r2, r3 = values[0::4], values[1::4], values[2::4], values[3::4]
-    out = bytearray(DENSE_BYTES)
-    out[0::3] = bytes(map(or_, r0, r1.translate(_SHL6)))
-    out[1::3] = bytes(map(or_, r1.translate(_SHR2_6), r2.translate(_SHL4)))
-    out[2::3] = bytes(map(or_, r2.translate(_SHR4_2), r3.translate(_SHL2)))
-    return bytes(out)
+    return pack_lanes(natural_to_lanes(values))
+
+
+def lanes_max(x: int, y: int) -> int:
+    """Register-wise maximum of two lane-order arrays (hllMerge). Registers
+    are below 0x80: (x | 0x80) - y never borrows across bytes and keeps the
+    0x80 bit of the bytes where x >= y; that bit, turned into a 0x7f mask,
+    selects x there and y elsewhere."""
+    ge = ((x | _H80) - y) & _H80
+    ge -= ge >> 7
+    return y ^ ((x ^ y) & ge)
+
+
+# 8x8 bit-matrix transpose of every 8-byte group (Hacker's Delight 7-3):
+# afterwards byte 7-k of a group holds bit k of its 8 registers.
+_T1 = _rep(bytes.fromhex("00AA00AA00AA00AA"))
+_T2 = _rep(bytes.fromhex("0000CCCC0000CCCC"))
+_T4 = _rep(bytes.fromhex("00000000F0F0F0F0"))
+_ALL = (1 << REGISTERS) - 1
+
+
+def lanes_histogram(x: int) -> list[int]:
+    """Counts of each register value (0-63) of a lane-order array.
+
+    The registers are bit-sliced: six 16384-bit ints, plane k having bit k
+    of every register (same position for the same register in each plane).
+    The registers of value v are then the AND of the planes (or their
+    complements) along v's bits; walking that binary tree from the top bit
+    and skipping empty subtrees, each count is a popcount of 2 KB, and only
+    values that occur cost anything."""
+    t = (x ^ (x >> 7)) & _T1
+    x ^= t ^ (t << 7)
+    t = (x ^ (x >> 14)) & _T2
+    x ^= t ^ (t << 14)
+    t = (x ^ (x >> 28)) & _T4
+    x ^= t ^ (t << 28)
+    rows = x.to_bytes(REGISTERS, "big")
+    planes = [_int(rows[7 - k::8]) for k in range(6)]
+    hist = [0] * 64
+    todo = [(_ALL, REGISTERS, 5, 0)]        # (register set, its size, bit, value so far)
+    while todo:
+        regs, n, k, v = todo.pop()
+        ones = regs & planes[k]
+        n1 = ones.bit_count()
+        if k == 0:
+            hist[v | 1], hist[v] = n1, n - n1
+            continue
+        if n1:
+            todo.append((ones, n1, k - 1, v | 1 << k))
+        if n1 != n:
+            todo.append((regs ^ ones, n - n1, k - 1, v))
+    return hist
 
 
 # -- sparse representation -------------------------------------------------------
 
-def sparse_runs(data, start: int = HDR):
-    """Yield (value, run length) for each opcode of a sparse representation."""
-    p, end = start, len(data)
+def sparse_opcodes(data):
+    """Yield (kind, value, run length) for each opcode of a sparse HLL, kind
+    being "v" (VAL), "z" (ZERO) or "Z" (XZERO; one cut short by the end of
+    the value reads 0 as its second byte, like Redis)."""
+    p, end = HDR, len(data)
     while p < end:
         op = data[p]
         if op & 0x80:
-            yield ((op >> 2) & 0x1F) + 1, (op & 3) + 1
+            yield "v", ((op >> 2) & 0x1F) + 1, (op & 3) + 1
             p += 1
         elif op & 0x40:
-            if p + 1 >= end:
-                raise Corrupted
-            yield 0, (((op & 0x3F) << 8) | data[p + 1]) + 1
+            low = data[p + 1] if p + 1 < end else 0
+            yield "Z", 0, (((op & 0x3F) << 8) | low) + 1
             p += 2
         else:
-            yield 0, (op & 0x3F) + 1
+            yield "z", 0, (op & 0x3F) + 1
             p += 1
+
+
+# The registers each one-byte opcode (ZERO or VAL) stands for; the entries of
+# XZERO first bytes (0x40-0x7f) are never used.
+_RUNS = [bytes([((b >> 2) & 0x1F) + 1]) * ((b & 3) + 1) if b & 0x80
+         else bytes((b & 0x3F) + 1) for b in range(256)]
 
 
 def sparse_registers(data) -> bytes:
-    """Registers of a sparse HLL (hllSparseToDense's validation included)."""
-    out = bytearray(REGISTERS)
-    idx = 0
-    for val, run in sparse_runs(data):
-        if val:
-            if idx + run > REGISTERS:
-                break
-            out[idx:idx + run] = bytes((val,)) * run
-        idx += run
-    if idx != REGISTERS:
+    """Registers of a sparse HLL (hllSparseToDense's validation included):
+    the runs of the one-byte opcodes are looked up in a table and joined,
+    XZEROs added between them (C speed)."""
+    parts = []
+    for seg, zeros in _segments(data):
+        parts += map(_RUNS.__getitem__, seg)
+        parts.append(bytes(zeros))
+    out = b"".join(parts)
+    if len(out) != REGISTERS:
         raise Corrupted
-    return bytes(out)
+    return out
+
+
+def _segments(data):
+    """Split the opcodes of a sparse HLL at its XZEROs: yield (one-byte
+    opcodes, number of zero registers of the XZERO that follows them, 0 for
+    the last segment). From an opcode boundary, the next byte in 0x40-0x7f
+    starts an XZERO (a regex finds it). An XZERO cut short by the end of the
+    value gets 0 as its second byte, as Redis reads the string's terminator."""
+    ops = bytes(data[HDR:])
+    p, n = 0, len(ops)
+    while True:
+        m = _XZERO.search(ops, p)
+        if m is None:
+            yield ops[p:], 0
+            return
+        k = m.start()
+        low = ops[k + 1] if k + 1 < n else 0
+        yield ops[p:k], (((ops[k] & 0x3F) << 8) | low) + 1
+        p = k + 2
 
 
 def _val(v: int, n: int) -> int:
@@ -539,44 +671,28 @@ def estimate(hist) -> int:
     return int(f + 1 if e - f >= 0.5 else f)
 
 
-def histogram(values: bytes) -> list[int]:
-    """Counts of each register value (registers as bytes, values < 64)."""
-    return [values.count(v) for v in range(64)]
-
-
-def registers(o) -> list[int]:
-    """Register values of a (validated) HLL string; Corrupted if malformed."""
+def lanes(o) -> int:
+    """Registers of a (validated) HLL string as a lane-order int; Corrupted
+    if malformed."""
     if o[4] == DENSE:
-        return dense_registers(o[HDR:])
-    return sparse_registers(o)
+        return dense_lanes(memoryview(o)[HDR:])
+    return natural_to_lanes(sparse_registers(o))
 
 
 def sparse_histogram(o) -> list[int]:
     """Counts of each register value of a sparse HLL, from byte counts (C
-    speed): XZERO opcodes are found with a regex (from an opcode boundary,
-    the next byte in 0x40-0x7f starts one), every other byte is a one-byte
-    ZERO or VAL opcode. Corrupted unless the runs cover 16384 registers."""
-    data = bytes(o[HDR:])
-    counts = Counter(data)
+    speed) of its one-byte opcodes (see _segments). Corrupted unless the
+    runs cover 16384 registers."""
+    counts = Counter()
     hist = [0] * 64
-    p, n = 0, len(data)
-    while True:
-        m = _XZERO.search(data, p)
-        if m is None:
-            break
-        k = m.start()
-        if k + 1 >= n:
-            raise Corrupted
-        hist[0] += (((data[k] & 0x3F) << 8) | data[k + 1]) + 1
-        counts[data[k]] -= 1
-        counts[data[k + 1]] -= 1
-        p = k + 2
+    for seg, zeros in _segments(o):
+        counts.update(seg)
+        hist[0] += zeros
     for b, cnt in counts.items():
-        if cnt:
-            if b & 0x80:
-                hist[((b >> 2) & 0x1F) + 1] += cnt * ((b & 3) + 1)
-            else:
-                hist[0] += cnt * ((b & 0x3F) + 1)
+        if b & 0x80:
+            hist[((b >> 2) & 0x1F) + 1] += cnt * ((b & 3) + 1)
+        else:
+            hist[0] += cnt * ((b & 0x3F) + 1)
     if sum(hist) != REGISTERS:
         raise Corrupted
     return hist
@@ -584,7 +700,7 @@ def sparse_histogram(o) -> list[int]:
 
 def count(o) -> int:
     if o[4] == DENSE:
-        return estimate(histogram(dense_registers(o[HDR:])))
+        return estimate(lanes_histogram(dense_lanes(memoryview(o)[HDR:])))
     return estimate(sparse_histogram(o))
 
 
@@ -610,6 +726,24 @@ def get_hll(db, key: bytes):
     if not is_hll(v):
         raise RedisError(INVALID_HLL)
     return v
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+
+
+def _merged(db, keys) -> tuple[int, bool]:
+    """hllMerge of the HLLs at ``keys`` (missing ones skipped): the
+    register-wise maximum as a lane-order int, and whether any was dense."""
+    merged, use_dense = 0, False
+    try:
+        for key in keys:
+            v = get_hll(db, key)
+            if v is not None:
+                use_dense = use_dense or v[4] == DENSE
+                merged = lanes_max(merged, lanes(v))
+    except Corrupted:
+        raise RedisError(CORRUPTED)
+    return merged, use_dense
 
 
 def _store(db, key: bytes, o: bytearray) -> None:
@@ -716,16 +850,7 @@ def pfadd(c, argv):
 def pfcount(c, argv):
     db = c.db
     if len(argv) > 2:
-        regs = bytes(REGISTERS)
-        for key in argv[1:]:
-            v = get_hll(db, key)
-            if v is None:
-                continue
-            try:
-                regs = bytes(map(max, regs, registers(v)))
-            except Corrupted:
-                raise RedisError(CORRUPTED)
-        return estimate(histogram(regs))
+        return estimate(lanes_histogram(_merged(db, argv[1:])[0]))
     key = argv[1]
     v = get_hll(db, key)
     if v is None:
@@ -748,38 +873,28 @@ def pfcount(c, argv):
          summary="Merges one or more HyperLogLog values into a single key.")
 def pfmerge(c, argv):
     db = c.db
-    regs = bytes(REGISTERS)
-    use_dense = False
-    for key in argv[1:]:
-        v = get_hll(db, key)
-        if v is None:
-            continue
-        if v[4] == DENSE:
-            use_dense = True
-        try:
-            regs = bytes(map(max, regs, registers(v)))
-        except Corrupted:
-            raise RedisError(CORRUPTED)
+    merged, use_dense = _merged(db, argv[1:])
     dest = argv[1]
     v = db.get(dest)
     o = new_hll() if v is None else bytearray(v)
-    try:
-        if use_dense and o[4] != DENSE:
-            o = sparse_to_dense(o)
+    # The destination is one of the sources, so its registers are at most
+    # the merged ones: a dense result is exactly the merged registers. A
+    # sparse one is updated register by register in Redis's order, as its
+    # opcodes depend on it, and may still be promoted on the way.
+    if not use_dense:
+        st = SparseOps.decode(o)
         max_bytes = c.server.config["hll-sparse-max-bytes"]
-        for j, val in enumerate(regs):
-            if not val:
-                continue
-            if o[4] == DENSE:
-                if _dense_get_at(o, j) < val:
-                    _dense_set_at(o, j, val)
-            else:
-                r = sparse_set(o, j, val, max_bytes)
-                if r == "promote":
-                    o = sparse_to_dense(o)
-                    _dense_set_at(o, j, val)
-    except Corrupted:
-        raise RedisError(CORRUPTED)
+        regs = lanes_to_natural(merged)
+        for m in _NONZERO.finditer(regs):
+            j = m.start()
+            if st.set(j, regs[j], max_bytes) == "promote":
+                use_dense = True
+                break
+        else:
+            o[HDR:] = st.payload()
+    if use_dense:
+        o[4] = DENSE
+        o[HDR:] = pack_lanes(merged)
     _invalidate(o)
     if v is None:
         db.add(dest, bytes(o))
@@ -810,20 +925,8 @@ def pfdebug(c, argv):
         if sub == b"decode":
             if v[4] != SPARSE:
                 raise RedisError("ERR HLL encoding is not sparse")
-            parts = []
-            p = HDR
-            while p < len(v):
-                op = v[p]
-                if op & 0x80:
-                    parts.append("v:%d,%d" % (((op >> 2) & 0x1F) + 1, (op & 3) + 1))
-                    p += 1
-                elif op & 0x40:
-                    parts.append("Z:%d" % ((((op & 0x3F) << 8) | v[p + 1]) + 1))
-                    p += 2
-                else:
-                    parts.append("z:%d" % ((op & 0x3F) + 1))
-                    p += 1
-            return " ".join(parts).encode()
+            return " ".join(f"v:{val},{run}" if kind == "v" else f"{kind}:{run}"
+                            for kind, val, run in sparse_opcodes(v)).encode()
         if sub == b"encoding":
             return Status("dense" if v[4] == DENSE else "sparse")
         if sub == b"todense":

@@ -42,15 +42,27 @@ def eval_keys(argv) -> list[int]:
     return list(range(3, 3 + n))
 
 
-def _eval(c, argv, by_sha: bool, readonly: bool):
-    srv = c.server
-    if srv.monitors:            # shown before the commands the script runs
-        srv.feed_monitors(c, argv)
-    numkeys = parse_int(argv[2])
+# numkeys as usually sent: skips parse_int (same result for these strings)
+_SMALL_NUMKEYS = {b"%d" % i: i for i in range(16)}
+
+
+def _numkeys(argv) -> int:
+    """EVAL/FCALL's numkeys (argv[2]), with Redis's errors."""
+    numkeys = _SMALL_NUMKEYS.get(argv[2])
+    if numkeys is None:
+        numkeys = parse_int(argv[2])
     if numkeys > len(argv) - 3:
         raise RedisError("ERR Number of keys can't be greater than number of args")
     if numkeys < 0:
         raise RedisError("ERR Number of keys can't be negative")
+    return numkeys
+
+
+def _eval(c, argv, by_sha: bool, readonly: bool):
+    srv = c.server
+    if srv.monitors:            # shown before the commands the script runs
+        srv.feed_monitors(c, argv)
+    numkeys = _numkeys(argv)
     eng = srv.__dict__.get("lua") or engine(srv)
     ldb = c.__dict__.get("ldb_mode")
     if ldb is not None:
@@ -58,8 +70,7 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
             raise RedisError("ERR Please use EVAL instead of EVALSHA for debugging")
         script = eng.scripts[eng.create(argv[1])]
         c.prop_argv = []
-        return eng.debug_run(c, script, argv[3:3 + numkeys], argv[3 + numkeys:],
-                             readonly, forked=ldb == "yes")
+        return eng.debug_run(c, script, numkeys, argv[3:], readonly, forked=ldb == "yes")
     if by_sha:
         script = eng.by_sha.get(argv[1])
         if script is None:
@@ -69,7 +80,7 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
     else:
         script = eng.scripts[eng.create(argv[1])]
     c.prop_argv = []          # effects replication: the script's writes propagate
-    return eng.run_script(c, script, argv[3:3 + numkeys], argv[3 + numkeys:], readonly)
+    return eng.run_script(c, script, numkeys, argv[3:], readonly)
 
 
 _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
@@ -250,7 +261,7 @@ def _fcall(c, argv, readonly: bool):
     if readonly and "no-writes" not in fn.flags:
         raise RedisError("ERR Can not execute a script with write flag using *_ro command.")
     c.prop_argv = []          # effects replication
-    return engine(srv).run_function(c, fn, argv[3:3 + numkeys], argv[3 + numkeys:], readonly)
+    return engine(srv).run_function(c, fn, numkeys, argv[3:], readonly)
 
 
 @command("fcall", -3, _EVAL_FLAGS, group=G, getkeys=eval_keys, since="7.0.0",

@@ -39,7 +39,7 @@ from redpoll.commands import table as T
 from redpoll.errors import OOM, READONLY, RedisError
 from redpoll.log import log
 from redpoll.protocol.resp import (
-    NULL_ARRAY, Bool, Double, Map, Push, Raw, Set, Status, Verbatim,
+    NULL_ARRAY, OK, Bool, Double, Map, Push, Raw, Set, Status, Verbatim,
     format_double)
 
 _PRELUDE = (Path(__file__).with_name("prelude.lua")).read_text()
@@ -67,6 +67,21 @@ def err_text(s: str) -> str:
 
 def _map_crlf(b: bytes) -> bytes:
     return b.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+# tags of the runners' results (``finish`` in prelude.lua)
+_TAG_ERROR, _TAG_STATUS = 1, 2
+
+
+def _status_reply(text: bytes):
+    """The reply of an ``{ok=text}`` table (a status, cut at NUL, CR/LF as spaces)."""
+    text = _map_crlf(text.split(b"\0", 1)[0])
+    return OK if text == b"OK" else Raw(b"+" + text + b"\r\n")
+
+
+def _error_table_reply(text: bytes) -> RedisError:
+    """The reply of an ``{err=text}`` table (CR/LF as spaces)."""
+    return RedisError(_map_crlf(text).decode("utf-8", "replace"))
 
 
 def _to_str(b) -> str:
@@ -302,15 +317,13 @@ class LuaEngine:
         return sha
 
     # -- running ---------------------------------------------------------------
-    def run(self, c, sha: str, keys: list, args: list, readonly: bool):
-        """Run cached script ``sha`` for client ``c``; returns the reply."""
-        return self.run_script(c, self.scripts[sha], keys, args, readonly)
-
-    def run_script(self, c, script: "Script", keys: list, args: list, readonly: bool):
+    def run_script(self, c, script: "Script", nkeys: int, rest: list, readonly: bool):
+        """EVAL/EVALSHA: run cached ``script``; ``rest`` holds the ``nkeys``
+        keys, then the arguments. Returns the reply."""
         return self.execute(c, script.sha, script.flags, readonly, self._run, script.func,
-                            keys, args)
+                            nkeys, rest)
 
-    def debug_run(self, c, script: "Script", keys: list, args: list, readonly: bool,
+    def debug_run(self, c, script: "Script", nkeys: int, rest: list, readonly: bool,
                   forked: bool):
         """EVAL under the Lua debugger (SCRIPT DEBUG YES|SYNC): see
         ``debugger.py``. Returns the reply (SYNC) or NO_REPLY (YES: the
@@ -338,7 +351,7 @@ class LuaEngine:
                 srv.propagation_sinks = []
                 srv.before_reply_hook = None
                 os.set_blocking(fd, True)
-                self._debug_session(c, script, keys, args, readonly, fd, True)
+                self._debug_session(c, script, nkeys, rest, readonly, fd, True)
                 log.warning("Lua debugging session child exiting")
             except BaseException:
                 code = 1
@@ -347,14 +360,14 @@ class LuaEngine:
         log.warning("Redis synchronous debugging eval session started")
         os.set_blocking(fd, True)
         try:
-            reply = self._debug_session(c, script, keys, args, readonly, fd, False)
+            reply = self._debug_session(c, script, nkeys, rest, readonly, fd, False)
         finally:
             os.set_blocking(fd, False)
             log.warning("Redis synchronous debugging eval session ended")
         c.flags |= F_CLOSE_AFTER_REPLY
         return reply
 
-    def _debug_session(self, c, script, keys, args, readonly: bool, fd: int,
+    def _debug_session(self, c, script, nkeys: int, rest: list, readonly: bool, fd: int,
                        forked: bool):
         from redpoll.scripting.debugger import Session
         sess = Session(self, c, fd, script.body, forked)
@@ -369,7 +382,7 @@ class LuaEngine:
         try:
             try:
                 reply = self.execute(c, script.sha, script.flags, readonly, runner,
-                                     script.func, keys, args)
+                                     script.func, nkeys, rest)
             except RedisError as e:
                 reply = e
         finally:
@@ -398,19 +411,25 @@ class LuaEngine:
                 pass
         self.debug_children = []
 
-    def run_function(self, c, fn, keys: list, args: list, readonly: bool):
-        """FCALL: run a registered function (``fn``: functions.Function)."""
+    def run_function(self, c, fn, nkeys: int, rest: list, readonly: bool):
+        """FCALL: run a registered function (``fn``: functions.Function);
+        ``rest`` holds the ``nkeys`` keys, then the arguments."""
         return self.execute(c, fn.name, fn.flags, readonly, self._call_function,
-                            fn.callback, keys, args, is_eval=False)
+                            fn.callback, nkeys, rest, is_eval=False)
 
     def execute(self, c, funcname: str, flags, readonly: bool, runner, func,
-                keys: list, args: list, is_eval: bool = True):
+                nkeys: int, rest: list, is_eval: bool = True):
         """The common part of EVAL and FCALL (scriptPrepareForRun + call):
         flag checks, the run context, frozen time, effects propagation as
-        one unit, busy mode bookkeeping; returns the reply.
+        one unit, busy mode bookkeeping; returns the reply. ``rest`` holds
+        the ``nkeys`` keys, then the arguments.
 
         This is the per-call path of EVALSHA: keep it lean (no per-call
-        allocation beyond the run context)."""
+        allocation beyond the run context). The runners (prelude.lua) return
+        ``ok, result, tag``: a tag says the result was an ``{err=...}`` or
+        ``{ok=...}`` table and the result is then its string (see
+        ``finish`` in prelude.lua), so that common replies need no table
+        indexing from Python."""
         srv = self.server
         cfg = srv.config.values
         if flags is not None:
@@ -425,7 +444,7 @@ class LuaEngine:
                     and cfg["replica-read-only"]:
                 raise RedisError("READONLY You can't write against a read only replica.")
         oom = False
-        if cfg["maxmemory"] and srv.oom_check is not None and srv.masterhost is None:
+        if srv.maxmemory and srv.oom_check is not None and srv.masterhost is None:
             oom = bool(srv.oom_check())
             if oom and flags is not None and not readonly and "allow-oom" not in flags:
                 raise RedisError("OOM command not allowed when used memory > 'maxmemory'.")
@@ -444,7 +463,7 @@ class LuaEngine:
         srv.begin_atomic()
         srv.script_running = True
         try:
-            ok, res = runner(func, cfg["lua-time-limit"] > 0, len(keys), *keys, *args)
+            ok, res, tag = runner(func, cfg["lua-time-limit"] > 0, nkeys, *rest)
         finally:
             srv.script_running = False
             self.ctx = None
@@ -455,10 +474,14 @@ class LuaEngine:
                 self.busy = None
             srv.end_atomic()
         if ok:
-            t = type(res)
-            if t is bytes or t is int:
-                return res
-            return self._reply(res, c, fake.resp)
+            if tag is None:
+                t = type(res)
+                if t is bytes or t is int:
+                    return res
+                return self._reply(res, c, fake.resp)
+            if tag == _TAG_STATUS:
+                return _status_reply(res)
+            return _error_table_reply(res)
         return self._error_reply(res, funcname)
 
     def _error_reply(self, err, funcname: str) -> RedisError:
@@ -492,10 +515,10 @@ class LuaEngine:
             return None
         e = v[b"err"]
         if type(e) is bytes:
-            return RedisError(_map_crlf(e).decode("utf-8", "replace"))
+            return _error_table_reply(e)
         ok = v[b"ok"]
         if type(ok) is bytes:
-            return Raw(b"+" + _map_crlf(ok.split(b"\0", 1)[0]) + b"\r\n")
+            return _status_reply(ok)
         d = v[b"double"]
         if type(d) in (int, float):
             return Double(d)
@@ -581,23 +604,25 @@ class LuaEngine:
     # -- callbacks (redis.*) ---------------------------------------------------------
     def _pcall(self, *args):
         """redis.pcall: errors come back as {err=...} tables."""
-        ok, v = self._exec(args)
+        sess = self.debug_session
+        if sess is not None and (sess.step or sess.log_calls):
+            ok, v = self._exec_logged(sess, args)
+        else:
+            ok, v = self._exec_call(args)
         if ok:
             return v
         return self.table_from({b"err": v.encode()})
 
     def _call(self, *args):
         """redis.call: errors are raised (as ScriptError, see errinfo)."""
-        ok, v = self._exec(args)
+        sess = self.debug_session
+        if sess is not None and (sess.step or sess.log_calls):
+            ok, v = self._exec_logged(sess, args)
+        else:
+            ok, v = self._exec_call(args)
         if ok:
             return v
         raise ScriptError(v)
-
-    def _exec(self, args):
-        sess = self.debug_session
-        if sess is not None and (sess.step or sess.log_calls):
-            return self._exec_logged(sess, args)
-        return self._exec_call(args)
 
     def _exec_logged(self, sess, args):
         """_exec_call with the debugger's <redis>/<reply>/<error> logs."""
@@ -620,14 +645,17 @@ class LuaEngine:
         if not args:
             return False, "ERR Please specify at least one argument for this redis lib call"
         argv = list(args)
-        for i, a in enumerate(argv):
-            t = type(a)
-            if t is not bytes:
-                if t is int or t is float:
-                    argv[i] = b"%.17g" % a
-                else:
-                    return False, ("ERR Lua redis lib command arguments must be strings "
-                                   "or integers")
+        for a in args:
+            if type(a) is not bytes:        # rare: convert numbers, refuse the rest
+                for i, a in enumerate(argv):
+                    t = type(a)
+                    if t is not bytes:
+                        if t is int or t is float:
+                            argv[i] = b"%.17g" % a
+                        else:
+                            return False, ("ERR Lua redis lib command arguments must be "
+                                           "strings or integers")
+                break
         srv = self.server
         cmd = self._cmd_cache.get(argv[0])
         if cmd is None:

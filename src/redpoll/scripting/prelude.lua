@@ -300,6 +300,9 @@ local function single_field(field)
   end
 end
 
+-- redis.call/redis.pcall are the Python callbacks themselves: a Lua wrapper
+-- would be tail-called by `return redis.call(...)`, losing the script's
+-- frame that error locations ("on @user_script:1.") are read from.
 local redis = {
   call = P.call,
   pcall = P.pcall,
@@ -436,13 +439,28 @@ local function split_args(nkeys, ...)
   return keys, argv
 end
 
+-- finish(ok, res): what a runner returns to Python: ok, res, tag. A
+-- successful result that is an {err = string} or {ok = string} table comes
+-- back as that string with tag 1 (err) or 2 (ok), as Redis reads them
+-- (luaReplyToRedisReply: a lookup that honours metatables), so that Python
+-- need not index the table; anything else comes back as it is, tag nil.
+local function finish(ok, res)
+  if ok and type(res) == "table" then
+    local e = res.err
+    if type(e) == "string" then return ok, e, 1 end
+    local s = res.ok
+    if type(s) == "string" then return ok, s, 2 end
+  end
+  return ok, res, nil
+end
+
 local function run(f, use_hook, nkeys, ...)
   G.KEYS, G.ARGV = split_args(nkeys, ...)
   if use_hook then dsethook(hook, "", 100000) end
   local ok, res = xpcall(f, err_handler)
   if use_hook then dsethook() end
   for k in next, env do rawset(env, k, nil) end
-  return ok, res
+  return finish(ok, res)
 end
 
 -- run_debug(f, ldb, nkeys, ...): run() under the debugger's line hook
@@ -454,7 +472,7 @@ local function run_debug(f, ldb, nkeys, ...)
   dsethook()
   LDB = nil
   for k in next, env do rawset(env, k, nil) end
-  return ok, res
+  return finish(ok, res)
 end
 
 local function compile(body)
@@ -615,7 +633,7 @@ local function call_function(cb, use_hook, nkeys, ...)
   if use_hook then dsethook(hook, "", 100000) end
   local ok, res = xpcall(function() return cb(keys, argv) end, err_handler)
   if use_hook then dsethook() end
-  return ok, res
+  return finish(ok, res)
 end
 
 return {run = run, run_debug = run_debug, compile = compile, load_library = load_library,

@@ -159,13 +159,13 @@ _H80 = _rep(b"\x80")
 _L7F = _rep(b"\x7f")
 
 
-def dense_lanes(payload) -> int:
-    """Registers of a dense representation (its 12288 register bytes), lane
-    order, as an int. A register spans at most 2 bytes: its pieces from the
-    low and from the high byte are translated apart and ORed as two ints."""
-    b0 = bytes(payload[0:DENSE_BYTES:3])
-    b1 = bytes(payload[1:DENSE_BYTES:3])
-    b2 = bytes(payload[2:DENSE_BYTES:3])
+def dense_lanes(o, start: int = HDR) -> int:
+    """Registers of a dense representation (the 12288 register bytes of
+    ``o`` from ``start``), lane order, as an int. A register spans at most
+    2 bytes: its pieces from the low and from the high byte are translated
+    apart and ORed as two ints."""
+    end = start + DENSE_BYTES
+    b0, b1, b2 = o[start:end:3], o[start + 1:end:3], o[start + 2:end:3]
     low = b"".join((b0.translate(_AND63), b0.translate(_SHR6),
                     b1.translate(_SHR4), b2.translate(_SHR2)))
     high = b"".join((_ZLANE, b1.translate(_AND15_SHL2),
@@ -204,7 +204,7 @@ def lanes_to_natural(x: int) -> bytes:
 def dense_registers(payload) -> bytes:
     """All 16384 register values of a dense representation (its 12288
     register bytes), one byte each, in register order."""
-    return lanes_to_natural(dense_lanes(payload))
+    return lanes_to_natural(dense_lanes(payload, 0))
 
 
 def pack_dense(values) -> bytes:
@@ -675,7 +675,7 @@ def lanes(o) -> int:
     """Registers of a (validated) HLL string as a lane-order int; Corrupted
     if malformed."""
     if o[4] == DENSE:
-        return dense_lanes(memoryview(o)[HDR:])
+        return dense_lanes(o)
     return natural_to_lanes(sparse_registers(o))
 
 
@@ -700,7 +700,7 @@ def sparse_histogram(o) -> list[int]:
 
 def count(o) -> int:
     if o[4] == DENSE:
-        return estimate(lanes_histogram(dense_lanes(memoryview(o)[HDR:])))
+        return estimate(lanes_histogram(dense_lanes(o)))
     return estimate(sparse_histogram(o))
 
 

@@ -84,20 +84,20 @@ def _push(c, argv, where: bytes, exists_only: bool):
     db = c.db
     key = argv[1]
     lst = db.get_typed(key, RList)
-    if lst is None and exists_only:
-        return 0
-    if lst is None:
-        lst = RList()
-        db.add(key, lst)
     vals = argv[2:]
-    q = lst.q
-    if where == _LEFT:
-        q.extendleft(vals)
+    if lst is None:
+        if exists_only:
+            return 0
+        # a new list starts packed when small (datatypes/compact.py)
+        lst = RList.new(vals[::-1] if where == _LEFT else vals)
+        db.add(key, lst)
+    elif where == _LEFT:
+        lst.extendleft(vals)
     else:
-        q.extend(vals)
+        lst.extend(vals)
     _event(c, "lpush" if where == _LEFT else "rpush", key)
     c.server.dirty += len(vals)
-    return len(q)
+    return len(lst)
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
@@ -128,9 +128,8 @@ def rpushx(c, argv):
 
 def pop_n(c, key: bytes, lst, where: bytes, count: int) -> list:
     """Pop up to ``count`` elements; events, dirty, deletion of an emptied list."""
-    q = lst.q
-    pop = q.popleft if where == _LEFT else q.pop
-    out = [pop() for _ in range(min(count, len(q)))]
+    pop = lst.popleft if where == _LEFT else lst.pop
+    out = [pop() for _ in range(min(count, len(lst)))]
     _event(c, "lpop" if where == _LEFT else "rpop", key)
     deleted_if_empty(c, key, lst)
     c.server.dirty += len(out)
@@ -143,8 +142,7 @@ def _pop(c, argv, where: bytes):
         lst = c.db.get_typed(key, RList)
         if lst is None:
             return None
-        q = lst.q
-        value = q.popleft() if where == _LEFT else q.pop()
+        value = lst.popleft() if where == _LEFT else lst.pop()
         _event(c, "lpop" if where == _LEFT else "rpop", key)
         deleted_if_empty(c, key, lst)
         c.server.dirty += 1

@@ -7,13 +7,14 @@ Storage: a small list (at most :data:`PACK_ITEMS` items and
 :data:`PACK_BYTES` packed bytes, about what one 8 KB quicklist node holds) may be packed
 into one bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RList.q`
 is the expanded deque, rebuilt on first use. :class:`RList` offers the deque
-methods the rest of the server uses; the reading ones work on the packed
-form without expanding it (:meth:`RList.seq`). Writers take ``lst.q``.
+methods the rest of the server uses: pushes and pops at both ends work on the
+packed form and keep it packed (LPUSH/RPUSH/LPOP/RPOP of a small list never
+decode it); the reading ones decode it without expanding (:meth:`RList.seq`).
 """
 
 from collections import deque
 
-from redpoll.datatypes.compact import pack, touch, unpack
+from redpoll.datatypes.compact import EMPTY, SEP, decode, encode, esc, touch, unesc
 from redpoll.keyspace import register_type
 
 PACK_ITEMS = 128
@@ -29,14 +30,30 @@ PACK_BYTES = 8192
 
 
 class RList:
-    __slots__ = ("_q", "_lp")
+    # _q: the deque, or None while packed; _lp: the packed bytes, or None;
+    # _n: the item count while packed
+    __slots__ = ("_q", "_lp", "_n")
 
     encoding = "quicklist"           # OBJECT ENCODING: always quicklist in 7.0
 
     def __init__(self, items=()):
         self._q = deque(items.seq() if type(items) is RList else items)
         self._lp = None
+        self._n = 0
         touch(self)
+
+    @classmethod
+    def new(cls, items) -> "RList":
+        """A new list of ``items`` (a sequence): packed when it is small."""
+        if len(items) <= PACK_ITEMS:
+            blob = encode(items)
+            if len(blob) <= PACK_BYTES:
+                lst = cls.__new__(cls)
+                lst._q = None
+                lst._lp = blob
+                lst._n = len(items)
+                return lst
+        return cls(items)
 
     def encoding_for(self, config) -> str:
         return "quicklist"
@@ -47,7 +64,7 @@ class RList:
         """The items as a deque (expanded from the packed form if needed)."""
         q = self._q
         if q is None:
-            q = self._q = deque(unpack(self._lp))
+            q = self._q = deque(decode(self._lp))
             self._lp = None
             touch(self)
         return q
@@ -56,9 +73,10 @@ class RList:
         """Pack the items into one bytes object if the list is small."""
         q = self._q
         if q is not None and len(q) <= PACK_ITEMS:
-            blob = pack(tuple(q))
+            blob = encode(q)
             if len(blob) <= PACK_BYTES:
                 self._lp = blob
+                self._n = len(q)
                 self._q = None
 
     @property
@@ -66,13 +84,49 @@ class RList:
         return self._q is None
 
     def seq(self):
-        """The items for reading: the deque, or a tuple while packed."""
+        """The items for reading: the deque, or a list while packed."""
         q = self._q
-        return unpack(self._lp) if q is None else q
+        return decode(self._lp) if q is None else q
+
+    # -- packed pushes and pops ------------------------------------------------------
+    def _push_packed(self, items, left: bool) -> bool:
+        """Push onto the packed form; False when it would outgrow it."""
+        n = self._n + len(items)
+        if n > PACK_ITEMS:
+            return False
+        if len(items) == 1:
+            new = esc(items[0])
+            blob = SEP + new + self._lp if left else self._lp + new + SEP
+        else:
+            new = encode(items[::-1] if left else items)
+            blob = new + self._lp[1:] if left else self._lp + new[1:]
+        if len(blob) > PACK_BYTES:
+            return False
+        self._lp = blob
+        self._n = n
+        return True
+
+    def _pop_packed(self, left: bool):
+        blob = self._lp
+        if left:
+            end = blob.find(SEP, 1)
+            item = blob[1:end]
+            self._lp = blob[end:]
+        else:
+            start = blob.rfind(SEP, 0, len(blob) - 1) + 1
+            item = blob[start:-1]
+            self._lp = blob[:start]
+        self._n -= 1
+        return unesc(item)
 
     # -- deque interface (reads work on the packed form) -------------------------
     def __len__(self):
-        return len(self.seq())
+        q = self._q
+        return self._n if q is None else len(q)
+
+    def __bool__(self):
+        q = self._q
+        return bool(self._n if q is None else q)
 
     def __iter__(self):
         return iter(self.seq())
@@ -81,7 +135,8 @@ class RList:
         return reversed(self.seq())
 
     def __contains__(self, item):
-        return item in self.seq()
+        q = self._q
+        return item in q if q is not None else self._lp.find(SEP + esc(item) + SEP) >= 0
 
     def __getitem__(self, i):
         return self.seq()[i]
@@ -103,22 +158,42 @@ class RList:
         return f"RList({list(self.seq())!r})"
 
     def append(self, item):
+        if self._q is None and self._push_packed((item,), False):
+            return
         self.q.append(item)
 
     def appendleft(self, item):
+        if self._q is None and self._push_packed((item,), True):
+            return
         self.q.appendleft(item)
 
     def extend(self, items):
+        if self._q is None:
+            items = items if type(items) in (list, tuple) else list(items)
+            if self._push_packed(items, False):
+                return
         self.q.extend(items)
 
     def extendleft(self, items):
+        if self._q is None:
+            items = items if type(items) in (list, tuple) else list(items)
+            if self._push_packed(items, True):
+                return
         self.q.extendleft(items)
 
     def pop(self):
-        return self.q.pop()
+        if self._q is None:
+            if not self._n:
+                raise IndexError("pop from an empty deque")
+            return self._pop_packed(False)
+        return self._q.pop()
 
     def popleft(self):
-        return self.q.popleft()
+        if self._q is None:
+            if not self._n:
+                raise IndexError("pop from an empty deque")
+            return self._pop_packed(True)
+        return self._q.popleft()
 
     def insert(self, i, item):
         self.q.insert(i, item)
@@ -139,7 +214,11 @@ class RList:
         return self.seq().count(item)
 
     def clear(self):
-        self.q.clear()
+        if self._q is None:
+            self._lp = EMPTY
+            self._n = 0
+        else:
+            self._q.clear()
 
     def copy(self) -> "RList":
         return RList(self)

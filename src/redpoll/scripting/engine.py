@@ -80,8 +80,8 @@ def _status_reply(text: bytes):
 
 
 def _error_table_reply(text: bytes) -> RedisError:
-    """The reply of an ``{err=text}`` table (CR/LF as spaces)."""
-    return RedisError(_map_crlf(text).decode("utf-8", "replace"))
+    """The reply of an ``{err=text}`` table (cut at NUL, CR/LF as spaces)."""
+    return RedisError(_map_crlf(text.split(b"\0", 1)[0]).decode("utf-8", "replace"))
 
 
 def _to_str(b) -> str:
@@ -266,6 +266,9 @@ class LuaEngine:
         self._compile = api[b"compile"]
         self._load_library = api[b"load_library"]
         self._call_function = api[b"call_function"]
+        self._reply_parts = api[b"reply_parts"]
+        self._reply_items = api[b"reply_items"]
+        self._reply_items_max = int(api[b"reply_items_max"])
         self.table_from = rt.table_from
         for name in (b"python", b"os", b"io", b"dofile", b"loadfile", b"require",
                      b"package", b"module", b"print", b"debug"):
@@ -513,39 +516,34 @@ class LuaEngine:
             return Bool(v)
         if v is None or lua_type(v) != "table":
             return None
-        e = v[b"err"]
-        if type(e) is bytes:
-            return _error_table_reply(e)
-        ok = v[b"ok"]
-        if type(ok) is bytes:
-            return _status_reply(ok)
-        d = v[b"double"]
-        if type(d) in (int, float):
-            return Double(d)
-        bn = v[b"big_number"]
-        if type(bn) is bytes:
-            return _map_crlf(bn)
-        vs = v[b"verbatim_string"]
-        if vs is not None and lua_type(vs) == "table":
-            fmt, s = vs[b"format"], vs[b"string"]
-            if type(fmt) is bytes and type(s) is bytes:
-                return Verbatim(s)
-        m = v[b"map"]
-        if m is not None and lua_type(m) == "table":
-            return Map([(self._reply(k, c, script_resp), self._reply(x, c, script_resp))
-                        for k, x in m.items()])
-        s = v[b"set"]
-        if s is not None and lua_type(s) == "table":
-            return Set([self._reply(k, c, script_resp) for k in s.keys()])
-        out = []
-        i = 1
-        while True:
-            x = v[i]
-            if x is None:
-                break
-            out.append(self._reply(x, c, script_resp))
-            i += 1
-        return out
+        parts = self._reply_parts(v)        # read raw in Lua, see prelude.lua
+        kind = parts[0]
+        if kind == 0:                       # an array: 0, n, items...
+            n = parts[1]
+            items = parts[2:]
+            if n > len(items):
+                items = list(items)
+                step = self._reply_items_max
+                while len(items) < n:
+                    i = len(items) + 1
+                    chunk = self._reply_items(v, i, min(n, i + step - 1))
+                    items.extend(chunk if type(chunk) is tuple else (chunk,))
+            return [self._reply(x, c, script_resp) for x in items]
+        x = parts[1]
+        if kind == _TAG_ERROR:
+            return _error_table_reply(x)
+        if kind == _TAG_STATUS:
+            return _status_reply(x)
+        if kind == 3:
+            return Double(x)
+        if kind == 4:
+            return _map_crlf(x)
+        if kind == 5:
+            return Verbatim(x)
+        if kind == 6:
+            return Map([(self._reply(k, c, script_resp), self._reply(y, c, script_resp))
+                        for k, y in x.items()])
+        return Set([self._reply(k, c, script_resp) for k in x.keys()])
 
     # -- reply -> Lua value --------------------------------------------------------
     def _to_lua(self, v, resp: int):

@@ -439,16 +439,50 @@ local function split_args(nkeys, ...)
   return keys, argv
 end
 
+-- A table a script returns is read as Redis's luaReplyToRedisReply reads
+-- it: raw lookups (metatables play no part), the first field that fits wins.
+-- reply_parts(t): kind, values...: 1, s {err = s}; 2, s {ok = s};
+-- 3, d {double = d}; 4, s {big_number = s}; 5, s {verbatim_string =
+-- {format = f, string = s}}; 6, m {map = m}; 7, s {set = s}; or an array:
+-- 0, n, t[1] .. t[min(n, ITEMS)] (the rest through reply_items).
+local ITEMS = 1000
+local function reply_parts(t)
+  local v = rawget(t, "err")
+  if type(v) == "string" then return 1, v end
+  v = rawget(t, "ok")
+  if type(v) == "string" then return 2, v end
+  v = rawget(t, "double")
+  if type(v) == "number" then return 3, v end
+  v = rawget(t, "big_number")
+  if type(v) == "string" then return 4, v end
+  v = rawget(t, "verbatim_string")
+  if type(v) == "table" then
+    local s = rawget(v, "string")
+    if type(rawget(v, "format")) == "string" and type(s) == "string" then return 5, s end
+  end
+  v = rawget(t, "map")
+  if type(v) == "table" then return 6, v end
+  v = rawget(t, "set")
+  if type(v) == "table" then return 7, v end
+  local n = 0
+  while rawget(t, n + 1) ~= nil do n = n + 1 end
+  return 0, n, unpack(t, 1, n < ITEMS and n or ITEMS)
+end
+-- reply_items(t, i, j): t[i] .. t[j], raw (unpack reads raw)
+local function reply_items(t, i, j)
+  return unpack(t, i, j)
+end
+
 -- finish(ok, res): what a runner returns to Python: ok, res, tag. A
 -- successful result that is an {err = string} or {ok = string} table comes
--- back as that string with tag 1 (err) or 2 (ok), as Redis reads them
--- (luaReplyToRedisReply: a lookup that honours metatables), so that Python
--- need not index the table; anything else comes back as it is, tag nil.
+-- back as that string with tag 1 (err) or 2 (ok), so that the common
+-- replies cost Python no further call; anything else comes back as it is,
+-- tag nil (Python reads tables with reply_parts).
 local function finish(ok, res)
   if ok and type(res) == "table" then
-    local e = res.err
+    local e = rawget(res, "err")
     if type(e) == "string" then return ok, e, 1 end
-    local s = res.ok
+    local s = rawget(res, "ok")
     if type(s) == "string" then return ok, s, 2 end
   end
   return ok, res, nil
@@ -637,4 +671,5 @@ local function call_function(cb, use_hook, nkeys, ...)
 end
 
 return {run = run, run_debug = run_debug, compile = compile, load_library = load_library,
-        call_function = call_function}
+        call_function = call_function, reply_parts = reply_parts, reply_items = reply_items,
+        reply_items_max = ITEMS}

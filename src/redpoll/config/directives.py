@@ -13,7 +13,7 @@ does not act on: loading one from a file logs a WARNING naming it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 

@@ -37,6 +37,8 @@ from redpoll.errors import RedisError
 from redpoll.log import log
 from redpoll.persistence import rdb
 from redpoll.persistence.child import children
+from redpoll.persistence.files import replacing
+from redpoll.protocol.request import split_args
 
 # Propagated to replicas but never written to the AOF (Redis propagates
 # PUBLISH with PROPAGATE_REPL only).
@@ -47,6 +49,12 @@ ITEMS_PER_CMD = 64
 
 class AOFError(Exception):
     """The AOF cannot be loaded; the message is Redis's log line."""
+
+
+def _bad_format(name: str) -> AOFError:
+    return AOFError(f"Bad file format reading the append only file {name}: make a "
+                    "backup of your AOF file, then use ./redis-check-aof --fix "
+                    "<filename.manifest>")
 
 
 # ============================================================================
@@ -94,10 +102,9 @@ class Manifest:
                 continue
             if len(raw) > 1024:
                 raise AOFError("The AOF manifest file contains too long line")
-            try:
-                args = split_args(line)
-            except ValueError:
-                args = None
+            args = split_args(line.encode("utf-8", "surrogateescape"))
+            if args is not None:
+                args = [a.decode("utf-8", "surrogateescape") for a in args]
             if not args or len(args) % 2:
                 raise AOFError("Invalid AOF manifest file format")
             kv = dict(zip(args[::2], args[1::2]))
@@ -122,60 +129,27 @@ class Manifest:
         return m
 
 
-def split_args(line: str) -> list[str]:
-    """Split a manifest line like Redis's sdssplitargs (quotes, escapes)."""
-    out: list[str] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i].isspace():
-            i += 1
-        if i >= n:
-            return out
-        cur = []
-        if line[i] == '"':
-            i += 1
-            while True:
-                if i >= n:
-                    raise ValueError("unbalanced quotes")
-                ch = line[i]
-                if ch == "\\" and i + 3 < n and line[i + 1] == "x":
-                    cur.append(chr(int(line[i + 2:i + 4], 16)))
-                    i += 4
-                    continue
-                if ch == "\\" and i + 1 < n:
-                    cur.append({"n": "\n", "r": "\r", "t": "\t", "b": "\b",
-                                "a": "\a"}.get(line[i + 1], line[i + 1]))
-                    i += 2
-                    continue
-                if ch == '"':
-                    i += 1
-                    if i < n and not line[i].isspace():
-                        raise ValueError("closing quote must be followed by a space")
-                    break
-                cur.append(ch)
-                i += 1
-        elif line[i] == "'":
-            i += 1
-            while True:
-                if i >= n:
-                    raise ValueError("unbalanced quotes")
-                ch = line[i]
-                if ch == "\\" and i + 1 < n and line[i + 1] == "'":
-                    cur.append("'")
-                    i += 2
-                    continue
-                if ch == "'":
-                    i += 1
-                    if i < n and not line[i].isspace():
-                        raise ValueError("closing quote must be followed by a space")
-                    break
-                cur.append(ch)
-                i += 1
-        else:
-            while i < n and not line[i].isspace():
-                cur.append(line[i])
-                i += 1
-        out.append("".join(cur))
+# ============================================================================
+# running the loader with or without an event loop
+# ============================================================================
+
+async def _call(step):
+    return step()
+
+
+async def _no_pause() -> None:
+    pass
+
+
+def _run_now(coro):
+    """Run a coroutine that never waits (all it awaits completes at once, as
+    with _call and _no_pause) to its end, without an event loop."""
+    try:
+        coro.send(None)
+    except StopIteration as e:
+        return e.value
+    coro.close()
+    raise RuntimeError("the coroutine waited for something")
 
 
 # ============================================================================
@@ -543,14 +517,9 @@ class AOF:
     # -- files ---------------------------------------------------------------------------
     def _persist_manifest(self) -> None:
         os.makedirs(self.dirpath, exist_ok=True)
-        path = self.manifest_path()
         tmp = self._path("temp-" + self.filename + ".manifest")
-        with open(tmp, "w") as f:
+        with replacing(self.manifest_path(), tmp, "w") as f:
             f.write(self.manifest.text())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        rdb.fsync_dir(path)
 
     def _new_base_name(self) -> str:
         m = self.manifest
@@ -604,16 +573,12 @@ class AOF:
         srv = self.server
         if preamble is None:
             preamble = srv.config["aof-use-rdb-preamble"]
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
+        with replacing(path, path + ".tmp") as f:
             write = rdb.autosync_writer(f, srv.config["aof-rewrite-incremental-fsync"])
             if preamble:
                 rdb.write_rdb(srv, write, {"aof-base": 1})
             else:
                 rewrite_commands(srv, write, srv.config["aof-timestamp-enabled"])
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
 
     def _files_size(self) -> int:
         m = self.manifest
@@ -663,19 +628,7 @@ class AOF:
     # -- loading ---------------------------------------------------------------------------
     def load(self) -> bool:
         """Load the AOF (base then incr files) now. False if there is no AOF."""
-        steps = self._load_steps()
-        result = exc = None
-        try:
-            while True:
-                step = steps.throw(exc) if exc is not None else steps.send(result)
-                result = exc = None
-                if step is not None:
-                    try:
-                        result = step()
-                    except Exception as e:      # handled by the generator
-                        exc = e
-        except StopIteration as e:
-            return e.value
+        return _run_now(self._drive_load(_call, _no_pause))
 
     async def load_async(self) -> bool:
         """The same, letting the event loop answer other clients (-LOADING,
@@ -683,19 +636,26 @@ class AOF:
         parsed in a thread (start-up, big DEBUG LOADAOF)."""
         import asyncio
         loop = asyncio.get_running_loop()
+        return await self._drive_load(lambda step: loop.run_in_executor(None, step),
+                                      lambda: asyncio.sleep(0))
+
+    async def _drive_load(self, run, pause) -> bool:
+        """Drive :meth:`_load_steps`: ``await run(step)`` runs each function it
+        yields (its result or exception goes back into the generator) and
+        ``await pause()`` is where other clients may be served."""
         steps = self._load_steps()
         result = exc = None
         try:
             while True:
                 step = steps.throw(exc) if exc is not None else steps.send(result)
                 result = exc = None
-                if step is not None:
-                    try:
-                        result = await loop.run_in_executor(None, step)
-                    except Exception as e:      # handled by the generator
-                        exc = e
-                else:
-                    await asyncio.sleep(0)
+                if step is None:
+                    await pause()
+                    continue
+                try:
+                    result = await run(step)
+                except Exception as e:      # handled by the generator
+                    exc = e
         except StopIteration as e:
             return e.value
 
@@ -807,17 +767,13 @@ class AOF:
             if e < 0:
                 return self._truncated(name, path, valid, last)
             if data[pos] != 42:  # '*'
-                raise AOFError(f"Bad file format reading the append only file {name}: "
-                               "make a backup of your AOF file, then use "
-                               "./redis-check-aof --fix <filename.manifest>")
+                raise _bad_format(name)
             try:
                 argc = int(data[pos + 1:e])
             except ValueError:
                 argc = 0
             if argc < 1:
-                raise AOFError(f"Bad file format reading the append only file {name}: "
-                               "make a backup of your AOF file, then use "
-                               "./redis-check-aof --fix <filename.manifest>")
+                raise _bad_format(name)
             p = e + 1
             argv = []
             torn = False
@@ -827,15 +783,11 @@ class AOF:
                     torn = True
                     break
                 if data[p] != 36:  # '$'
-                    raise AOFError(f"Bad file format reading the append only file "
-                                   f"{name}: make a backup of your AOF file, then use "
-                                   "./redis-check-aof --fix <filename.manifest>")
+                    raise _bad_format(name)
                 try:
                     ln = int(data[p + 1:e])
                 except ValueError:
-                    raise AOFError(f"Bad file format reading the append only file "
-                                   f"{name}: make a backup of your AOF file, then use "
-                                   "./redis-check-aof --fix <filename.manifest>") from None
+                    raise _bad_format(name) from None
                 s = e + 1
                 if s + ln + 2 > n:
                     torn = True

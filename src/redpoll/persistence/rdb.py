@@ -1049,21 +1049,6 @@ def dataset_replaced(server) -> None:
 # files and forked children
 # ============================================================================
 
-def fsync_dir(path: str) -> None:
-    """fsync the directory holding ``path`` (makes a rename durable)."""
-    import os
-    try:
-        fd = os.open(os.path.dirname(os.path.abspath(path)) or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 AUTOSYNC_BYTES = 4 * 1024 * 1024
 _SFR_WAIT_BEFORE, _SFR_WRITE, _SFR_WAIT_AFTER = 1, 2, 4
 
@@ -1118,22 +1103,12 @@ def save_file(server, path: str, aux: dict | None = None, progress=None,
 
     A crash at any point leaves the previous file intact. Returns the size."""
     import os
+
+    from redpoll.persistence.files import replacing
     tmp = tmp or os.path.join(os.path.dirname(path) or ".", f"temp-{os.getpid()}.rdb")
-    try:
-        with open(tmp, "wb") as f:
-            write = autosync_writer(f, server.config["rdb-save-incremental-fsync"])
-            n = write_rdb(server, write, aux, progress)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(path)
-    return n
+    with replacing(path, tmp) as f:
+        write = autosync_writer(f, server.config["rdb-save-incremental-fsync"])
+        return write_rdb(server, write, aux, progress)
 
 
 def bgsave_to_fd(server, target, done_callback, aux: dict | None = None,

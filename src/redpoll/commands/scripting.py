@@ -80,7 +80,8 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
     else:
         script = eng.scripts[eng.create(argv[1])]
     c.prop_argv = []          # effects replication: the script's writes propagate
-    return eng.run_script(c, script, numkeys, argv[3:], readonly)
+    return eng.execute(c, script.sha, script.flags, readonly, eng._run, script.func,
+                       numkeys, argv[3:])
 
 
 _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"

@@ -320,12 +320,6 @@ class LuaEngine:
         return sha
 
     # -- running ---------------------------------------------------------------
-    def run_script(self, c, script: "Script", nkeys: int, rest: list, readonly: bool):
-        """EVAL/EVALSHA: run cached ``script``; ``rest`` holds the ``nkeys``
-        keys, then the arguments. Returns the reply."""
-        return self.execute(c, script.sha, script.flags, readonly, self._run, script.func,
-                            nkeys, rest)
-
     def debug_run(self, c, script: "Script", nkeys: int, rest: list, readonly: bool,
                   forked: bool):
         """EVAL under the Lua debugger (SCRIPT DEBUG YES|SYNC): see

@@ -27,8 +27,7 @@ def _hash_for_write(c, key: bytes) -> RHash:
     """hashTypeLookupWriteOrCreate: the hash at key, created if missing."""
     h = c.db.get_typed(key, RHash)
     if h is None:
-        h = RHash()
-        h.ht = False
+        h = RHash.new()
         c.db.add(key, h)
     elif h.ht is None:
         h.update_encoding(c.server.config)
@@ -36,23 +35,18 @@ def _hash_for_write(c, key: bytes) -> RHash:
 
 
 def _set_fields(c, h: RHash, pairs) -> int:
-    """Set field/value pairs; the number of new fields. Tracks the encoding."""
-    d = h.d
-    n = len(d)
+    """Set field/value pairs; the number of new fields. Tracks the encoding
+    (a hash that becomes a hashtable is expanded: only listpacks are packed)."""
     if h.ht:
-        for i in range(0, len(pairs), 2):
-            d[pairs[i]] = pairs[i + 1]
-    else:
-        cfg = c.server.config
-        maxlen = cfg["hash-max-listpack-value"]
-        for i in range(0, len(pairs), 2):
-            f, v = pairs[i], pairs[i + 1]
-            if len(f) > maxlen or len(v) > maxlen:
-                h.ht = True
-            d[f] = v
-        if len(d) > cfg["hash-max-listpack-entries"]:
-            h.ht = True
-    return len(d) - n
+        return h.set_pairs(pairs)
+    cfg = c.server.config
+    if max(map(len, pairs)) > cfg["hash-max-listpack-value"]:
+        h.ht = True
+    added = h.set_pairs(pairs)
+    if h.ht or len(h) > cfg["hash-max-listpack-entries"]:
+        h.ht = True
+        h.expand()              # a hashtable is never packed
+    return added
 
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.0.0",
@@ -113,11 +107,11 @@ def hdel(c, argv):
     if h is None:
         return 0
     n = 0
-    d = h.d
+    delete = h.delete
     for f in argv[2:]:
-        if d.pop(f, None) is not None:
+        if delete(f):
             n += 1
-            if not d:
+            if not h:
                 break
     if n:
         _event(c, "hdel", key)

@@ -64,35 +64,59 @@ ESC = b"\x01"           # starts an escaped byte
 EMPTY = SEP             # the packed form of an empty collection
 _TO_SEP = bytes.maketrans(SEP2, SEP)
 
+# a packed value accessed this many times within one generation (RING_SIZE
+# expansions) is expanded: a hot key is then served by its dict/set/deque
+HOT_ACCESSES = 8
+
 _ring: deque = deque()
+_expansions = 0
 
 
 def touch(value) -> None:
     """``value`` was just expanded or created: keep it expanded for a while,
     pack the oldest value of the ring."""
+    global _expansions
+    _expansions += 1
     ring = _ring
     ring.append(value)
     if len(ring) > RING_SIZE:
         ring.popleft().pack()
 
 
+def hot(value) -> bool:
+    """Count one access to the packed form of ``value`` (its ``_hits`` slot:
+    generation mod 16 << 4 | accesses, a small int); True when it has had
+    :data:`HOT_ACCESSES` of them in the current generation, i.e. it is used
+    often enough to be worth expanding."""
+    gen = (_expansions // RING_SIZE) & 15
+    h = value._hits
+    if h >> 4 != gen:
+        h = gen << 4
+    h += 1
+    if h & 15 >= HOT_ACCESSES:
+        value._hits = 0
+        return True
+    value._hits = h
+    return False
+
+
 def esc(x: bytes) -> bytes:
     """One element as it is stored packed (bytes 0, 1, 2 escaped)."""
-    if SEP in x or ESC in x or SEP2 in x:
+    if 0 in x or 1 in x or 2 in x:        # (int tests: memchr, the fast path)
         return x.replace(ESC, b"\x01\x11").replace(SEP, b"\x01\x10").replace(SEP2, b"\x01\x12")
     return x
 
 
 def unesc(x: bytes) -> bytes:
     """The element :func:`esc` was given."""
-    if ESC in x:
+    if 1 in x:
         return x.replace(b"\x01\x10", SEP).replace(b"\x01\x12", SEP2).replace(b"\x01\x11", ESC)
     return x
 
 
 def _clean(blob: bytes, separators: int) -> bool:
     """True if a blob joined from raw elements needs no escaping."""
-    return ESC not in blob and blob.count(SEP) + blob.count(SEP2) == separators
+    return 1 not in blob and blob.count(SEP) + blob.count(SEP2) == separators
 
 
 def encode(items) -> bytes:
@@ -110,7 +134,7 @@ def decode(blob: bytes) -> list:
     parts = blob.split(SEP)
     parts.pop()
     del parts[0]
-    if ESC in blob:
+    if 1 in blob:
         return [unesc(x) for x in parts]
     return parts
 
@@ -138,7 +162,7 @@ def decode_flat(blob: bytes) -> list:
     parts = blob.translate(_TO_SEP).split(SEP)
     parts.pop()
     del parts[0]
-    if ESC in blob:
+    if 1 in blob:
         return [unesc(x) for x in parts]
     return parts
 

@@ -13,10 +13,14 @@ bytes object (see :mod:`redpoll.datatypes.compact`); :attr:`RHash.d` is the
 expanded dict (rebuilt on first use). :class:`RHash` offers the dict
 methods the rest of the server uses; the reading ones (``get``, ``in``,
 ``len``, ``items``...) work on the packed form without expanding it (they
-return lists instead of views then). Writers take ``h.d``.
+return lists instead of views then), and so do :meth:`RHash.set` and
+:meth:`RHash.delete` (HSET/HDEL/HINCRBY of a packed hash edit the packed
+bytes in place of decoding them). Other writers take ``h.d``.
 """
 
-from redpoll.datatypes.compact import PACK_MAX, pack, touch, unpack
+from redpoll.datatypes.compact import (
+    EMPTY, PACK_BYTES, PACK_MAX, SEP, SEP2, decode_flat, encode_pairs, esc, find_pair,
+    hot, touch, unesc)
 from redpoll.keyspace import register_type
 
 LISTPACK = "listpack"
@@ -24,7 +28,9 @@ HASHTABLE = "hashtable"
 
 
 class RHash:
-    __slots__ = ("_d", "_lp", "ht")
+    # _d: the dict, or None while packed; _lp: the packed bytes, or None;
+    # _n: the field count while packed
+    __slots__ = ("_d", "_lp", "_n", "_hits", "ht")
 
     def __init__(self, *args, **kw):
         if len(args) == 1 and type(args[0]) is RHash and not kw:
@@ -32,8 +38,19 @@ class RHash:
         else:
             self._d = dict(*args, **kw)
         self._lp = None
+        self._n = self._hits = 0
         self.ht = None
         touch(self)
+
+    @classmethod
+    def new(cls) -> "RHash":
+        """A new empty listpack hash (created packed)."""
+        h = cls.__new__(cls)
+        h._d = None
+        h._lp = EMPTY
+        h._n = h._hits = 0
+        h.ht = False
+        return h
 
     # -- storage -----------------------------------------------------------------
     @property
@@ -41,34 +58,98 @@ class RHash:
         """The fields as a dict (expanded from the packed form if needed)."""
         d = self._d
         if d is None:
-            d = self._d = dict(zip(*unpack(self._lp)))
+            flat = decode_flat(self._lp)
+            d = self._d = dict(zip(flat[::2], flat[1::2]))
             self._lp = None
             touch(self)
         return d
+
+    def expand(self) -> None:
+        """Expand now (e.g. the hash became a hashtable, which is never packed)."""
+        if self._d is None:
+            self.d  # noqa: B018 (the property expands)
 
     def pack(self) -> None:
         """Pack the fields into one bytes object if the hash is a listpack."""
         d = self._d
         if d is not None and self.ht is False and len(d) <= PACK_MAX:
-            self._lp = pack((tuple(d), tuple(d.values())))
-            self._d = None
+            blob = encode_pairs(d, d.values())
+            if len(blob) <= PACK_BYTES:
+                self._lp = blob
+                self._n = len(d)
+                self._hits = 0
+                self._d = None
 
     @property
     def packed(self) -> bool:
         return self._d is None
 
+    # -- writes that keep the packed form ------------------------------------------
+    def set(self, field: bytes, value: bytes) -> int:
+        """Set one field; 1 if it is new, else 0."""
+        return self.set_pairs((field, value))
+
+    def set_pairs(self, pairs) -> int:
+        """Set fields from a flat sequence ``field, value, ...``; how many
+        were new. A packed hash is edited packed (one access, see
+        compact.hot), and expanded if it outgrows the packed form."""
+        d = self._d
+        if d is None and hot(self):
+            d = self.d
+        if d is not None:
+            n = len(d)
+            for i in range(0, len(pairs), 2):
+                d[pairs[i]] = pairs[i + 1]
+            return len(d) - n
+        blob = self._lp
+        added = 0
+        for i in range(0, len(pairs), 2):
+            loc = find_pair(blob, pairs[i])
+            if loc is None:
+                blob = blob + esc(pairs[i]) + SEP2 + esc(pairs[i + 1]) + SEP
+                added += 1
+            else:
+                blob = blob[:loc[1]] + esc(pairs[i + 1]) + blob[loc[2]:]
+        self._lp = blob
+        self._n += added
+        if len(blob) > PACK_BYTES:
+            self.expand()
+        return added
+
+    def delete(self, field: bytes) -> bool:
+        """Remove one field; True if it was there."""
+        d = self._d
+        if d is None and hot(self):
+            d = self.d
+        if d is not None:
+            return d.pop(field, None) is not None
+        blob = self._lp
+        loc = find_pair(blob, field)
+        if loc is None:
+            return False
+        self._lp = blob[:loc[0]] + blob[loc[2]:]
+        self._n -= 1
+        return True
+
     # -- dict interface (reads work on the packed form) -------------------------
     def __len__(self):
         d = self._d
-        return len(d) if d is not None else len(unpack(self._lp)[0])
+        return len(d) if d is not None else self._n
+
+    def __bool__(self):
+        d = self._d
+        return bool(d) if d is not None else self._n > 0
 
     def __iter__(self):
-        d = self._d
-        return iter(d) if d is not None else iter(unpack(self._lp)[0])
+        return iter(self.keys())
 
     def __contains__(self, field):
         d = self._d
-        return field in d if d is not None else field in unpack(self._lp)[0]
+        if d is None:
+            if not hot(self):
+                return find_pair(self._lp, field) is not None
+            d = self.d
+        return field in d
 
     def __getitem__(self, field):
         v = self.get(field)
@@ -78,36 +159,43 @@ class RHash:
 
     def get(self, field, default=None):
         d = self._d
-        if d is not None:
-            return d.get(field, default)
-        fields, values = unpack(self._lp)
-        try:
-            return values[fields.index(field)]
-        except ValueError:
-            return default
+        if d is None:
+            if not hot(self):
+                blob = self._lp
+                loc = find_pair(blob, field)
+                return default if loc is None else unesc(blob[loc[1]:loc[2]])
+            d = self.d
+        return d.get(field, default)
 
     def mapping(self) -> dict:
         """The fields as a dict, for reading only (a temporary one while packed)."""
         d = self._d
-        return d if d is not None else dict(zip(*unpack(self._lp)))
+        if d is not None:
+            return d
+        flat = decode_flat(self._lp)
+        return dict(zip(flat[::2], flat[1::2]))
 
     def items(self):
         d = self._d
-        return d.items() if d is not None else list(zip(*unpack(self._lp)))
+        if d is not None:
+            return d.items()
+        flat = decode_flat(self._lp)
+        return list(zip(flat[::2], flat[1::2]))
 
     def keys(self):
         d = self._d
-        return d.keys() if d is not None else list(unpack(self._lp)[0])
+        return d.keys() if d is not None else decode_flat(self._lp)[::2]
 
     def values(self):
         d = self._d
-        return d.values() if d is not None else list(unpack(self._lp)[1])
+        return d.values() if d is not None else decode_flat(self._lp)[1::2]
 
     def __setitem__(self, field, value):
-        self.d[field] = value
+        self.set(field, value)
 
     def __delitem__(self, field):
-        del self.d[field]
+        if not self.delete(field):
+            raise KeyError(field)
 
     def __eq__(self, other):
         if type(other) is RHash:

@@ -14,7 +14,7 @@ decode it); the reading ones decode it without expanding (:meth:`RList.seq`).
 
 from collections import deque
 
-from redpoll.datatypes.compact import EMPTY, SEP, decode, encode, esc, touch, unesc
+from redpoll.datatypes.compact import EMPTY, SEP, decode, encode, esc, hot, touch, unesc
 from redpoll.keyspace import register_type
 
 PACK_ITEMS = 128
@@ -32,14 +32,14 @@ PACK_BYTES = 8192
 class RList:
     # _q: the deque, or None while packed; _lp: the packed bytes, or None;
     # _n: the item count while packed
-    __slots__ = ("_q", "_lp", "_n")
+    __slots__ = ("_q", "_lp", "_n", "_hits")
 
     encoding = "quicklist"           # OBJECT ENCODING: always quicklist in 7.0
 
     def __init__(self, items=()):
         self._q = deque(items.seq() if type(items) is RList else items)
         self._lp = None
-        self._n = 0
+        self._n = self._hits = 0
         touch(self)
 
     @classmethod
@@ -52,6 +52,7 @@ class RList:
                 lst._q = None
                 lst._lp = blob
                 lst._n = len(items)
+                lst._hits = 0
                 return lst
         return cls(items)
 
@@ -77,6 +78,7 @@ class RList:
             if len(blob) <= PACK_BYTES:
                 self._lp = blob
                 self._n = len(q)
+                self._hits = 0
                 self._q = None
 
     @property
@@ -86,13 +88,18 @@ class RList:
     def seq(self):
         """The items for reading: the deque, or a list while packed."""
         q = self._q
-        return decode(self._lp) if q is None else q
+        if q is None:
+            if not hot(self):
+                return decode(self._lp)
+            q = self.q
+        return q
 
     # -- packed pushes and pops ------------------------------------------------------
     def _push_packed(self, items, left: bool) -> bool:
-        """Push onto the packed form; False when it would outgrow it."""
+        """Push onto the packed form; False when it would outgrow it (or the
+        list is hot: see compact.hot)."""
         n = self._n + len(items)
-        if n > PACK_ITEMS:
+        if n > PACK_ITEMS or hot(self):
             return False
         if len(items) == 1:
             new = esc(items[0])
@@ -107,6 +114,8 @@ class RList:
         return True
 
     def _pop_packed(self, left: bool):
+        if hot(self):
+            return self.q.popleft() if left else self.q.pop()
         blob = self._lp
         if left:
             end = blob.find(SEP, 1)

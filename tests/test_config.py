@@ -490,7 +490,8 @@ def test_config_set_value_sweep_matches_redis(cfg_pair):
 
 
 def test_rename_command(tmp_path):
-    conf = 'rename-command FLUSHALL ""\nrename-command CONFIG MYCONFIG\n'
+    conf = ('rename-command FLUSHALL ""\nrename-command CONFIG MYCONFIG\n'
+            'rename-command GET MYGET\nrename-command SET MYSET\n')
     with ServerProcess("redpoll", config=conf) as srv:
         c = srv.client()
         with pytest.raises(redis.ResponseError, match="unknown command 'FLUSHALL'"):
@@ -498,6 +499,12 @@ def test_rename_command(tmp_path):
         with pytest.raises(redis.ResponseError, match="unknown command"):
             c.execute_command("CONFIG", "GET", "port")
         assert c.execute_command("MYCONFIG", "GET", "hz") in ([b"hz", b"10"], {b"hz": b"10"})
+        # commands of the fast path (Client.process_input) are renamed too
+        with pytest.raises(redis.ResponseError, match="unknown command 'GET'"):
+            c.execute_command("GET", "k")
+        assert c.execute_command("MYSET", "k", "v") and c.execute_command("MYGET", "k") == b"v"
+        with pytest.raises(redis.ResponseError, match="unknown command 'SET'"):
+            c.execute_command("SET", "k", "v")
         c.close()
 
 

@@ -89,6 +89,34 @@ def test_client_list_fields_match_redis(pr):
         assert fields(pr.redpoll, cmd) == fields(pr.redis, cmd)
 
 
+def _last_command_fields(port: int) -> list:
+    """cmd= and argv-mem= of an idle client in CLIENT LIST after each of a
+    few commands: ran, refused for arity, unknown, unknown subcommand."""
+    c = redis.Redis(port=port, protocol=2, single_connection_client=True)
+    other = redis.Redis(port=port, protocol=2, single_connection_client=True)
+    cid = c.client_id()
+
+    def fields():
+        for line in other.execute_command("CLIENT", "LIST").decode().split("\n"):
+            if line.startswith(f"id={cid} "):
+                return [kv for kv in line.split() if kv.startswith(("cmd=", "argv-mem="))]
+    seen = [fields()]
+    for cmd in (["SET", "k", "v" * 100], ["GET"], ["FOOBAR", "x"], ["CLIENT", "NOSUCH"],
+                ["CLIENT"], ["MULTI"], ["GET", "k"], ["EXEC"]):
+        try:
+            c.execute_command(*cmd)
+        except redis.ResponseError:
+            pass
+        seen.append(fields())
+    c.close()
+    other.close()
+    return seen
+
+
+def test_client_list_last_command_matches_redis(pr):
+    assert _last_command_fields(pr.redpoll.port) == _last_command_fields(pr.redis.port)
+
+
 def test_client_info_values(server):
     c = server.client()
     c.execute_command("CLIENT", "SETNAME", "me")

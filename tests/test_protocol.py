@@ -91,6 +91,9 @@ CASES = [
     b"*2\r\n$1\r\nx\r\n*2147483647\r\n", b"PING\r\n*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$600000000\r\nab",
     b"*1\r\n$4\r\nPING\r\n" * 3 + b"*1\r\n|1\r\n+a\r\n+b\r\n$4\r\nPING\r\n",
     b"*2\r\n$4\r\nECHO\r\n$3\r\n\n+a\r\n*2\r\n$4\r\nECHO\r\n$8\r\n*1234567\r\n",
+    # RESP3 aggregates hiredis would return as a list: inline commands for Redis
+    b"*1\r\n$4\r\nPING\r\n~1\r\n$4\r\nPING\r\n", b"*1\r\n$4\r\nPING\r\n>1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n%1\r\n$4\r\nPING\r\n$1\r\nx\r\n", b"*1\r\n$4\r\nPING\r\n*0\r\n",
 ]
 
 
@@ -274,20 +277,42 @@ def _drain_in_batches(r, out):
             return
 
 
+def _drain_taken(r, out, chunk):
+    """The way Client.data_received reads: take() a read, then as above."""
+    batch = r.take(chunk)
+    if batch is None:
+        a = r.get()
+        if a is None:
+            return
+        out.append(a)
+    elif not batch:
+        return
+    else:
+        out.extend(batch)
+        if not r.more:
+            return
+    _drain_in_batches(r, out)
+
+
 def _parse_all(data: bytes, sizes, strict=False, drain=_drain_one_at_a_time):
     r = RequestReader(strict=strict)
     out = []
     i = 0
+
+    def read(chunk):
+        if drain is _drain_taken:
+            _drain_taken(r, out, chunk)
+        else:
+            r.feed(chunk)
+            drain(r, out)
     try:
         for n in sizes:
             if i >= len(data):
                 break
-            r.feed(data[i:i + n])
+            read(data[i:i + n])
             i += n
-            drain(r, out)
         if i < len(data):
-            r.feed(data[i:])
-            drain(r, out)
+            read(data[i:])
     except ProtocolError as e:
         out.append(("error", e.args[0]))
     return out
@@ -312,6 +337,13 @@ def test_reader_chunking_does_not_matter(parts, sizes):
 def test_reader_batches_match_one_at_a_time(parts, sizes):
     data = b"".join(parts)
     assert _parse_all(data, sizes, drain=_drain_in_batches) == _parse_all(data, [len(data)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_REQUESTS, _CHUNK_SIZES)
+def test_reader_take_matches_one_at_a_time(parts, sizes):
+    data = b"".join(parts)
+    assert _parse_all(data, sizes, drain=_drain_taken) == _parse_all(data, [len(data)])
 
 
 def test_split_args():

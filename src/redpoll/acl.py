@@ -666,7 +666,7 @@ def check(c, cmd, argv) -> RedisError | None:
     denied, pos = user.check(cmd, argv)
     if not denied:
         return None
-    c.last_cmd = cmd.name          # Redis records the command before checking it
+    c.cmd = cmd                    # Redis records the command before checking it
     context = "multi" if c.flags & F_MULTI else ("lua" if c.flags & _F_LUA else "toplevel")
     acl = c.server.acl
     if denied == DENIED_CMD:

@@ -15,9 +15,10 @@ import asyncio
 import socket
 import time
 from time import perf_counter_ns
+from time import time as _now
 from typing import TYPE_CHECKING
 
-from redpoll.commands.table import DISPATCH
+from redpoll.commands.table import FASTPATH
 from redpoll.errors import ProtocolError, RedisError
 from redpoll.protocol.quoting import repr_arg
 from redpoll.protocol.request import QueryBufferLimit, RequestReader
@@ -80,9 +81,10 @@ class Client(asyncio.Protocol):
         self.fd = -1
         self.ctime = time.time()
         self.last_interaction = self.ctime
-        self.last_cmd = b"NULL"
         self.argv: list[bytes] | None = None    # the request being executed
-        self.cmd = None                          # its Command entry
+        self.cmd = None                          # its Command entry (kept: the last one)
+        self._plain = False                      # Server.plain(self), as of
+        self._plain_epoch = -1                   # this Server.epoch
         self.multi_queue: list | None = None     # MULTI: queued (cmd, argv)
         self.watched: dict = {}                  # WATCH: (db id, key) -> was stale
         self.channels: set[bytes] = set()        # SUBSCRIBE
@@ -141,22 +143,25 @@ class Client(asyncio.Protocol):
         srv.client_connected(self, peer)
 
     def data_received(self, data: bytes) -> None:
-        self.last_interaction = time.time()
+        self.last_interaction = _now()
         n = len(data)
         self.tot_net_in += n
         self.server.stats.net_input_bytes += n
         if self.closed:
             return
-        try:
+        if self.blocked is None and not self.paused_input:
+            self.process_input(data)
+            return
+        try:                    # kept for when the client is unblocked or resumed
             self.reader.feed(data)
         except QueryBufferLimit:
-            self.server.log.warning(
-                f"Closing client that reached max query buffer length: {self.describe()} "
-                f"(qbuf initial bytes: {repr_arg(self.reader.query_head(64))})")
-            self.abort()
-            return
-        if self.blocked is None and not self.paused_input:
-            self.process_input()
+            self._query_buffer_limit()
+
+    def _query_buffer_limit(self) -> None:
+        self.server.log.warning(
+            f"Closing client that reached max query buffer length: {self.describe()} "
+            f"(qbuf initial bytes: {repr_arg(self.reader.query_head(64))})")
+        self.abort()
 
     def connection_lost(self, exc) -> None:
         if not self.closed:
@@ -164,8 +169,9 @@ class Client(asyncio.Protocol):
             self.server.client_disconnected(self)
 
     # -- input ---------------------------------------------------------------
-    def process_input(self) -> None:
-        """Run every complete request in the input buffer, then flush.
+    def process_input(self, data: bytes | None = None) -> None:
+        """Run every complete request in the input buffer (after ``data``,
+        a read, is added to it), then flush.
 
         The fast path: while the client is plain (:meth:`Server.plain`), a
         ``fastpath`` command (commands/table.py) with the right arity skips
@@ -177,15 +183,16 @@ class Client(asyncio.Protocol):
         """
         srv = self.server
         reader = self.reader
-        get_all = reader.get_all
         out = self.out
         slow_ns = srv.slowlog_threshold_ns if srv.slowlog_hook is not None else _NEVER
         n = 0                   # fast commands not yet counted in the stats
         self._in_batch = True
         try:
-            plain = srv.plain(self)
+            batch = reader.get_all() if data is None else reader.take(data)
+            # Server.plain(), cached until the server's epoch moves on
+            plain = (self._plain if self._plain_epoch == srv.epoch and not srv.precall_checks
+                     else srv.plain(self))
             while True:
-                batch = get_all()
                 if batch is None:               # the Python parser's mode
                     argv = reader.get()
                     if argv is None:
@@ -195,8 +202,8 @@ class Client(asyncio.Protocol):
                     break
                 for i, argv in enumerate(batch):
                     if plain:
-                        cmd = DISPATCH.get(argv[0])
-                        if cmd is not None and cmd.fastpath:
+                        cmd = FASTPATH.get(argv[0])
+                        if cmd is not None:
                             na = len(argv)
                             ar = cmd.arity
                             if ar == na or (ar < 0 and na >= -ar):
@@ -213,7 +220,6 @@ class Client(asyncio.Protocol):
                                 dur = perf_counter_ns() - t0
                                 cmd.calls += 1
                                 cmd.usec += dur
-                                self.last_cmd = cmd.name
                                 n += 1
                                 t = type(r)
                                 if t is bytes:
@@ -256,8 +262,12 @@ class Client(asyncio.Protocol):
                                else _NEVER)
                 if not reader.more:
                     break
+                batch = reader.get_all()
         except ProtocolError as e:
             self.protocol_error(*e.args)
+        except QueryBufferLimit:
+            self._in_batch = False
+            return self._query_buffer_limit()
         except BaseException:
             self._in_batch = False
             raise
@@ -267,6 +277,7 @@ class Client(asyncio.Protocol):
         """The end of process_input: count the fast commands, write the replies."""
         srv = self.server
         self._in_batch = False
+        self.argv = None        # idle: no argv-mem in CLIENT LIST (Redis's resetClient)
         if n:
             srv.stats.total_commands_processed += n
         hook = srv.before_reply_hook

@@ -155,6 +155,9 @@ class Server:
         self.pubsub_patterns: dict = {}
         self.pubsubshard_channels: dict = {}
         self.precall_checks: list[Callable] = []   # (client, cmd, argv) -> RedisError | None
+        # Moves on with every execute() and every other change that can make
+        # a client less plain (see plain()): clients cache plain() per epoch.
+        self.epoch = 0
         self._apply_config()
 
     # -- configuration -----------------------------------------------------
@@ -227,6 +230,7 @@ class Server:
             self.unblock_hook(c, None)
         if c.flags & F_MONITOR and c in self.monitors:
             self.monitors.remove(c)
+            self.epoch += 1         # the others may be plain again
         for fn in self.disconnect_hooks:
             fn(c)
 
@@ -282,6 +286,7 @@ class Server:
         log.warning(f"Client {c.describe()} scheduled to be closed ASAP for "
                     f"overcoming of output buffer limits.")
         c.flags |= F_CLOSE_ASAP
+        self.epoch += 1
         c.abort()
         return True
 
@@ -293,9 +298,11 @@ class Server:
         pub/sub context, a primary without maxmemory) costs a lookup, the
         arity test and a handful of attribute tests before call().
         """
-        cmd = T.DISPATCH.get(argv[0])
+        self.epoch += 1         # whatever it does may make clients less plain
+        # c.cmd: the command found, refused or not (CLIENT LIST cmd=), as Redis
+        cmd = c.cmd = T.DISPATCH.get(argv[0])
         if cmd is None:
-            cmd = T.TABLE.get(argv[0].lower())
+            cmd = c.cmd = T.TABLE.get(argv[0].lower())
             if cmd is None:
                 return self.reject(c, None, unknown_command(argv))
         if cmd.subcommands:
@@ -303,7 +310,7 @@ class Server:
                 if cmd.handler is None:    # COMMAND alone is a command itself
                     return self.reject(c, cmd, wrong_arity(cmd.name))
             else:
-                sub = cmd.subcommands.get(argv[1].lower())
+                sub = c.cmd = cmd.subcommands.get(argv[1].lower())
                 if sub is None:
                     return self.reject(c, cmd, unknown_subcommand(argv[1], cmd.name))
                 cmd = sub
@@ -347,11 +354,14 @@ class Server:
         copy of :meth:`call`'s steps. Only commands that are not ``fastpath`` (AUTH,
         MULTI, CLIENT, CONFIG, MONITOR, REPLICAOF, EVAL...) can change any of
         this, so it is tested again after each of those."""
-        return (c.authenticated and not c.flags & _NOT_PLAIN and not c.reply_mode
-                and c.tracking is None and c.blocked is None and not c.paused_input
-                and (self.acl_check is None or c.user.unrestricted)
-                and not self.clients_paused_until and not self.precall_checks
-                and self.masterhost is None and not self.maxmemory and not self.monitors)
+        p = c._plain = (
+            c.authenticated and not c.flags & _NOT_PLAIN and not c.reply_mode
+            and c.tracking is None and c.blocked is None and not c.paused_input
+            and (self.acl_check is None or c.user.unrestricted)
+            and not self.clients_paused_until and not self.precall_checks
+            and self.masterhost is None and not self.maxmemory and not self.monitors)
+        c._plain_epoch = self.epoch
+        return p
 
     def _execute_in_context(self, c: Client, cmd, argv, flags: int) -> None:
         """The rest of execute() for a client in MULTI or subscribed (RESP2).
@@ -439,10 +449,10 @@ class Server:
         except Exception as e:  # a bug: report, do not crash the server
             r = self._internal_error(cmd, e)
         dur = perf_counter_ns() - t0
+        c.cmd = cmd             # EXEC, not the last command it ran
         cmd.calls += 1
         cmd.usec += dur
         self.stats.total_commands_processed += 1
-        c.last_cmd = cmd.name
         t = type(r)
         if c.reply_mode:
             if r is not NO_REPLY:

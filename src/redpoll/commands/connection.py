@@ -214,10 +214,7 @@ def client_info_line(c) -> str:
     obl = sum(len(x) for x in c.out)
     omem = c.output_buffer_size()
     qbuf_free = 20474 - qbuf if qbuf < 20474 else 0
-    if c.argv is not None and c.cmd is not None:     # running now (Redis sets it first)
-        last = c.cmd.name
-    else:
-        last = c.last_cmd if isinstance(c.last_cmd, str) else c.last_cmd.decode("utf-8", "replace")
+    last = c.cmd.name if c.cmd is not None else "NULL"   # the last (or running) command
     sub = len(c.channels)
     psub = len(c.patterns)
     ssub = len(getattr(c, "shard_channels", ()))
@@ -469,6 +466,7 @@ def unpause_clients(srv) -> None:
     the input each of those clients buffered meanwhile."""
     srv.clients_paused_until = 0.0
     srv.pause_write_only = False
+    srv.epoch += 1              # clients may be plain again (Server.plain)
     handle = getattr(srv, "_pause_timer", None)
     if handle is not None:
         handle.cancel()

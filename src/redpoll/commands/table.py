@@ -143,6 +143,8 @@ TABLE: dict[bytes, Command] = {}
 # Dispatch shortcut: the lower- and upper-case spellings of every name (most
 # clients send one of the two), so the hot path skips bytes.lower().
 DISPATCH: dict[bytes, Command] = {}
+# The same, for the ``fastpath`` commands only (Client.process_input).
+FASTPATH: dict[bytes, Command] = {}
 
 
 def _parse_flags(flags: str) -> int:
@@ -271,6 +273,17 @@ def fastpath_eligible(cmd: Command) -> bool:
             and not cmd.flags & _SLOW_FLAGS)
 
 
+def rebuild_dispatch() -> None:
+    """DISPATCH and FASTPATH from TABLE (after load_all, rename-command, or
+    the sentinel's own table)."""
+    DISPATCH.clear()
+    for name, cmd in TABLE.items():
+        DISPATCH[name] = cmd
+        DISPATCH[name.upper()] = cmd
+    FASTPATH.clear()
+    FASTPATH.update((name, cmd) for name, cmd in DISPATCH.items() if cmd.fastpath)
+
+
 def load_all() -> None:
     """Import every command module so their declarations run."""
     import importlib
@@ -283,9 +296,6 @@ def load_all() -> None:
             importlib.import_module(f"redpoll.commands.{mod.name}")
     for i, cmd in enumerate(all_commands()):
         cmd.id = i
-    DISPATCH.clear()
-    for name, cmd in TABLE.items():
-        DISPATCH[name] = cmd
-        DISPATCH[name.upper()] = cmd
     for cmd in all_commands():
         cmd.fastpath = fastpath_eligible(cmd)
+    rebuild_dispatch()

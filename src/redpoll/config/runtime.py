@@ -94,11 +94,9 @@ def apply_renames(server) -> None:
         if cmd is None:
             server.log.warning(f"No such command in rename-command: '{args[0]}'")
             continue
-        T.DISPATCH.pop(old, None)
-        T.DISPATCH.pop(old.upper(), None)
         if new:
             T.TABLE[new] = cmd
-            T.DISPATCH[new] = T.DISPATCH[new.upper()] = cmd
+    T.rebuild_dispatch()
 
 
 def install(server) -> None:

@@ -15,11 +15,13 @@ ways; the reader makes up for each of them cheaply:
 
 * a simple string inside an array (``*1\\r\\n+PING\\r\\n``) comes back from
   hiredis as ``[b"PING"]`` (likewise verbatim strings, big numbers,
-  attributes), where Redis says ``expected '$', got '+'``: every request
-  hiredis returns is checked against the bytes it came from (each argument
-  must start with ``$`` where canonical RESP puts it, which also yields the
-  exact number of bytes consumed); on a mismatch the Python parser takes over
-  from the start of that request;
+  attributes), where Redis says ``expected '$', got '+'``, and a RESP3 set
+  or push (``~1``, ``>1``) comes back as a list where Redis reads an inline
+  command: every request hiredis returns is checked against the bytes it
+  came from (``*`` where it starts, and each argument must start with ``$``
+  where canonical RESP puts it, which also yields the exact number of bytes
+  consumed); on a mismatch the Python parser takes over from the start of
+  that request;
 * hiredis allocates a list of the declared size as soon as it reads ``*N``
   (``*2147483647`` would reserve 16 GB): chunks with a ``*`` followed by 7 or
   more digits go to the Python parser (one C-speed regex scan with a literal
@@ -317,6 +319,78 @@ class RequestReader:
         return self._bytes()[c:c + n]
 
     # -- reading -------------------------------------------------------------
+    def take(self, data: bytes):
+        """:meth:`feed` then :meth:`get_all`, in one call.
+
+        The usual read (a client's whole requests, starting at a request
+        boundary) is parsed straight from ``data``: when hiredis returns
+        canonical requests that end exactly where ``data`` does, no state is
+        kept and ``more`` is False. Anything else (a partial request, a
+        non-canonical one, a protocol error, Python mode) leaves the state
+        :meth:`feed` would have left and finishes in :meth:`get_all`.
+        """
+        if (self._fed != self._consumed or self._buf is not None or self.strict
+                or self._held is not None or data[0] != 42
+                or (data.find(b"\r", 1, 8) < 0 if data.find(b"*", 1) < 0
+                    else _BIG_COUNT.search(data))):
+            self.feed(data)
+            return self.get_all()
+        reader = self._reader
+        reader.feed(data)
+        gets = reader.gets
+        size = _BULK_SIZE
+        out = []
+        pos = 0
+        r = None
+        try:
+            while True:
+                r = gets()
+                if r is False:
+                    break
+                if type(r) is not list or not r or data[pos] != 42:
+                    break
+                try:
+                    p = pos + _MBULK_HEADER[len(r)]
+                    for a in r:
+                        if data[p] != 36 or type(a) is not bytes:
+                            break
+                        p += size[len(a)]
+                    else:
+                        out.append(r)
+                        pos = p
+                        continue
+                except IndexError:       # 10000+ arguments or bytes, or past the end
+                    p = self._canonical_end(r, data, pos)
+                    if p >= 0:
+                        out.append(r)
+                        pos = p
+                        continue
+                break
+        except hiredis.ProtocolError:
+            pass
+        if r is False and pos == len(data):
+            if self._fed:           # drop the bytes of earlier reads
+                self._chunks = []
+                self._fed = self._consumed = 0
+                self._joined = None
+            self.more = False
+            return out
+        # the state feed() leaves, with the requests taken so far consumed
+        self._chunks = [data]
+        self._fed = len(data)
+        self._joined = data
+        self._checked = 0
+        self._consumed = pos
+        if r is False:      # a partial request is pending: get_all() checks it
+            if out:
+                self.more = True
+                return out
+            return self.get_all()
+        # hiredis went past a request the Python parser must see again
+        self._to_python()
+        self.more = True
+        return out or None
+
     def get_all(self):
         """Every complete request in the buffer, as a list (maybe empty), in
         hiredis mode; None in Python mode (the caller then uses :meth:`get`).
@@ -362,7 +436,7 @@ class RequestReader:
                 if pending and (pending <= _RECHECK_ALWAYS or pending > 2 * self._checked):
                     self._check_pending(pending)
                 return out
-            if type(r) is list and r:
+            if type(r) is list and r and buf[start] == 42:
                 # canonical RESP where hiredis found it: "*N\r\n", then
                 # "$L\r\n<L bytes>\r\n" per argument
                 try:

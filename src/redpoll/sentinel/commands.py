@@ -603,7 +603,4 @@ def restrict_table() -> None:
             T.TABLE[name] = new
     for i, cmd in enumerate(T.all_commands()):
         cmd.id = i
-    T.DISPATCH.clear()
-    for name, cmd in T.TABLE.items():
-        T.DISPATCH[name] = cmd
-        T.DISPATCH[name.upper()] = cmd
+    T.rebuild_dispatch()

@@ -372,25 +372,26 @@ def _parse_backlog_size(args):
     return max(v, 16 * 1024)
 
 
-def _parse_activedefrag(args):
-    """Redis built without its jemalloc (as Debian's is) refuses 'yes'."""
-    if len(args) != 1:
-        raise ConfigError("wrong number of arguments")
-    if parse_bool(args[0]):
-        raise ConfigError("Active defragmentation cannot be enabled: it requires a "
-                          "Redis server compiled with a modified Jemalloc like the "
-                          "one shipped by default with the Redis source distribution")
-    return False
+def _refuse_yes(message: str):
+    """The parser of a switch redpoll cannot turn on: 'no' is accepted,
+    'yes' fails with ``message``."""
+    def parse(args):
+        if len(args) != 1:
+            raise ConfigError("wrong number of arguments")
+        if parse_bool(args[0]):
+            raise ConfigError(message)
+        return False
+    return parse
 
 
-def _parse_no_tls(args):
-    """TLS switches: redpoll has no TLS, so 'yes' fails as it does on a Redis
-    without certificates configured."""
-    if len(args) != 1:
-        raise ConfigError("wrong number of arguments")
-    if parse_bool(args[0]):
-        raise ConfigError("Unable to update TLS configuration. Check server logs.")
-    return False
+# Redis built without its jemalloc (as Debian's is) refuses 'yes'.
+_parse_activedefrag = _refuse_yes(
+    "Active defragmentation cannot be enabled: it requires a Redis server compiled "
+    "with a modified Jemalloc like the one shipped by default with the Redis source "
+    "distribution")
+# TLS switches: redpoll has no TLS, so 'yes' fails as it does on a Redis
+# without certificates configured.
+_parse_no_tls = _refuse_yes("Unable to update TLS configuration. Check server logs.")
 
 
 def _parse_hz(args):
@@ -613,7 +614,7 @@ _int("stream-node-max-entries", 100, 0, LONG_MAX)
 _bool("activerehashing", True, implemented=False)
 
 # active defrag (accepted, no effect: Python manages its own heap)
-_d("activedefrag", "special", False, parse_fn=lambda a: _parse_activedefrag(a),
+_d("activedefrag", "special", False, parse_fn=_parse_activedefrag,
    format_fn=lambda v: "yes" if v else "no", implemented=False)
 _mem("active-defrag-ignore-bytes", 100 * 1024 * 1024, 1, LONG_MAX, implemented=False)
 _int("active-defrag-threshold-lower", 10, 0, 1000, implemented=False)
@@ -650,7 +651,7 @@ for _p in ("tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cer
     _str(_p, **_NI)
 _enum("tls-auth-clients", "yes", ["no", "yes", "optional"], **_NI)
 for _p in ("tls-replication", "tls-cluster"):
-    _d(_p, "special", False, parse_fn=lambda a: _parse_no_tls(a),
+    _d(_p, "special", False, parse_fn=_parse_no_tls,
        format_fn=lambda v: "yes" if v else "no", **_NI)
 _bool("tls-prefer-server-ciphers", False, **_NI)
 _bool("tls-session-caching", True, **_NI)

@@ -75,12 +75,7 @@ class Config:
         text = ""
         if path is not None:
             self.file = os.path.abspath(path)
-            try:
-                with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                    text = f.read()
-            except OSError as e:
-                raise FatalConfigError(_log_line(
-                    f"Fatal error, can't open config file '{path}': {e.strerror}"), True)
+            text = _read_config(path)
         if stdin_text is not None:
             text += "\n" + stdin_text
         extra = options_to_text(args)
@@ -179,13 +174,7 @@ class Config:
         # A pattern matching nothing is fine; a plain path must exist.
         paths = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
         for p in paths:
-            try:
-                with open(p, encoding="utf-8", errors="surrogateescape") as f:
-                    text = f.read()
-            except OSError as e:
-                raise FatalConfigError(_log_line(
-                    f"Fatal error, can't open config file '{p}': {e.strerror}"), True)
-            self.load_text(text, sentinel_mode=sentinel_mode)
+            self.load_text(_read_config(p), sentinel_mode=sentinel_mode)
 
     @staticmethod
     def _fatal(lineno: int, line: str, reason: str):
@@ -280,6 +269,17 @@ def _log_line(msg: str) -> str:
     now = time.time()
     stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
     return f"{os.getpid()}:C {stamp}.{int(now * 1000) % 1000:03d} # {msg}"
+
+
+def _read_config(path: str) -> str:
+    """A config file's text (the main one or an include); Redis's fatal
+    error when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read()
+    except OSError as e:
+        raise FatalConfigError(_log_line(
+            f"Fatal error, can't open config file '{path}': {e.strerror}"), True)
 
 
 def _quote(s: str) -> str:

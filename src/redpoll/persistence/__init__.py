@@ -16,6 +16,11 @@ scheduled BGSAVE/BGREWRITEAOF, automatic AOF rewrite), the AOF as a
 propagation sink, INFO persistence, the MISCONF refusal of writes after a
 persistence error, and the final save/fsync at shutdown. It leaves
 ``server.snapshots`` and ``server.aof`` for the commands.
+
+Loading is written once, as a coroutine, for both ways it runs: awaited at
+start-up (the event loop answers -LOADING meanwhile) and run to its end at
+once with :func:`run_now` (DEBUG RELOAD, DEBUG LOADAOF) when all it awaits
+completes immediately.
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ def install(server) -> None:
     server.shutdown_hooks.append(lambda save: _shutdown(server, save))
     server.info_sections["persistence"] = lambda: _info(server)
     server.persistence_refresh = lambda: refresh_guard(server)
+
+
+def run_now(coro):
+    """Run a coroutine that never waits (everything it awaits completes at
+    once) to its end, without an event loop; its return value."""
+    try:
+        coro.send(None)
+    except StopIteration as e:
+        return e.value
+    coro.close()
+    raise RuntimeError("the coroutine waited for something")
 
 
 def refresh_guard(server) -> None:

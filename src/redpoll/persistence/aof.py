@@ -35,7 +35,7 @@ import time
 
 from redpoll.errors import RedisError
 from redpoll.log import log
-from redpoll.persistence import rdb
+from redpoll.persistence import rdb, run_now
 from redpoll.persistence.child import children
 from redpoll.persistence.files import replacing
 from redpoll.protocol.request import split_args
@@ -139,17 +139,6 @@ async def _call(step):
 
 async def _no_pause() -> None:
     pass
-
-
-def _run_now(coro):
-    """Run a coroutine that never waits (all it awaits completes at once, as
-    with _call and _no_pause) to its end, without an event loop."""
-    try:
-        coro.send(None)
-    except StopIteration as e:
-        return e.value
-    coro.close()
-    raise RuntimeError("the coroutine waited for something")
 
 
 # ============================================================================
@@ -628,7 +617,7 @@ class AOF:
     # -- loading ---------------------------------------------------------------------------
     def load(self) -> bool:
         """Load the AOF (base then incr files) now. False if there is no AOF."""
-        return _run_now(self._drive_load(_call, _no_pause))
+        return run_now(self._drive_load(_call, _no_pause))
 
     async def load_async(self) -> bool:
         """The same, letting the event loop answer other clients (-LOADING,

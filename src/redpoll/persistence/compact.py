@@ -125,17 +125,11 @@ def lp_from_entries(body: bytes, count: int) -> bytes:
 
 def lp_decode(buf, raw: bool = False) -> list:
     """The elements of a listpack (bytes; ints too if ``raw``)."""
-    buf = bytes(buf)
-    n = len(buf)
-    if n < 7:
-        raise CompactError("listpack too short")
-    total, count = _u32.unpack_from(buf, 0)[0], _u16.unpack_from(buf, 4)[0]
-    if total != n or buf[-1] != 0xFF:
-        raise CompactError("listpack header/terminator mismatch")
+    buf, count = _open_blob(buf, "listpack", 6, 4)
     out = []
     append = out.append
     i = 6
-    end = n - 1
+    end = len(buf) - 1
     try:
         while i < end:
             b = buf[i]
@@ -187,10 +181,29 @@ def lp_decode(buf, raw: bool = False) -> list:
             i += size + bl
     except (IndexError, struct.error):
         raise CompactError("listpack truncated entry") from None
+    return _close_blob("listpack", i, end, count, out)
+
+
+def _open_blob(buf, kind: str, header: int, count_at: int) -> tuple[bytes, int]:
+    """A listpack's or ziplist's bytes and entry count (header fields),
+    once its total length and terminator check out."""
+    buf = bytes(buf)
+    n = len(buf)
+    if n < header + 1:
+        raise CompactError(f"{kind} too short")
+    total, count = _u32.unpack_from(buf, 0)[0], _u16.unpack_from(buf, count_at)[0]
+    if total != n or buf[-1] != 0xFF:
+        raise CompactError(f"{kind} header/terminator mismatch")
+    return buf, count
+
+
+def _close_blob(kind: str, i: int, end: int, count: int, out: list) -> list:
+    """The decoded entries, once they are seen to end at the terminator and
+    to be as many as the header says (65535: too many to say)."""
     if i != end:
-        raise CompactError("listpack entries overflow")
+        raise CompactError(f"{kind} entries overflow")
     if count != 65535 and count != len(out):
-        raise CompactError("listpack count mismatch")
+        raise CompactError(f"{kind} count mismatch")
     return out
 
 
@@ -198,17 +211,10 @@ def lp_decode(buf, raw: bool = False) -> list:
 
 def zl_decode(buf) -> list[bytes]:
     """The elements of a ziplist (Redis <= 6.2)."""
-    buf = bytes(buf)
-    n = len(buf)
-    if n < 11:
-        raise CompactError("ziplist too short")
-    total = _u32.unpack_from(buf, 0)[0]
-    count = _u16.unpack_from(buf, 8)[0]
-    if total != n or buf[-1] != 0xFF:
-        raise CompactError("ziplist header/terminator mismatch")
+    buf, count = _open_blob(buf, "ziplist", 10, 8)
     out = []
     i = 10
-    end = n - 1
+    end = len(buf) - 1
     try:
         while i < end:
             i += 1 if buf[i] < 254 else 5          # prevlen
@@ -250,11 +256,7 @@ def zl_decode(buf) -> list[bytes]:
                 raise CompactError("ziplist bad entry encoding")
     except (IndexError, struct.error):
         raise CompactError("ziplist truncated entry") from None
-    if i != end:
-        raise CompactError("ziplist entries overflow")
-    if count != 65535 and count != len(out):
-        raise CompactError("ziplist count mismatch")
-    return out
+    return _close_blob("ziplist", i, end, count, out)
 
 
 # -- intset ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import time
 
 from redpoll.errors import RedisError
 from redpoll.log import log
-from redpoll.persistence import rdb
+from redpoll.persistence import rdb, run_now
 from redpoll.persistence.child import children
 
 BGSAVE_RETRY_DELAY = 5
@@ -176,33 +176,30 @@ class Snapshots:
     def load_file(self, path: str | None = None) -> bool:
         """Load ``dir/dbfilename`` now (DEBUG RELOAD). False if the file
         does not exist; raises RDBError on a corrupt file."""
-        data = self._read(path)
-        if data is None:
-            return False
-        t0 = time.monotonic()
-        self.begin_loading(len(data))
-        try:
-            info, dbs = rdb.parse_rdb(self.server, data, watch=self.watch)
-        finally:
-            self.end_loading()
-        self._loaded(info, dbs, t0)
-        return True
+        return run_now(self._load_file(path, self._parse_now))
 
     async def load_file_async(self, path: str | None = None) -> bool:
         """Load at start-up: the file is parsed in a thread while the event
         loop answers clients -LOADING (INFO and the other ``loading``
         commands work), as Redis does."""
+        return await self._load_file(path, self.parse_off_loop)
+
+    async def _load_file(self, path: str | None, parse) -> bool:
+        """Read the file, ``await parse(data)`` and install the result."""
         data = self._read(path)
         if data is None:
             return False
         t0 = time.monotonic()
         self.begin_loading(len(data))
         try:
-            info, dbs = await self.parse_off_loop(data)
+            info, dbs = await parse(data)
         finally:
             self.end_loading()
         self._loaded(info, dbs, t0)
         return True
+
+    async def _parse_now(self, data):
+        return rdb.parse_rdb(self.server, data, watch=self.watch)
 
     async def parse_off_loop(self, data, **kw):
         """``rdb.parse_rdb`` in a thread: the event loop meanwhile answers

@@ -201,3 +201,45 @@ def test_random_merges_and_counts(pair, seed):
             _both(pair, ["GET", key])
     finally:
         pair.check([["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]])
+
+
+def test_kept_histogram_follows_the_stored_value(pair):
+    """PFCOUNT keeps the register histogram of dense values and PFADD keeps
+    it up to date: every other way the registers change must be noticed."""
+    pair.check([["FLUSHALL"]])
+    rnd = random.Random(21)
+
+    def adds(key, n):
+        _both(pair, ["PFADD", key, *[b"w%d" % rnd.randrange(10 ** 9) for _ in range(n)]])
+
+    def stale_count(key):
+        _both(pair, ["SETRANGE", key, 15, b"\x80"])     # mark the cached count stale
+        _both(pair, ["PFCOUNT", key])
+        return _both(pair, ["GET", key])
+
+    adds("d", 5000)
+    _both(pair, ["PFDEBUG", "ENCODING", "d"])
+    _both(pair, ["PFCOUNT", "d"])
+    adds("d", 300)
+    _both(pair, ["PFCOUNT", "d"])
+    old = _both(pair, ["GET", "d"])
+    dump = _both(pair, ["DUMP", "d"])
+    adds("d", 3000)
+    _both(pair, ["PFCOUNT", "d"])
+    _both(pair, ["SET", "d", old])                      # back to older registers
+    stale_count("d")
+    adds("d", 100)
+    _both(pair, ["PFCOUNT", "d"])
+    for offset in (16, 17, 5000, 12303):                # raise or clear registers
+        _both(pair, ["SETRANGE", "d", offset, rnd.choice([b"\xff", b"\x00", b"\x41"])])
+        stale_count("d")
+        adds("d", 20)
+        _both(pair, ["PFCOUNT", "d"])
+    _both(pair, ["RESTORE", "d", "0", dump, "REPLACE"])
+    stale_count("d")
+    adds("e", 4000)
+    _both(pair, ["PFMERGE", "d", "e"])
+    _both(pair, ["PFCOUNT", "d"])
+    _both(pair, ["RENAME", "e", "d"])
+    stale_count("d")
+    _both(pair, ["PFCOUNT", "d", "d"])

@@ -622,6 +622,38 @@ def sparse_state(server, dbid: int, key: bytes, v) -> SparseOps | None:
     return st
 
 
+_HIST_CACHE_MAX = 32        # register histograms of dense values kept
+
+
+def cached_hist(server, dbid: int, key: bytes, v) -> list[int] | None:
+    """The register histogram of the dense value ``v`` stored at ``key``,
+    if one is kept for its registers (PFCOUNT computed it, PFADD kept it up
+    to date: a stale PFCOUNT after PFADD then needs no pass over the
+    registers); None otherwise. Whatever else changed the key (SET, RESTORE,
+    SETRANGE...) stored another value, so the entry is used only while its
+    value is ``v`` or has the same registers."""
+    cache = server.__dict__.get("hll_hist_cache")
+    entry = cache.get((dbid, key)) if cache else None
+    if entry is None:
+        return None
+    if entry[0] is not v:
+        if entry[0][HDR:] != v[HDR:]:
+            del cache[(dbid, key)]
+            return None
+        entry[0] = v
+    return entry[1]
+
+
+def keep_hist(server, dbid: int, key: bytes, v, hist: list[int]) -> None:
+    """Remember ``hist`` as the register histogram of ``v``, stored at ``key``."""
+    cache = server.__dict__.get("hll_hist_cache")
+    if cache is None:
+        cache = server.hll_hist_cache = {}
+    elif len(cache) >= _HIST_CACHE_MAX and (dbid, key) not in cache:
+        cache.clear()
+    cache[(dbid, key)] = [v, hist]
+
+
 def sparse_to_dense(o) -> bytearray:
     regs = sparse_registers(o)
     out = bytearray(o[:HDR])
@@ -698,10 +730,16 @@ def sparse_histogram(o) -> list[int]:
     return hist
 
 
-def count(o) -> int:
+def histogram(o) -> list[int]:
+    """Counts of each register value of a (validated) HLL string; Corrupted
+    if malformed."""
     if o[4] == DENSE:
-        return estimate(lanes_histogram(dense_lanes(o)))
-    return estimate(sparse_histogram(o))
+        return lanes_histogram(dense_lanes(o))
+    return sparse_histogram(o)
+
+
+def count(o) -> int:
+    return estimate(histogram(o))
 
 
 # -- values ----------------------------------------------------------------------------
@@ -750,12 +788,17 @@ def _store(db, key: bytes, o: bytearray) -> None:
     db.data[key] = bytes(o)     # in place: the TTL is kept
 
 
-def _add(o: bytearray, ele: bytes, max_bytes: int):
-    """hllAdd: returns (value, changed) -- the value may have been promoted."""
+def _add(o: bytearray, ele: bytes, max_bytes: int, hist: list | None = None):
+    """hllAdd: returns (value, changed) -- the value may have been promoted.
+    ``hist``: the register histogram of a dense ``o``, kept up to date."""
     index, cnt = pat_len(ele)
     if o[4] == DENSE:
-        if _dense_get_at(o, index) < cnt:
+        old = _dense_get_at(o, index)
+        if old < cnt:
             _dense_set_at(o, index, cnt)
+            if hist is not None:
+                hist[old] -= 1
+                hist[cnt] += 1
             return o, 1
         return o, 0
     r = sparse_set(o, index, cnt, max_bytes)
@@ -802,7 +845,7 @@ def pfadd(c, argv):
         updated = 1
     max_bytes = c.server.config["hll-sparse-max-bytes"]
     elems = argv[2:]
-    st = None
+    st = hist = None
     if v[4] == SPARSE:
         st = sparse_state(c.server, db.id, key, v)
     try:
@@ -827,8 +870,10 @@ def pfadd(c, argv):
                     o = bytearray(v[:HDR] + st.payload())
         else:
             o = bytearray(v)
+            if v[4] == DENSE:
+                hist = cached_hist(c.server, db.id, key, v)
         for ele in elems:
-            o, changed = _add(o, ele, max_bytes)
+            o, changed = _add(o, ele, max_bytes, hist)
             if changed:
                 updated = 1
     except Corrupted:
@@ -838,6 +883,8 @@ def pfadd(c, argv):
         _store(db, key, o)
         if st is not None and o[4] == SPARSE:
             st.value = db.data[key]     # the state decodes the stored value
+        if hist is not None:
+            keep_hist(c.server, db.id, key, db.data[key], hist)
         notify(c.server, STRING, "pfadd", key, db.id)
         c.server.dirty += 1
         return 1
@@ -858,12 +905,16 @@ def pfcount(c, argv):
     if not v[15] & 0x80:
         return int.from_bytes(v[8:16], "little")
     try:
-        card = count(v)
+        hist = cached_hist(c.server, db.id, key, v) if v[4] == DENSE else None
+        hist = hist or histogram(v)
     except Corrupted:
         raise RedisError(CORRUPTED)
+    card = estimate(hist)
     o = bytearray(v)
     o[8:16] = card.to_bytes(8, "little")
     _store(db, key, o)
+    if v[4] == DENSE:
+        keep_hist(c.server, db.id, key, db.data[key], hist)
     c.server.dirty += 1
     c.prop_argv = list(argv)        # propagate the refreshed cache as Redis does
     return card

@@ -247,8 +247,9 @@ def test_values_are_packed_and_expanded_in_place(monkeypatch):
         RList()
     assert h.packed and z.packed and lst.packed and st.packed and not big.packed
     assert b"x" in st and len(st) == 2 and sorted(st) == [b"1", b"x"] and st.packed
-    st.add(b"y")
-    assert not st.packed and len(st) == 3
+    st.add(b"y")                                 # adds and removes work packed
+    st.discard(b"1")
+    assert st.packed and sorted(st) == [b"x", b"y"]
     # reads work on the packed form
     assert list(h.items()) == [(b"b", b"1"), (b"a", b"2"), (b"10", b"-3")]
     assert h.get(b"a") == b"2" and h.get(b"zz") is None and b"10" in h and len(h) == 3
@@ -256,17 +257,51 @@ def test_values_are_packed_and_expanded_in_place(monkeypatch):
     assert z.score(b"x") == 2.0 and z.rank(b"x") == 2 and z.rank(b"q") is None and len(z) == 3
     assert list(lst) == [b"q", b"1", b""] and lst[-1] == b"" and len(lst) == 3
     assert h.packed and z.packed and lst.packed
-    # writes expand
+    # so do the simple writes (HSET, ZADD, pushes...)
     h[b"c"] = b"3"
     z.add(b"b", 0.0)
     lst.appendleft(b"0")
-    assert not (h.packed or z.packed or lst.packed)
+    assert h.packed and z.packed and lst.packed
+    assert list(z.pairs()) == [(-1.5, b"y"), (0.0, b"b"), (2.0, b"a"), (2.0, b"x")]
+    # the others expand
+    h.setdefault(b"d", b"4")
+    lst.insert(1, b"i")
     assert list(z.sl) == [(-1.5, b"y"), (0.0, b"b"), (2.0, b"a"), (2.0, b"x")]
-    assert z.dict[b"b"] == 0.0 and list(lst) == [b"0", b"q", b"1", b""]
+    assert not (h.packed or z.packed or lst.packed)
+    assert z.dict[b"b"] == 0.0 and list(lst) == [b"0", b"i", b"q", b"1", b""]
     for _ in range(compact.RING_SIZE + len(compact._ring)):
         RList()
-    assert h.packed and h.get(b"c") == b"3" and len(h) == 4
+    assert h.packed and h.get(b"c") == b"3" and h.get(b"d") == b"4" and len(h) == 5
     assert z.packed and z.rank(b"a") == 2 and lst.packed and list(lst)[0] == b"0"
+    # a value used often is expanded (compact.hot)
+    for _ in range(compact.HOT_ACCESSES):
+        h.get(b"a")
+    assert not h.packed and h.get(b"a") == b"2"
+
+
+def test_packed_format_is_binary_safe(monkeypatch):
+    """Elements with the separator and escape bytes (0, 1, 2) survive the
+    packed form and its in-place edits, in order."""
+    from redpoll.datatypes import RHash, RList, RSet, ZSet, compact
+
+    monkeypatch.setattr(compact, "HOT_ACCESSES", 1 << 20)
+    odd = [b"", b"\x00", b"\x01", b"\x02", b"\x01\x10", b"a\x00\x02b", b"\x00\x00"]
+    lst = RList.new(odd)
+    lst.append(b"\x02\x01")
+    assert lst.packed and list(lst) == odd + [b"\x02\x01"] and lst.pop() == b"\x02\x01"
+    assert lst.popleft() == b"" and b"\x01\x10" in lst and b"\x10" not in lst
+    h = RHash.new()
+    for i, f in enumerate(odd):
+        h[f] = odd[-1 - i]
+    assert h.packed and [h.get(f) for f in odd] == odd[::-1] and h.get(b"\x03") is None
+    st = RSet.new()
+    st.update(odd)
+    assert st.packed and sorted(st) == sorted(odd) and all(m in st for m in odd)
+    z = ZSet.new()
+    for f in odd:
+        z.add(f, 1.0)
+    assert z.packed and [m for _, m in z.pairs()] == sorted(odd)
+    assert [z.rank(m) for m in sorted(odd)] == list(range(len(odd)))
 
 
 def test_packed_values_are_small(monkeypatch):

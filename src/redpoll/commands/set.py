@@ -43,17 +43,12 @@ def add_members(c, s: RSet, members) -> int:
     """Add members, tracking the intset -> hashtable conversion; new count."""
     if s.ht is None:
         s.update_encoding(c.server.config)
-    ms = s.s
-    n = len(ms)
-    if s.ht:
-        ms.update(members)
-    else:
-        cfg = c.server.config
-        for m in members:
-            if m not in ms:
-                ms.add(m)
-                s.note_add(m, cfg)
-    return len(ms) - n
+    added = s.add_many(members)
+    # a member that is not an integer is never in an intset: it was added
+    if added and not s.ht and (len(s) > c.server.config["set-max-intset-entries"]
+                               or not all(map(is_int_member, members))):
+        s.ht = True
+    return added
 
 
 def store_collection(c, dst: bytes, value, n: int, event: str, type_flag: int) -> int:
@@ -87,8 +82,7 @@ def sadd(c, argv):
     db = c.db
     s = db.get_typed(key, RSet)
     if s is None:
-        s = RSet()
-        s.ht = False
+        s = RSet.new()
         db.add(key, s)
     n = add_members(c, s, argv[2:])
     if n:
@@ -104,13 +98,7 @@ def srem(c, argv):
     s = c.db.get_typed(key, RSet)
     if s is None:
         return 0
-    n = 0
-    for m in argv[2:]:
-        if m in s:
-            s.remove(m)
-            n += 1
-            if not s:
-                break
+    n = s.remove_many(argv[2:])
     if n:
         _event(c, "srem", key)
         _del_if_empty(c, key, s)
@@ -158,7 +146,7 @@ def _pop_one(s: RSet) -> bytes:
     ones use set.pop() (O(1); bytes hashing is salted per process, so the
     order is arbitrary) rather than copying the set on every call."""
     if len(s) <= 128:
-        m = random.choice(tuple(s))
+        m = random.choice(s.seq() if s.packed else tuple(s))
         s.remove(m)
         return m
     return s.pop()
@@ -257,8 +245,7 @@ def smove(c, argv):
     _event(c, "srem", src)
     _del_if_empty(c, src, ss)
     if ds is None:
-        ds = RSet()
-        ds.ht = False
+        ds = RSet.new()
         db.add(dst, ds)
     if add_members(c, ds, (m,)):
         _event(c, "sadd", dst)

@@ -294,22 +294,21 @@ def _event(c, event: str, key: bytes) -> None:
 
 
 def _del_if_empty(c, key: bytes, z: ZSet) -> None:
-    if not z.dict:
+    if not z:
         c.db.delete(key)
         if c.server.notify_flags:
             notify(c.server, GENERIC, "del", key, c.db.id)
 
 
 def _new_zset(c, key: bytes) -> ZSet:
-    z = ZSet()
-    z.big = False
+    z = ZSet.new()
     c.db.add(key, z)
     return z
 
 
 def store_result(c, dst: bytes, z: ZSet, event: str) -> int:
     """Store a computed zset at ``dst`` (deleting dst when it is empty)."""
-    return store_collection(c, dst, z, len(z.dict), event, ZSET)
+    return store_collection(c, dst, z, len(z), event, ZSET)
 
 
 # -- ZADD / ZINCRBY ---------------------------------------------------------------
@@ -351,15 +350,15 @@ def _zadd(c, argv, incr_cmd: bool):
         if xx:
             return None if incr else 0
         z = _new_zset(c, key)
-    d = z.dict
     cfg = c.server.config
     if z.big is None:
         z.update_encoding(cfg)
+    get = z.score
     try:
         for j in range(elements):
             member = argv[i + 2 * j + 1]
             score = scores[j]
-            cur = d.get(member)
+            cur = get(member)
             if cur is not None:
                 if nx:
                     continue
@@ -401,7 +400,7 @@ def zadd(c, argv):
             z = _new_zset(c, key)
         elif z.big is None:
             z.update_encoding(c.server.config)
-        cur = z.dict.get(member)
+        cur = z.score(member)
         if cur is None:
             z.will_add(member, c.server.config)
         elif cur == score:
@@ -637,7 +636,7 @@ def zrem(c, argv):
     for m in argv[2:]:
         if z.remove(m):
             n += 1
-            if not z.dict:
+            if not z:
                 break
     if n:
         _event(c, "zrem", key)
@@ -738,7 +737,7 @@ def zpopmax(c, argv):
 def ready_zset(c, key: bytes):
     """For serve callbacks: the zset at ``key`` or None (other types wait)."""
     v = c.db.get(key)
-    return v if type(v) is ZSet and v.dict else None
+    return v if type(v) is ZSet and v else None
 
 
 def _bzpop(c, argv, is_max: bool):
@@ -755,7 +754,7 @@ def _bzpop(c, argv, is_max: bool):
         return [key, m, Double(s)]
     for key in keys:
         z = c.db.get_typed(key, ZSet)
-        if z is not None and z.dict:
+        if z:
             return serve(c, key)
     return blocking.block(c, keys, timeout, serve)
 
@@ -791,7 +790,7 @@ def _zmpop(c, keys, is_max, count):
     serve = _mpop_serve(is_max, count)
     for key in keys:
         z = c.db.get_typed(key, ZSet)
-        if z is not None and z.dict:
+        if z:
             return serve(c, key)
     return None
 

@@ -183,13 +183,3 @@ def find_item(blob: bytes, item: bytes) -> int:
     """Offset of ``SEP item SEP`` in a packed list/set, or -1."""
     return blob.find(SEP + esc(item) + SEP)
 
-
-import marshal  # noqa: E402  (transitional: the formats being replaced)
-
-
-def pack(items: tuple) -> bytes:
-    return marshal.dumps(items, 2)
-
-
-def unpack(blob: bytes) -> tuple:
-    return marshal.loads(blob)

@@ -14,7 +14,8 @@ decode it); the reading ones decode it without expanding (:meth:`RList.seq`).
 
 from collections import deque
 
-from redpoll.datatypes.compact import EMPTY, SEP, decode, encode, esc, hot, touch, unesc
+from redpoll.datatypes.compact import (
+    EMPTY, SEP, decode, encode, esc, find_item, hot, touch, unesc)
 from redpoll.keyspace import register_type
 
 PACK_ITEMS = 128
@@ -145,7 +146,7 @@ class RList:
 
     def __contains__(self, item):
         q = self._q
-        return item in q if q is not None else self._lp.find(SEP + esc(item) + SEP) >= 0
+        return item in q if q is not None else find_item(self._lp, item) >= 0
 
     def __getitem__(self, i):
         return self.seq()[i]

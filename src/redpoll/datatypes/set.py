@@ -10,11 +10,13 @@ conversion is one way. Code that builds a set outside the set commands
 Storage: a small set may be packed into one bytes object (see
 :mod:`redpoll.datatypes.compact`); :attr:`RSet.s` is the expanded set,
 rebuilt on first use. :class:`RSet` offers the set methods the rest of the
-server uses; the reading ones work on the packed form (:meth:`RSet.seq`).
-Writers use the methods or ``s.s``.
+server uses; membership tests, adds and removes work on the packed bytes
+without decoding them, the other reads decode without expanding
+(:meth:`RSet.seq`). Writers use the methods or ``s.s``.
 """
 
-from redpoll.datatypes.compact import PACK_MAX, pack, touch, unpack
+from redpoll.datatypes.compact import (
+    EMPTY, PACK_BYTES, PACK_MAX, SEP, decode, encode, esc, find_item, hot, touch)
 from redpoll.keyspace import register_type
 from redpoll.persistence.compact import as_int
 
@@ -32,13 +34,26 @@ def is_int_member(b: bytes) -> bool:
 
 
 class RSet:
-    __slots__ = ("_s", "_lp", "ht")
+    # _s: the set, or None while packed; _lp: the packed bytes, or None;
+    # _n: the member count while packed
+    __slots__ = ("_s", "_lp", "_n", "_hits", "ht")
 
     def __init__(self, items=()):
         self._s = set(items.seq() if type(items) is RSet else items)
         self._lp = None
+        self._n = self._hits = 0
         self.ht = None
         touch(self)
+
+    @classmethod
+    def new(cls) -> "RSet":
+        """A new empty intset (created packed)."""
+        st = cls.__new__(cls)
+        st._s = None
+        st._lp = EMPTY
+        st._n = st._hits = 0
+        st.ht = False
+        return st
 
     # -- storage -----------------------------------------------------------------
     @property
@@ -46,7 +61,7 @@ class RSet:
         """The members as a set (expanded from the packed form if needed)."""
         s = self._s
         if s is None:
-            s = self._s = set(unpack(self._lp))
+            s = self._s = set(decode(self._lp))
             self._lp = None
             touch(self)
         return s
@@ -55,27 +70,89 @@ class RSet:
         """Pack the members into one bytes object if the set is small."""
         s = self._s
         if s is not None and (len(s) <= PACK_SMALL or (self.ht is False and len(s) <= PACK_MAX)):
-            self._lp = pack(tuple(s))
-            self._s = None
+            blob = encode(s)
+            if len(blob) <= PACK_BYTES:
+                self._lp = blob
+                self._n = len(s)
+                self._hits = 0
+                self._s = None
 
     @property
     def packed(self) -> bool:
         return self._s is None
 
     def seq(self):
-        """The members for reading: the set, or a tuple while packed."""
+        """The members for reading: the set, or a list while packed."""
         s = self._s
-        return unpack(self._lp) if s is None else s
+        if s is None:
+            if not hot(self):
+                return decode(self._lp)
+            s = self.s
+        return s
+
+    # -- writes that keep the packed form ------------------------------------------
+    def add_many(self, members) -> int:
+        """Add members; how many were new (one access, see compact.hot)."""
+        s = self._s
+        if s is None and hot(self):
+            s = self.s
+        if s is not None:
+            n = len(s)
+            s.update(members)
+            return len(s) - n
+        blob = self._lp
+        added = 0
+        for m in members:
+            e = esc(m) + SEP
+            if blob.find(SEP + e) < 0:
+                blob += e
+                added += 1
+        self._lp = blob
+        self._n += added
+        if len(blob) > PACK_BYTES:
+            self.s  # noqa: B018 (the property expands)
+        return added
+
+    def remove_many(self, members) -> int:
+        """Remove members; how many were there."""
+        s = self._s
+        if s is None and hot(self):
+            s = self.s
+        if s is not None:
+            n = len(s)
+            s.difference_update(members)
+            return n - len(s)
+        blob = self._lp
+        removed = 0
+        for m in members:
+            e = esc(m)
+            p = blob.find(SEP + e + SEP)
+            if p >= 0:
+                blob = blob[:p] + blob[p + 1 + len(e):]
+                removed += 1
+        self._lp = blob
+        self._n -= removed
+        return removed
 
     # -- set interface (reads work on the packed form) ---------------------------
     def __len__(self):
-        return len(self.seq())
+        s = self._s
+        return self._n if s is None else len(s)
+
+    def __bool__(self):
+        s = self._s
+        return self._n > 0 if s is None else bool(s)
 
     def __iter__(self):
         return iter(self.seq())
 
     def __contains__(self, member):
-        return member in self.seq()
+        s = self._s
+        if s is None:
+            if not hot(self):
+                return find_item(self._lp, member) >= 0
+            s = self.s
+        return member in s
 
     def __eq__(self, other):
         if type(other) is RSet:
@@ -88,25 +165,30 @@ class RSet:
         return f"RSet({set(self.seq())!r})"
 
     def add(self, member):
-        self.s.add(member)
+        self.add_many((member,))
 
     def discard(self, member):
-        self.s.discard(member)
+        self.remove_many((member,))
 
     def remove(self, member):
-        self.s.remove(member)
+        if not self.remove_many((member,)):
+            raise KeyError(member)
 
     def pop(self):
         return self.s.pop()
 
     def update(self, members):
-        self.s.update(members)
+        self.add_many(members)
 
     def difference_update(self, members):
-        self.s.difference_update(members)
+        self.remove_many(members)
 
     def clear(self):
-        self.s.clear()
+        if self._s is None:
+            self._lp = EMPTY
+            self._n = 0
+        else:
+            self._s.clear()
 
     def copy(self) -> "RSet":
         new = RSet(self)

@@ -199,6 +199,7 @@ def test_random_merges_and_counts(pair, seed):
                                              for _ in range(rnd.choice([1, 50, 500]))]])
         for key in keys + ["fresh"]:
             _both(pair, ["GET", key])
+            _both(pair, ["PFDEBUG", "GETREG", key])    # registers, in order
     finally:
         pair.check([["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]])
 

@@ -21,6 +21,14 @@ PFADD on a sparse value works on a decoded copy of its opcodes kept per key
 scan: about 13 µs per element instead of 107 µs while filling a sparse HLL
 up to its promotion (CPU, in-process). PFCOUNT uses the cached cardinality
 in the header until a change marks it stale, as Redis does.
+
+Whole-register work (counting a dense value, PFCOUNT of several keys,
+PFMERGE) runs on big ints at C speed, see "register arrays" below: a stale
+dense PFCOUNT costs ~190 us instead of ~930 us, a 3-key PFCOUNT ~440 us
+instead of ~9.9 ms (CPU, in-process). PFCOUNT also keeps the register
+histogram of dense values, which PFADD updates as it raises registers
+(:func:`cached_hist`), so PFADD followed by PFCOUNT does not look at the
+registers again.
 """
 
 from __future__ import annotations

@@ -107,26 +107,6 @@ def pat_len(ele: bytes) -> tuple[int, int]:
     return index, count
 
 
-# -- dense registers -------------------------------------------------------------
-
-def dense_get(regs, i: int) -> int:
-    bit = i * 6
-    byte, fb = bit >> 3, bit & 7
-    v = regs[byte] >> fb
-    if fb > 2 and byte + 1 < len(regs):
-        v |= regs[byte + 1] << (8 - fb)
-    return v & 63
-
-
-def dense_set(regs: bytearray, i: int, val: int) -> None:
-    bit = i * 6
-    byte, fb = bit >> 3, bit & 7
-    fb8 = 8 - fb
-    regs[byte] = (regs[byte] & ~(63 << fb) & 0xFF) | ((val << fb) & 0xFF)
-    if byte + 1 < len(regs):
-        regs[byte + 1] = (regs[byte + 1] & ~(63 >> fb8) & 0xFF) | (val >> fb8)
-
-
 # -- register arrays ---------------------------------------------------------------
 # PFCOUNT and PFMERGE work on all 16384 registers at once. Python loops over
 # them cost milliseconds, so the whole array is one big int: the register
@@ -827,7 +807,7 @@ def _dense_get_at(o, index: int) -> int:
 
 
 def _dense_set_at(o: bytearray, index: int, val: int) -> None:
-    """dense_set on the registers of a whole HLL value (header included)."""
+    """Set register ``index`` of a dense HLL value (header included)."""
     bit = index * 6
     byte, fb = HDR + (bit >> 3), bit & 7
     fb8 = 8 - fb
@@ -1005,14 +985,15 @@ def pfselftest(c, argv):
     # Dense register round trip and the estimator on a growing set.
     import random
     rnd = random.Random(1234)
-    regs = bytearray(DENSE_BYTES)
+    o = bytearray(DENSE_SIZE)
     values = [rnd.randrange(64) for _ in range(REGISTERS)]
     for i, val in enumerate(values):
-        dense_set(regs, i, val)
+        _dense_set_at(o, i, val)
     for i, val in enumerate(values):
-        if dense_get(regs, i) != val:
+        if _dense_get_at(o, i) != val:
             raise RedisError("ERR TESTFAILED Register error at %d" % i)
-    if dense_registers(regs) != bytes(values) or pack_dense(values) != bytes(regs):
+    regs = bytes(o[HDR:])
+    if dense_registers(regs) != bytes(values) or pack_dense(values) != regs:
         raise RedisError("ERR TESTFAILED dense packing mismatch")
     o = new_hll()
     for n in range(1, 10001):

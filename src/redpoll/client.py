@@ -143,10 +143,11 @@ class Client(asyncio.Protocol):
         srv.client_connected(self, peer)
 
     def data_received(self, data: bytes) -> None:
+        srv = self.server
         self.last_interaction = _now()
         n = len(data)
         self.tot_net_in += n
-        self.server.stats.net_input_bytes += n
+        srv.stats.net_input_bytes += n
         if self.closed:
             return
         if self.blocked is None and not self.paused_input:
@@ -200,7 +201,7 @@ class Client(asyncio.Protocol):
                     batch = (argv,)
                 elif not batch:
                     break
-                for i, argv in enumerate(batch):
+                for argv in batch:
                     if plain:
                         cmd = FASTPATH.get(argv[0])
                         if cmd is not None:
@@ -254,6 +255,7 @@ class Client(asyncio.Protocol):
                             else REPLY_ON
                     if self.blocked is not None or self.paused_input or self.flags & (
                             F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
+                        i = next(j for j, a in enumerate(batch) if a is argv)
                         reader.hold(list(batch[i + 1:]))
                         return self._end_batch(n)
                     plain = srv.plain(self)

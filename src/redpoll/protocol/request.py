@@ -57,6 +57,7 @@ INT_MAX = 2**31 - 1
 
 # A multibulk count hiredis would preallocate (see the module docstring).
 _BIG_COUNT = re.compile(rb"\*[0-9]{7}")
+_big_count = _BIG_COUNT.search
 
 
 class QueryBufferLimit(Exception):
@@ -330,9 +331,7 @@ class RequestReader:
         :meth:`feed` would have left and finishes in :meth:`get_all`.
         """
         if (self._fed != self._consumed or self._buf is not None or self.strict
-                or self._held is not None or data[0] != 42
-                or (data.find(b"\r", 1, 8) < 0 if data.find(b"*", 1) < 0
-                    else _BIG_COUNT.search(data))):
+                or self._held is not None or data[0] != 42 or _big_count(data)):
             self.feed(data)
             return self.get_all()
         reader = self._reader

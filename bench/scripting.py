@@ -7,15 +7,20 @@ prints requests/s for each server and the ratio redpoll/redis. Plain SET is
 measured the same way, as the yardstick of what a command costs us without Lua.
 
     python bench/scripting.py [-n 100000] [-c 50] [--scripts set,get,ret1] [--rounds 1]
+                              [--baseline SRC]
 
-The two servers are measured alternately, script by script, so that a busy
-machine affects both alike; with ``--rounds R`` every measurement is repeated
-R times and the best of them is kept.
+The servers are measured alternately, script by script, so that a busy
+machine affects them alike; with ``--rounds R`` every measurement is repeated
+R times and the best of them is kept. ``--baseline SRC`` adds a third server:
+redpoll run from another source tree (its ``src`` directory, e.g. from
+``git archive <commit> src | tar -x -C /tmp/old``), for before/after tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -60,6 +65,19 @@ def bench_command(port: int, argv: list[str], n: int, pipeline: int, clients: in
     raise RuntimeError(f"no result from redis-benchmark: {out!r}")
 
 
+def redpoll_from(src: str) -> Proc:
+    """A redpoll server whose package comes from the source tree ``src``."""
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.path.abspath(src)
+    try:
+        return Proc("redpoll")
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=100000)
@@ -67,21 +85,28 @@ def main() -> int:
     ap.add_argument("--scripts", default=",".join(SCRIPTS))
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--pipelines", default="1,16")
+    ap.add_argument("--baseline", help="also run redpoll from this source tree (its src dir)")
     args = ap.parse_args()
     names = args.scripts.split(",")
-    with Proc("redpoll") as rp, Proc("redis") as rd:
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(Proc("redpoll")), stack.enter_context(Proc("redis"))]
+        labels = ["redpoll rps", "redis rps"]
+        if args.baseline:
+            servers.append(stack.enter_context(redpoll_from(args.baseline)))
+            labels.append("before rps")
         shas = {}
         for name in names:
             body = SCRIPTS[name][0]
-            a, b = script_load(rp.port, body), script_load(rd.port, body)
-            assert a == b, (a, b)
-            shas[name] = a
-        print(f"{'test':<18} {'pipe':<6} {'redpoll rps':>12} {'redis rps':>12} {'ratio':>6}")
+            got = {script_load(srv.port, body) for srv in servers}
+            assert len(got) == 1, got
+            shas[name] = got.pop()
+        print(f"{'test':<18} {'pipe':<6} " + " ".join(f"{x:>12}" for x in labels)
+              + f" {'ratio':>6}")
         for p in (int(x) for x in args.pipelines.split(",")):
             for name in ["SET (plain)"] + names:
-                best = [0.0, 0.0]
+                best = [0.0] * len(servers)
                 for _ in range(args.rounds):
-                    for i, srv in enumerate((rp, rd)):
+                    for i, srv in enumerate(servers):
                         if name == "SET (plain)":
                             rps = bench_test(srv.port, "set", args.n, p, args.c).get("SET", 0.0)
                         else:
@@ -90,8 +115,8 @@ def main() -> int:
                         best[i] = max(best[i], rps)
                 label = name if name.startswith("SET (") else f"evalsha {name}"
                 ratio = best[0] / best[1] if best[1] else 0.0
-                print(f"{label:<18} -P {p:<3} {best[0]:>12,.0f} {best[1]:>12,.0f} {ratio:>6.2f}",
-                      flush=True)
+                print(f"{label:<18} -P {p:<3} " + " ".join(f"{x:>12,.0f}" for x in best)
+                      + f" {ratio:>6.2f}", flush=True)
     return 0
 
 

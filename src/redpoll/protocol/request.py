@@ -338,6 +338,7 @@ class RequestReader:
         reader.feed(data)
         gets = reader.gets
         size = _BULK_SIZE
+        end = len(data)
         out = []
         pos = 0
         r = None
@@ -357,7 +358,16 @@ class RequestReader:
                     else:
                         out.append(r)
                         pos = p
-                        continue
+                        if p != end:
+                            continue
+                        # the usual read: canonical requests up to its last byte
+                        # (so hiredis has nothing left either)
+                        if self._fed:           # drop the bytes of earlier reads
+                            self._chunks = []
+                            self._fed = self._consumed = 0
+                            self._joined = None
+                        self.more = False
+                        return out
                 except IndexError:       # 10000+ arguments or bytes, or past the end
                     p = self._canonical_end(r, data, pos)
                     if p >= 0:
@@ -367,13 +377,6 @@ class RequestReader:
                 break
         except hiredis.ProtocolError:
             pass
-        if r is False and pos == len(data):
-            if self._fed:           # drop the bytes of earlier reads
-                self._chunks = []
-                self._fed = self._consumed = 0
-                self._joined = None
-            self.more = False
-            return out
         # the state feed() leaves, with the requests taken so far consumed
         self._chunks = [data]
         self._fed = len(data)

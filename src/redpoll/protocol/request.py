@@ -351,8 +351,8 @@ class RequestReader:
                     break
                 try:
                     p = pos + _MBULK_HEADER[len(r)]
-                    for a in r:
-                        if data[p] != 36 or type(a) is not bytes:
+                    for a in r:     # "$" where it belongs, and bytes (len(None): TypeError)
+                        if data[p] != 36:
                             break
                         p += size[len(a)]
                     else:
@@ -374,6 +374,8 @@ class RequestReader:
                         out.append(r)
                         pos = p
                         continue
+                except TypeError:        # "$-1": None
+                    pass
                 break
         except hiredis.ProtocolError:
             pass
@@ -443,8 +445,8 @@ class RequestReader:
                 # "$L\r\n<L bytes>\r\n" per argument
                 try:
                     pos = start + _MBULK_HEADER[len(r)]
-                    for a in r:
-                        if buf[pos] != 36 or type(a) is not bytes:
+                    for a in r:     # "$" where it belongs, and bytes (len(None): TypeError)
+                        if buf[pos] != 36:
                             break
                         pos += size[len(a)]
                     else:
@@ -457,6 +459,8 @@ class RequestReader:
                         out.append(r)
                         start = pos
                         continue
+                except TypeError:        # "$-1": None
+                    pass
             break
         # Not canonical RESP, or hiredis refused it (*0, *-1, a reply type,
         # junk...): the Python parser decides, from the start of that request.

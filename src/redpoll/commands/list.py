@@ -194,6 +194,8 @@ def lrange(c, argv):
     if r is None:
         return []
     start, end = r
+    if type(q) is list:              # decoded from the packed form
+        return q if start == 0 and end == n - 1 else q[start:end + 1]
     if start > n - 1 - end:          # nearer the tail: walk backwards
         out = list(islice(reversed(q), n - 1 - end, n - start))
         out.reverse()
@@ -208,12 +210,12 @@ def lindex(c, argv):
     if lst is None:
         return None
     idx = parse_int(argv[2])
-    q = lst.seq()
+    n = len(lst)
     if idx < 0:
-        idx += len(q)
-    if idx < 0 or idx >= len(q):
+        idx += n
+    if idx < 0 or idx >= n:
         return None
-    return q[idx]
+    return lst[idx]
 
 
 @command("lpos", -3, "readonly", keys=(1, 1, 1), group=G, since="6.0.6",

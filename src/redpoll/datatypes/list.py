@@ -149,6 +149,17 @@ class RList:
         return item in q if q is not None else find_item(self._lp, item) >= 0
 
     def __getitem__(self, i):
+        if self._q is None and type(i) is int and not hot(self):
+            # one item of the packed form: split only up to it, from the
+            # nearer end
+            n = self._n
+            if i < 0:
+                i += n
+            if not 0 <= i < n:
+                raise IndexError("deque index out of range")
+            if i < n >> 1:
+                return unesc(self._lp.split(SEP, i + 2)[i + 1])
+            return unesc(self._lp.rsplit(SEP, n - i + 1)[1])
         return self.seq()[i]
 
     def __setitem__(self, i, item):

@@ -13,32 +13,30 @@ way for in-place updates. ``big`` is None (unknown) for a zset built
 outside the sorted set commands (RDB loading, RESTORE) until
 :meth:`ZSet.update_encoding` decides it from the contents.
 
-Storage: a listpack zset may be packed into one bytes object (its members
-and scores in order, see :mod:`redpoll.datatypes.compact`); the ``dict``
-and ``sl`` properties expand it on first use, so code uses them as before.
-``len``, :meth:`ZSet.score`, :meth:`ZSet.rank`, :meth:`ZSet.add` and
-:meth:`ZSet.remove` work on the packed bytes (one ``find`` of the member;
-an add decodes only the scores to place it), :meth:`ZSet.scores` and
+Storage: a listpack zset may be packed into one bytes object (see
+:mod:`redpoll.datatypes.compact`): its members in order, framed as a packed
+list, followed by their scores as native doubles (``8 * n`` bytes, a
+C-level array: read with ``memoryview.cast``, bisected for an insert). The
+``dict`` and ``sl`` properties expand it on first use, so code uses them as
+before. ``len``, :meth:`ZSet.score`, :meth:`ZSet.rank`, :meth:`ZSet.add` and
+:meth:`ZSet.remove` work on the packed bytes (one ``find`` of the member, a
+``count`` for its rank, a bisect of the scores), :meth:`ZSet.scores` and
 :meth:`ZSet.pairs` decode without expanding.
 """
 
+import struct
+from array import array
 from bisect import bisect_left, bisect_right
 
 from sortedcontainers import SortedList
 
 from redpoll.datatypes.compact import (
-    EMPTY, PACK_BYTES, PACK_MAX, SEP, SEP2, decode_flat, encode_pairs, esc, find_pair, hot,
-    touch)
+    EMPTY, ESC, PACK_BYTES, PACK_MAX, SEP, encode, esc, hot, touch, unesc)
 from redpoll.keyspace import register_type
 
 LISTPACK = "listpack"
 SKIPLIST = "skiplist"
-_TO_SEP = bytes.maketrans(SEP2, SEP)
-
-
-def _score_text(score: float) -> bytes:
-    """A score as it is stored packed (repr: exact round trip)."""
-    return repr(score).encode()
+_D = struct.Struct("d")         # one packed score (native double)
 
 
 class ZSet:
@@ -75,9 +73,31 @@ class ZSet:
             self._lp = None
             touch(self)
 
+    def _members(self) -> list:
+        """The members of the packed form, in order."""
+        blob = self._lp
+        n = self._n
+        parts = blob.split(SEP, n + 1)       # the scores stay in the last part
+        del parts[0]
+        parts.pop()
+        if blob.find(ESC, 0, len(blob) - 8 * n) >= 0:
+            return [unesc(m) for m in parts]
+        return parts
+
+    def _scores(self) -> list:
+        """The scores of the packed form, in order."""
+        blob = self._lp
+        return memoryview(blob)[len(blob) - 8 * self._n:].cast("d").tolist()
+
     def _decode(self) -> tuple:
-        flat = decode_flat(self._lp)
-        return tuple(zip(map(float, flat[1::2]), flat[::2]))
+        return tuple(zip(self._scores(), self._members()))
+
+    def _find(self, member: bytes):
+        """(offset of the member's separator, its rank) in the packed form,
+        or None."""
+        blob = self._lp
+        p = blob.find(SEP + esc(member) + SEP, 0, len(blob) - 8 * self._n)
+        return None if p < 0 else (p, blob.count(SEP, 0, p))
 
     def _get_dict(self) -> dict:
         self._expand()
@@ -103,7 +123,7 @@ class ZSet:
         d = self._dict
         if d is not None and self.big is False and len(d) <= PACK_MAX:
             sl = self._sl
-            blob = encode_pairs([m for _, m in sl], [_score_text(s) for s, _ in sl])
+            blob = encode([m for _, m in sl]) + array("d", [s for s, _ in sl]).tobytes()
             if len(blob) <= PACK_BYTES:
                 self._lp = blob
                 self._n = len(d)
@@ -133,18 +153,17 @@ class ZSet:
     def score(self, member: bytes):
         """The member's score, or None."""
         if self._packed_access():
+            loc = self._find(member)
+            if loc is None:
+                return None
             blob = self._lp
-            loc = find_pair(blob, member)
-            return None if loc is None else float(blob[loc[1]:loc[2]])
+            return _D.unpack_from(blob, len(blob) - 8 * (self._n - loc[1]))[0]
         return self._dict.get(member)
 
     def scores(self) -> dict:
         """member -> score, for reading only (a temporary dict while packed)."""
         d = self._dict
-        if d is not None:
-            return d
-        flat = decode_flat(self._lp)
-        return dict(zip(flat[::2], map(float, flat[1::2])))
+        return d if d is not None else dict(zip(self._members(), self._scores()))
 
     def __len__(self) -> int:
         d = self._dict
@@ -174,36 +193,41 @@ class ZSet:
 
     def _add_packed(self, member: bytes, score: float) -> None:
         blob = self._lp
-        loc = find_pair(blob, member)
-        if loc is not None:
-            if float(blob[loc[1]:loc[2]]) == score:
-                return
-            blob = blob[:loc[0]] + blob[loc[2]:]
-            self._n -= 1
-        # the new entry's place: by score, then by member (escaping keeps
-        # the order of members, so escaped ones are compared)
-        flat = blob.translate(_TO_SEP).split(SEP)
-        del flat[0]
-        flat.pop()
-        scores = list(map(float, flat[1::2]))
+        n = self._n
+        off = len(blob) - 8 * n          # where the scores start
         e = esc(member)
+        p = blob.find(SEP + e + SEP, 0, off)
+        if p >= 0:                       # an update: take the member out first
+            at = off + 8 * blob.count(SEP, 0, p)
+            if _D.unpack_from(blob, at)[0] == score:
+                return
+            blob = blob[:p] + blob[p + 1 + len(e):at] + blob[at + 8:]
+            n -= 1
+            off -= 1 + len(e)
+        # its rank: by score, then by member (escaping keeps the order of
+        # members, so the escaped ones are compared)
+        scores = memoryview(blob)[off:].cast("d")
         i = bisect_left(scores, score)
         j = bisect_right(scores, score, i)
+        scores.release()
         if j > i:
-            i += bisect_left(flat[2 * i:2 * j:2], e)
-        pos = sum(map(len, flat[:2 * i])) + 2 * i
-        self._lp = blob[:pos] + SEP + e + SEP2 + _score_text(score) + blob[pos:]
-        self._n += 1
+            i += bisect_left(blob.split(SEP, j + 1)[i + 1:j + 1], e)
+        pos = off - 1 if i == n else len(blob) - len(blob.split(SEP, i + 1)[-1]) - 1
+        at = off + 8 * i
+        self._lp = blob[:pos] + SEP + e + blob[pos:at] + _D.pack(score) + blob[at:]
+        self._n = n + 1
         if len(self._lp) > PACK_BYTES:
             self._expand()
 
     def remove(self, member: bytes) -> bool:
         if self._packed_access():
-            blob = self._lp
-            loc = find_pair(blob, member)
+            loc = self._find(member)
             if loc is None:
                 return False
-            self._lp = blob[:loc[0]] + blob[loc[2]:]
+            blob = self._lp
+            p, k = loc
+            at = len(blob) - 8 * (self._n - k)
+            self._lp = blob[:p] + blob[blob.find(SEP, p + 1):at] + blob[at + 8:]
             self._n -= 1
             return True
         old = self._dict.pop(member, None)
@@ -215,9 +239,8 @@ class ZSet:
     def rank(self, member: bytes):
         """0-based rank in ascending order, or None."""
         if self._packed_access():
-            blob = self._lp
-            loc = find_pair(blob, member)
-            return None if loc is None else blob.count(SEP, 0, loc[0])
+            loc = self._find(member)
+            return None if loc is None else loc[1]
         s = self._dict.get(member)
         if s is None:
             return None

@@ -257,14 +257,16 @@ class Client(asyncio.Protocol):
                             F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
                         i = next(j for j, a in enumerate(batch) if a is argv)
                         reader.hold(list(batch[i + 1:]))
-                        return self._end_batch(n)
+                        break
                     plain = srv.plain(self)
                     out = self.out
                     slow_ns = (srv.slowlog_threshold_ns if srv.slowlog_hook is not None
                                else _NEVER)
-                if not reader.more:
-                    break
-                batch = reader.get_all()
+                else:
+                    if reader.more:
+                        batch = reader.get_all()
+                        continue
+                break
         except ProtocolError as e:
             self.protocol_error(*e.args)
         except QueryBufferLimit:
@@ -273,11 +275,7 @@ class Client(asyncio.Protocol):
         except BaseException:
             self._in_batch = False
             raise
-        return self._end_batch(n)
-
-    def _end_batch(self, n: int) -> None:
-        """The end of process_input: count the fast commands, write the replies."""
-        srv = self.server
+        # the end of the batch: count the fast commands, write the replies
         self._in_batch = False
         self.argv = None        # idle: no argv-mem in CLIENT LIST (Redis's resetClient)
         if n:

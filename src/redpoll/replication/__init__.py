@@ -106,6 +106,7 @@ class Replication:
             self.link.stop()
             self.link = None
         srv.masterhost = host
+        srv.epoch += 1          # no client is plain on a replica (Server.plain)
         self.masterport = port
         srv.masterport = port
         srv.config.values["replicaof"] = (host, port)
@@ -135,6 +136,7 @@ class Replication:
             self.link.stop()
             self.link = None
         srv.masterhost = None
+        srv.epoch += 1
         srv.masterport = 0
         self.masterport = 0
         srv.config.values["replicaof"] = None

@@ -353,6 +353,9 @@ def _zadd(c, argv, incr_cmd: bool):
     cfg = c.server.config
     if z.big is None:
         z.update_encoding(cfg)
+    bulk = elements > 1 and z.packed
+    if bulk:                # several members: one decode and one encode
+        z.unpack()
     get = z.score
     try:
         for j in range(elements):
@@ -380,6 +383,8 @@ def _zadd(c, argv, incr_cmd: bool):
                 added += 1
                 processed += 1
     finally:
+        if bulk:
+            z.pack()
         if added or updated:
             _event(c, "zincr" if incr else "zadd", key)
             c.server.dirty += added + updated

@@ -67,11 +67,17 @@ class ZSet:
     def _expand(self) -> None:
         """Rebuild dict and SortedList from the packed form (if packed)."""
         if self._dict is None:
+            self.unpack()
+            touch(self)
+
+    def unpack(self) -> None:
+        """Expand for a bulk change that ends with :meth:`pack` (the value
+        does not enter the ring of expanded values)."""
+        if self._dict is None:
             pairs = self._decode()
             self._sl = SortedList(pairs)
             self._dict = {m: s for s, m in pairs}
             self._lp = None
-            touch(self)
 
     def _members(self) -> list:
         """The members of the packed form, in order."""

@@ -561,13 +561,18 @@ def test_failover_switches_roles(procs):
     p = procs(*FAST)
     r = procs(*FAST, "--replicaof", "127.0.0.1", str(p.port))
     pc, rc = p.client(), r.client()
+    writer = redis.Redis(port=p.port, single_connection_client=True)
     write_load(pc, 200)
+    writer.set("before", "1")               # a connection that wrote on the primary...
     wait_synced(pc, rc)
     assert pc.execute_command("FAILOVER", "TO", "127.0.0.1", r.port, "TIMEOUT", 10000) == b"OK"
     wait_until(lambda: info(rc)["role"] == "master" and info(pc)["role"] == "slave", 20,
                what="roles switched")
     wait_until(lambda: info(pc)["master_failover_state"] == "no-failover", 10,
                what="failover finished")
+    with pytest.raises(redis.ReadOnlyError):    # ...is refused once it is a replica
+        writer.set("after", "1")
+    writer.close()
     rc.set("written", "on the new primary")
     wait_synced(rc, pc)
     assert pc.get("written") == b"on the new primary"

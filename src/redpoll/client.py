@@ -280,10 +280,7 @@ class Client(asyncio.Protocol):
         self.argv = None        # idle: no argv-mem in CLIENT LIST (Redis's resetClient)
         if n:
             srv.stats.total_commands_processed += n
-        hook = srv.before_reply_hook
-        if hook is not None:
-            hook()
-        self.flush()
+        self.write_replies()
 
     def protocol_error(self, msg: str, why: str | None = None) -> None:
         """Reply Redis's protocol error and close after the reply (``why`` is
@@ -317,10 +314,23 @@ class Client(asyncio.Protocol):
         if not self._in_batch:
             self._schedule_flush()
 
+    def write_replies(self) -> None:
+        """Write the replies of a batch: now, or at the end of the loop
+        iteration after the AOF's write while it is on (Server.reply_after_hook)."""
+        srv = self.server
+        if srv.before_reply_hook is None:
+            self.flush()
+        else:
+            srv.reply_after_hook(self)
+
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled and self.transport is not None:
-            self._flush_scheduled = True
-            self.server.loop.call_soon(self.flush)
+            srv = self.server
+            if srv.before_reply_hook is not None:
+                srv.reply_after_hook(self)
+            else:
+                self._flush_scheduled = True
+                srv.loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._flush_scheduled = False

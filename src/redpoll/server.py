@@ -158,6 +158,7 @@ class Server:
         # Moves on with every execute() and every other change that can make
         # a client less plain (see plain()): clients cache plain() per epoch.
         self.epoch = 0
+        self._replies_waiting: list[Client] = []     # see reply_after_hook
         self._apply_config()
 
     # -- configuration -----------------------------------------------------
@@ -485,9 +486,29 @@ class Server:
 
     slowlog_hook: Callable | None = None
     slowlog_threshold_ns = 10 ** 18
-    # called before a client's batch of replies is written (the AOF writes
-    # its buffer here, so an acknowledged write is in the kernel, as in Redis)
+    # While set (the AOF is on), replies wait for the end of the loop
+    # iteration, where this runs once before they are all written (the AOF
+    # writes its buffer here, so an acknowledged write is in the kernel: Redis's
+    # beforeSleep, one AOF write per iteration instead of one per client).
     before_reply_hook: Callable | None = None
+
+    def reply_after_hook(self, c: Client) -> None:
+        """Write ``c``'s replies at the end of this loop iteration, after
+        :attr:`before_reply_hook`."""
+        if not c._flush_scheduled:
+            c._flush_scheduled = True
+            waiting = self._replies_waiting
+            waiting.append(c)
+            if len(waiting) == 1:
+                self.loop.call_soon(self._write_replies)
+
+    def _write_replies(self) -> None:
+        hook = self.before_reply_hook
+        if hook is not None:
+            hook()
+        clients, self._replies_waiting = self._replies_waiting, []
+        for c in clients:
+            c.flush()
 
     def after_write(self, c: Client, cmd, argv) -> None:
         """The command changed data: propagate it, wake blocked clients and

@@ -489,10 +489,9 @@ def unpause_clients(srv) -> None:
             cl._in_batch = False
         if cl.paused_argv is None:
             cl.resume_input()
-        sent = cl.tot_net_out
-        cl.flush()
-        if cl.tot_net_out != sent:      # a reply written is an interaction (as
-            cl.last_interaction = time.time()   # Redis's writeToClient): no idle kill
+        if cl.out:      # a reply written is an interaction (as Redis's
+            cl.last_interaction = time.time()   # writeToClient): no idle kill
+        cl.write_replies()
 
 
 def _postpone_if_paused(c, cmd, argv) -> bool:

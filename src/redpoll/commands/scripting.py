@@ -62,7 +62,9 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
     srv = c.server
     if srv.monitors:            # shown before the commands the script runs
         srv.feed_monitors(c, argv)
-    numkeys = _numkeys(argv)
+    numkeys = _SMALL_NUMKEYS.get(argv[2])
+    if numkeys is None or numkeys > len(argv) - 3:
+        numkeys = _numkeys(argv)        # parsed, or Redis's error
     eng = srv.__dict__.get("lua") or engine(srv)
     ldb = c.__dict__.get("ldb_mode")
     if ldb is not None:

@@ -163,23 +163,20 @@ class Lrand48:
 
 
 class RunContext:
-    """State of the script being executed (Redis's scriptRunCtx)."""
+    """State of the script being executed (Redis's scriptRunCtx). The engine
+    keeps one and refills it for every run (LuaEngine.execute: cheaper than
+    a new object per EVALSHA); ``LuaEngine.ctx`` is it while a script runs,
+    None otherwise."""
 
     __slots__ = ("caller", "fake", "sha", "readonly", "wrote", "start",
-                 "timed_out", "killed", "repl", "oom", "is_eval")
+                 "timed_out", "repl", "oom", "is_eval")
 
-    def __init__(self, caller, fake, sha, readonly, oom, is_eval=True):
-        self.caller = caller
-        self.fake = fake
-        self.sha = sha
-        self.readonly = readonly
-        self.oom = oom
-        self.wrote = False
-        self.start = time.monotonic()
-        self.timed_out = False
-        self.killed = False
-        self.repl = 3
-        self.is_eval = is_eval        # False for FCALL (ctx.sha is the function name)
+    def __init__(self):
+        self.caller = self.fake = self.sha = None
+        self.readonly = self.wrote = self.timed_out = self.oom = False
+        self.start = 0.0
+        self.repl = REPL_ALL
+        self.is_eval = True           # False for FCALL (ctx.sha is the function name)
 
 
 class Script:
@@ -230,7 +227,8 @@ class LuaEngine:
         self.by_sha: dict[bytes, Script] = {}    # EVALSHA's lookup: sha1 as sent (lower)
         # sha -> body, also server.scripts (INFO memory reads it)
         self.bodies: dict = server.__dict__.setdefault("scripts", {})
-        self.ctx: RunContext | None = None
+        self.ctx: RunContext | None = None     # self._ctx while a script runs
+        self._ctx = RunContext()
         self.rand = Lrand48()
         self.busy = None            # redpoll.scripting.busy.BusyMode while timed out
         self.fake: ScriptClient | None = None   # the client of redis.call (reused)
@@ -452,7 +450,17 @@ class LuaEngine:
         fake.user = c.user
         fake.resp = 2
         fake.flags = F_LUA | (c.flags & F_MASTER)
-        self.ctx = RunContext(c, fake, funcname, readonly, oom, is_eval)
+        ctx = self._ctx
+        ctx.caller = c
+        ctx.fake = fake
+        ctx.sha = funcname
+        ctx.readonly = readonly
+        ctx.oom = oom
+        ctx.wrote = ctx.timed_out = False
+        ctx.start = time.monotonic()
+        ctx.repl = REPL_ALL
+        ctx.is_eval = is_eval
+        self.ctx = ctx
         self.kill_requested = False
         froze = srv.frozen_ms is None
         if froze:
@@ -464,6 +472,7 @@ class LuaEngine:
         finally:
             srv.script_running = False
             self.ctx = None
+            ctx.caller = None           # do not keep the client alive
             if froze:
                 srv.frozen_ms = None
             if self.busy is not None:

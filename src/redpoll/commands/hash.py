@@ -43,7 +43,7 @@ def _set_fields(c, h: RHash, pairs) -> int:
     if max(map(len, pairs)) > cfg["hash-max-listpack-value"]:
         h.ht = True
     added = h.set_pairs(pairs)
-    if h.ht or len(h) > cfg["hash-max-listpack-entries"]:
+    if h.ht or len(h) > cfg["hash-max-listpack-entries"]:   # checked on every write, as Redis
         h.ht = True
         h.expand()              # a hashtable is never packed
     return added

@@ -91,13 +91,12 @@ def _push(c, argv, where: bytes, exists_only: bool):
         # a new list starts packed when small (datatypes/compact.py)
         lst = RList.new(vals[::-1] if where == _LEFT else vals)
         db.add(key, lst)
-    elif where == _LEFT:
-        lst.extendleft(vals)
+        n = len(vals)
     else:
-        lst.extend(vals)
+        n = lst.push(vals, where == _LEFT)
     _event(c, "lpush" if where == _LEFT else "rpush", key)
     c.server.dirty += len(vals)
-    return len(lst)
+    return n
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
@@ -142,7 +141,7 @@ def _pop(c, argv, where: bytes):
         lst = c.db.get_typed(key, RList)
         if lst is None:
             return None
-        value = lst.popleft() if where == _LEFT else lst.pop()
+        value = lst.pop_end(where == _LEFT)
         _event(c, "lpop" if where == _LEFT else "rpop", key)
         deleted_if_empty(c, key, lst)
         c.server.dirty += 1

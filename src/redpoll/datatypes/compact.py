@@ -171,7 +171,9 @@ def find_pair(blob: bytes, first: bytes):
     """Locate the pair whose first element is ``first``: (start, value
     start, end) byte offsets (the pair is ``blob[start:end]``, its second
     element ``blob[value start:end]``, still escaped), or None."""
-    needle = SEP + esc(first) + SEP2
+    if 0 in first or 1 in first or 2 in first:
+        first = esc(first)
+    needle = SEP + first + SEP2
     p = blob.find(needle)
     if p < 0:
         return None
@@ -181,5 +183,7 @@ def find_pair(blob: bytes, first: bytes):
 
 def find_item(blob: bytes, item: bytes) -> int:
     """Offset of ``SEP item SEP`` in a packed list/set, or -1."""
-    return blob.find(SEP + esc(item) + SEP)
+    if 0 in item or 1 in item or 2 in item:
+        item = esc(item)
+    return blob.find(SEP + item + SEP)
 

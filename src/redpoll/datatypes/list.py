@@ -114,6 +114,26 @@ class RList:
         self._n = n
         return True
 
+    def push(self, items, left: bool) -> int:
+        """LPUSH (``left``) / RPUSH ``items`` (a list or tuple); the new length."""
+        q = self._q
+        if q is None:
+            if self._push_packed(items, left):
+                return self._n
+            q = self.q
+        if left:
+            q.extendleft(items)
+        else:
+            q.extend(items)
+        return len(q)
+
+    def pop_end(self, left: bool):
+        """LPOP (``left``) / RPOP one item of a non-empty list."""
+        q = self._q
+        if q is None:
+            return self._pop_packed(left)
+        return q.popleft() if left else q.pop()
+
     def _pop_packed(self, left: bool):
         if hot(self):
             return self.q.popleft() if left else self.q.pop()

@@ -66,35 +66,27 @@ def index_range(n: int, start: int, end: int):
     return start, end
 
 
-def _push_into(c, key: bytes, lst, values, where: bytes) -> None:
-    """Push values into ``lst`` (created at ``key`` when None); fires the event."""
+def _push_into(c, key: bytes, lst, values, where: bytes) -> int:
+    """Push values (a list or tuple) into ``lst`` (created at ``key`` when
+    None); fires the event. The new length."""
     if lst is None:
-        lst = RList()
-        c.db.add(key, lst)
-    if where == _LEFT:
-        lst.extendleft(values)
+        c.db.add(key, RList.new(values[::-1] if where == _LEFT else values))
+        n = len(values)
     else:
-        lst.extend(values)
+        n = lst.push(values, where == _LEFT)
     _event(c, "lpush" if where == _LEFT else "rpush", key)
+    return n
 
 
 # -- pushes -------------------------------------------------------------------
 
 def _push(c, argv, where: bytes, exists_only: bool):
-    db = c.db
     key = argv[1]
-    lst = db.get_typed(key, RList)
+    lst = c.db.get_typed(key, RList)
+    if lst is None and exists_only:
+        return 0
     vals = argv[2:]
-    if lst is None:
-        if exists_only:
-            return 0
-        # a new list starts packed when small (datatypes/compact.py)
-        lst = RList.new(vals[::-1] if where == _LEFT else vals)
-        db.add(key, lst)
-        n = len(vals)
-    else:
-        n = lst.push(vals, where == _LEFT)
-    _event(c, "lpush" if where == _LEFT else "rpush", key)
+    n = _push_into(c, key, lst, vals, where)
     c.server.dirty += len(vals)
     return n
 

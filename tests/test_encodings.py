@@ -177,6 +177,30 @@ def test_many_packed_values(pair):
     pair.check(cmds, norm=EXACT)
 
 
+
+def test_binary_elements_in_packed_values(pair):
+    """Elements holding the packed format's separator and escape bytes (0, 1,
+    2) and their escaped forms, written and read while packed (this server
+    packs every value but the last one used): replies match Redis's."""
+    odd = [b"", b"\x00", b"\x01", b"\x02", b"\x01\x10", b"\x01\x11", b"a\x00\x02b", b"\x00\x00",
+           b"\x10", b"\x02\x01\x00"]
+    cmds = []
+    for i, e in enumerate(odd):
+        cmds += [["RPUSH", "l", e], ["LPUSH", "l2", e], ["HSET", "h", e, odd[-1 - i]],
+                 ["SADD", "s", e], ["ZADD", "z", str(i % 3), e], ["SET", "other", "x"]]
+    for e in odd + [b"\x11", b"\x01\x12"]:
+        cmds += [["HGET", "h", e], ["HEXISTS", "h", e], ["SISMEMBER", "s", e],
+                 ["ZSCORE", "z", e], ["ZRANK", "z", e], ["LPOS", "l", e], ["SET", "other", "x"]]
+    cmds += [["LRANGE", "l", "0", "-1"], ["LRANGE", "l2", "0", "-1"], ["LINDEX", "l", "3"],
+             ["LINDEX", "l", "-2"], ["HGETALL", "h"], ["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+             ["SMEMBERS", "s"], ["RPOP", "l"], ["LPOP", "l"], ["LPOP", "l2", "3"],
+             ["HDEL", "h", b"\x01", b"\x00\x00"], ["SREM", "s", b"\x02", b"\x10"],
+             ["ZREM", "z", b"\x01\x10"], ["ZADD", "z", "-1", b"\x00", "2", b"\x02\x01\x00"],
+             ["HINCRBY", "h", b"\x00n", "5"], ["LRANGE", "l", "0", "-1"], ["HGETALL", "h"],
+             ["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["SMEMBERS", "s"], ["DUMP", "h"], ["DUMP", "z"],
+             ["DUMP", "l"], enc("h"), enc("z"), enc("s")]
+    pair.check(cmds, norm=EXACT)
+
 # -- random sequences with small thresholds: conversions happen all the time ---
 
 KEYS = ["h1", "h2", "z1", "z2", "l1", "l2"]

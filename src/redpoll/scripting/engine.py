@@ -47,6 +47,8 @@ lua_type = lua51.lua_type
 
 I64_MIN = -(2 ** 63)
 REPL_AOF, REPL_REPLICA, REPL_ALL = 1, 2, 3   # redis.set_repl() flags
+_NOSCRIPT, _WRITE, _DENYOOM = T.NOSCRIPT, T.WRITE, T.DENYOOM
+_WRITE_OR_DENYOOM = T.WRITE | T.DENYOOM
 _REPLY_CAPTURE = 99          # a reply_mode value that makes call() use add_reply()
 
 
@@ -666,13 +668,14 @@ class LuaEngine:
                     cmd = cmd.subcommands.get(argv[1].lower())
             elif cmd is not None and len(self._cmd_cache) < 1024:
                 self._cmd_cache[argv[0]] = cmd      # name as written -> command
-        if cmd is None:
-            return False, "ERR Unknown Redis command called from script"
+            if cmd is None:
+                return False, "ERR Unknown Redis command called from script"
         n = len(argv)
-        if (cmd.arity > 0 and cmd.arity != n) or n < -cmd.arity:
+        arity = cmd.arity
+        if arity != n and (arity > 0 or n < -arity):
             return False, "ERR Wrong number of args calling Redis command from script"
         flags = cmd.flags
-        if flags & T.NOSCRIPT:
+        if flags & _NOSCRIPT:
             return False, "ERR This Redis command is not allowed from script"
         fake = ctx.fake
         user = fake.user
@@ -680,14 +683,15 @@ class LuaEngine:
             err = srv.acl_check(fake, cmd, argv)
             if err is not None:
                 return False, _script_acl_error(err.msg)
-        if flags & T.WRITE:
-            if ctx.readonly:
-                return False, "ERR Write commands are not allowed from read-only scripts."
-            if (srv.masterhost is not None and srv.config["replica-read-only"]
-                    and not fake.flags & F_MASTER):
-                return False, READONLY
-        if flags & T.DENYOOM and ctx.oom and not ctx.wrote:
-            return False, OOM
+        if flags & _WRITE_OR_DENYOOM:
+            if flags & _WRITE:
+                if ctx.readonly:
+                    return False, "ERR Write commands are not allowed from read-only scripts."
+                if (srv.masterhost is not None and srv.config["replica-read-only"]
+                        and not fake.flags & F_MASTER):
+                    return False, READONLY
+            if flags & _DENYOOM and ctx.oom and not ctx.wrote:
+                return False, OOM
         dirty = srv.dirty
         replies = fake.replies = []
         if ctx.repl == REPL_ALL:
@@ -715,10 +719,13 @@ class LuaEngine:
                             sink(dbid, pargv)
         if srv.dirty != dirty:
             ctx.wrote = True
-        r = replies[0] if replies else None
-        t = type(r)
-        if t is bytes or t is int:
-            return True, r
+        if replies:
+            r = replies[0]
+            t = type(r)
+            if t is bytes or t is int:
+                return True, r
+        else:
+            r = None
         if isinstance(r, RedisError):
             cmd.failed_calls += 1
             srv.count_error(r)

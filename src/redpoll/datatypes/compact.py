@@ -20,8 +20,9 @@ slice and concatenation, a rank is one ``count``, and decoding is one
 ever separate:
 
 * lists and sets: ``SEP e1 SEP e2 ... SEP en SEP`` (an empty one: ``SEP``);
-* hashes and sorted sets: ``SEP f1 SEP2 v1 SEP f2 SEP2 v2 ... SEP`` (field
-  and value; member and score, the score as ``repr(float)`` text).
+* hashes: ``SEP f1 SEP2 v1 SEP f2 SEP2 v2 ... SEP`` (field and value);
+* sorted sets: their members in order as a list, followed by the scores as
+  native doubles (see :mod:`redpoll.datatypes.zset`).
 
 Escaping keeps the byte order of elements (sorted-set members compare the
 same escaped or not), and it is only done when some element needs it.
@@ -31,8 +32,10 @@ gets expanded (or is created expanded) enters :data:`_ring`, and when more
 than :data:`RING_SIZE` values are in it, the oldest one is packed again (if
 it is still small: see each class's ``pack``). Writes that work on the
 packed form (push/pop, HSET of a field, SADD/SREM, ZADD of one member...)
-leave the value packed. Hot keys that get expanded stay expanded and pay
-nothing; a value untouched for a while costs a few hundred bytes.
+leave the value packed, except that a value accessed :data:`HOT_ACCESSES`
+times within one generation (:data:`RING_SIZE` expansions) is expanded
+(:func:`hot`). Hot keys thus stay expanded and pay nothing; a value
+untouched for a while costs a few hundred bytes.
 
 This is the *physical* representation only. What OBJECT ENCODING reports
 (``listpack`` / ``hashtable`` / ``skiplist`` / ``quicklist`` / ``intset``)

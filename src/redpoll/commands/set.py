@@ -141,17 +141,6 @@ def _sample(s: RSet, k: int) -> list:
     return random.sample(list(s), k)
 
 
-def _pop_one(s: RSet) -> bytes:
-    """Remove and return a random member. Small sets pick uniformly; big
-    ones use set.pop() (O(1); bytes hashing is salted per process, so the
-    order is arbitrary) rather than copying the set on every call."""
-    if len(s) <= 128:
-        m = random.choice(s.seq() if s.packed else tuple(s))
-        s.remove(m)
-        return m
-    return s.pop()
-
-
 @command("spop", -2, "write fast", keys=(1, 1, 1), group=G, since="1.0.0",
          summary="Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.")
 def spop(c, argv):
@@ -164,7 +153,7 @@ def spop(c, argv):
         s = db.get_typed(key, RSet)
         if s is None:
             return None
-        m = _pop_one(s)
+        m = s.pop_random()
         _event(c, "spop", key)
         _del_if_empty(c, key, s)
         srv.dirty += 1

@@ -15,8 +15,10 @@ without decoding them, the other reads decode without expanding
 (:meth:`RSet.seq`). Writers use the methods or ``s.s``.
 """
 
+import random
+
 from redpoll.datatypes.compact import (
-    EMPTY, PACK_BYTES, PACK_MAX, SEP, decode, encode, esc, find_item, hot, touch)
+    EMPTY, PACK_BYTES, PACK_MAX, SEP, decode, encode, esc, find_item, hot, touch, unesc)
 from redpoll.keyspace import register_type
 from redpoll.persistence.compact import as_int
 
@@ -176,6 +178,35 @@ class RSet:
 
     def pop(self):
         return self.s.pop()
+
+    def pop_random(self) -> bytes:
+        """Remove and return a random member (SPOP). Small sets pick
+        uniformly (a packed one takes the member out of the bytes, splitting
+        only up to it from the nearer end); big ones use set.pop() (O(1);
+        bytes hashing is salted per process, so the order is arbitrary)
+        rather than copying the set on every call."""
+        if self._s is None and not hot(self):
+            blob = self._lp
+            n = self._n
+            k = random.randrange(n)
+            if k < n >> 1:
+                parts = blob.split(SEP, k + 2)          # '', m0 ... mk, the rest
+                m = parts[k + 1]
+                end = len(blob) - len(parts[-1]) - 1    # the separator after mk
+                start = end - len(m) - 1
+            else:
+                parts = blob.rsplit(SEP, n - k + 1)     # the head, mk ... m(n-1), ''
+                m = parts[1]
+                start = len(parts[0])
+            self._lp = blob[:start] + blob[start + 1 + len(m):]
+            self._n = n - 1
+            return unesc(m)
+        s = self.s
+        if len(s) <= PACK_SMALL:
+            m = random.choice(tuple(s))
+            s.remove(m)
+            return m
+        return s.pop()
 
     def update(self, members):
         self.add_many(members)

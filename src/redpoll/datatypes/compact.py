@@ -72,14 +72,17 @@ _TO_SEP = bytes.maketrans(SEP2, SEP)
 HOT_ACCESSES = 8
 
 _ring: deque = deque()
-_expansions = 0
+_expansions = 0         # values expanded so far
+_gen = 0                # the generation: (_expansions // RING_SIZE) mod 16
 
 
 def touch(value) -> None:
     """``value`` was just expanded or created: keep it expanded for a while,
     pack the oldest value of the ring."""
-    global _expansions
+    global _expansions, _gen
     _expansions += 1
+    if not _expansions % RING_SIZE:
+        _gen = (_gen + 1) & 15
     ring = _ring
     ring.append(value)
     if len(ring) > RING_SIZE:
@@ -91,10 +94,9 @@ def hot(value) -> bool:
     generation mod 16 << 4 | accesses, a small int); True when it has had
     :data:`HOT_ACCESSES` of them in the current generation, i.e. it is used
     often enough to be worth expanding."""
-    gen = (_expansions // RING_SIZE) & 15
     h = value._hits
-    if h >> 4 != gen:
-        h = gen << 4
+    if h >> 4 != _gen:
+        h = _gen << 4
     h += 1
     if h & 15 >= HOT_ACCESSES:
         value._hits = 0

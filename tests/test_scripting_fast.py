@@ -38,6 +38,11 @@ RESULT_TABLES = [
     "local r = redis.call('set', KEYS[1], ARGV[1]) return type(r) .. ':' .. r.ok",
     "local a = redis.call('set', KEYS[1], ARGV[1]) local b = redis.call('set', KEYS[1], "
     "ARGV[1]) a.ok = 'A' return {a.ok, b.ok}",
+    "local t = {} for i = 1, 150 do local r = redis.call('set', KEYS[1], i) "
+    "r.ok = r.ok .. i t[i] = r end local o = {} for i = 1, 150 do o[i] = t[i].ok end "
+    "return o",
+    "local seen = {} for i = 1, 130 do local r = redis.pcall('set', KEYS[1], i) "
+    "if seen[r] then return 'shared' end seen[r] = true end return 'fresh'",
     "return redis.status_reply('OK')", "return redis.error_reply('OK')",
     "return redis.call('set', KEYS[1], ARGV[1], 'GET')",
     "return redis.call('hset', KEYS[1], 'f', 'v')",

@@ -49,6 +49,7 @@ I64_MIN = -(2 ** 63)
 REPL_AOF, REPL_REPLICA, REPL_ALL = 1, 2, 3   # redis.set_repl() flags
 _NOSCRIPT, _WRITE, _DENYOOM = T.NOSCRIPT, T.WRITE, T.DENYOOM
 _WRITE_OR_DENYOOM = T.WRITE | T.DENYOOM
+_OK_BATCH = 64              # {ok="OK"} tables made per call of ok_tables (prelude.lua)
 _REPLY_CAPTURE = 99          # a reply_mode value that makes call() use add_reply()
 
 
@@ -269,6 +270,8 @@ class LuaEngine:
         self._reply_parts = api[b"reply_parts"]
         self._reply_items = api[b"reply_items"]
         self._reply_items_max = int(api[b"reply_items_max"])
+        self._ok_tables = api[b"ok_tables"]
+        self._ok_pool: list = []
         self.table_from = rt.table_from
         for name in (b"python", b"os", b"io", b"dofile", b"loadfile", b"require",
                      b"package", b"module", b"print", b"debug"):
@@ -560,6 +563,8 @@ class LuaEngine:
         if t is list or t is tuple or t is Push:
             return self.table_from([self._to_lua(x, resp) for x in v])
         if t is Status:
+            if v is OK:
+                return self._ok_table()
             return self.table_from({b"ok": v.encode()})
         if isinstance(v, RedisError):
             return self.table_from({b"err": err_text("-" + v.msg).encode()})
@@ -603,6 +608,15 @@ class LuaEngine:
         if isinstance(v, (bytes, bytearray)):
             return bytes(v)
         return None
+
+    def _ok_table(self):
+        """A new {ok = "OK"} table (redis.call's value of an OK reply). Lua
+        makes them _OK_BATCH at a time, which costs far less per table than
+        building each from Python; every one is handed out once."""
+        pool = self._ok_pool
+        if not pool:
+            pool = self._ok_pool = list(self._ok_tables(_OK_BATCH))
+        return pool.pop()
 
     # -- callbacks (redis.*) ---------------------------------------------------------
     def _pcall(self, *args):

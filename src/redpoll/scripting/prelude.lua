@@ -473,6 +473,14 @@ local function reply_items(t, i, j)
   return unpack(t, i, j)
 end
 
+-- ok_tables(n): n new {ok = "OK"} tables, redis.call's value of an OK reply
+-- (engine.py hands each out once: making them here in batches is cheaper)
+local function ok_tables(n)
+  local t = {}
+  for i = 1, n do t[i] = {ok = "OK"} end
+  return unpack(t, 1, n)
+end
+
 -- finish(ok, res): what a runner returns to Python: ok, res, tag. A
 -- successful result that is an {err = string} or {ok = string} table comes
 -- back as that string with tag 1 (err) or 2 (ok), so that the common
@@ -672,4 +680,4 @@ end
 
 return {run = run, run_debug = run_debug, compile = compile, load_library = load_library,
         call_function = call_function, reply_parts = reply_parts, reply_items = reply_items,
-        reply_items_max = ITEMS}
+        reply_items_max = ITEMS, ok_tables = ok_tables}

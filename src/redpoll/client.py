@@ -142,22 +142,6 @@ class Client(asyncio.Protocol):
                 pass
         srv.client_connected(self, peer)
 
-    def data_received(self, data: bytes) -> None:
-        srv = self.server
-        self.last_interaction = _now()
-        n = len(data)
-        self.tot_net_in += n
-        srv.stats.net_input_bytes += n
-        if self.closed:
-            return
-        if self.blocked is None and not self.paused_input:
-            self.process_input(data)
-            return
-        try:                    # kept for when the client is unblocked or resumed
-            self.reader.feed(data)
-        except QueryBufferLimit:
-            self._query_buffer_limit()
-
     def _query_buffer_limit(self) -> None:
         self.server.log.warning(
             f"Closing client that reached max query buffer length: {self.describe()} "
@@ -172,7 +156,9 @@ class Client(asyncio.Protocol):
     # -- input ---------------------------------------------------------------
     def process_input(self, data: bytes | None = None) -> None:
         """Run every complete request in the input buffer (after ``data``,
-        a read, is added to it), then flush.
+        a read, is added to it), then flush. This is also the Protocol's
+        ``data_received`` (one Python call per read); without ``data`` it
+        continues with what is buffered (after unblocking or unpausing).
 
         The fast path: while the client is plain (:meth:`Server.plain`), a
         ``fastpath`` command (commands/table.py) with the right arity skips
@@ -184,6 +170,19 @@ class Client(asyncio.Protocol):
         """
         srv = self.server
         reader = self.reader
+        if data is not None:    # a read
+            self.last_interaction = _now()
+            size = len(data)
+            self.tot_net_in += size
+            srv.stats.net_input_bytes += size
+            if self.closed:
+                return
+            if self.blocked is not None or self.paused_input:
+                try:            # kept for when the client is unblocked or resumed
+                    reader.feed(data)
+                except QueryBufferLimit:
+                    self._query_buffer_limit()
+                return
         out = self.out
         slow_ns = srv.slowlog_threshold_ns if srv.slowlog_hook is not None else _NEVER
         n = 0                   # fast commands not yet counted in the stats
@@ -281,6 +280,8 @@ class Client(asyncio.Protocol):
         if n:
             srv.stats.total_commands_processed += n
         self.write_replies()
+
+    data_received = process_input
 
     def protocol_error(self, msg: str, why: str | None = None) -> None:
         """Reply Redis's protocol error and close after the reply (``why`` is

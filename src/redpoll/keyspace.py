@@ -167,6 +167,24 @@ class Database:
         if self.enc:
             self.enc.pop(key, None)
 
+    def set_many(self, keys: list, values: list) -> None:
+        """:meth:`set` for several keys at once (MSET), with no keyspace
+        events to fire (the caller fires them per key otherwise)."""
+        srv = self.server
+        if srv.track_access:
+            for k, v in zip(keys, values):
+                self.set(k, v)
+            return
+        self.data.update(zip(keys, values))
+        if self.expires:
+            pop = self.expires.pop
+            for k in keys:
+                pop(k, None)
+        if self.enc:
+            pop = self.enc.pop
+            for k in keys:
+                pop(k, None)
+
     def mark_raw(self, key: bytes) -> None:
         """The string at ``key`` was modified in place: OBJECT ENCODING says
         ``raw`` until it is replaced."""

@@ -391,10 +391,12 @@ def _mset(c, argv, nx: bool):
             if db.get(argv[i]) is not None:
                 return 0
     srv = c.server
-    for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
-        if srv.notify_flags:
+    if srv.notify_flags:
+        for i in range(1, len(argv), 2):
+            db.set(argv[i], argv[i + 1])
             notify(srv, STRING, "set", argv[i], db.id)
+    else:
+        db.set_many(argv[1::2], argv[2::2])
     srv.dirty += (len(argv) - 1) // 2
     return 1 if nx else OK
 

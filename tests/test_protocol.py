@@ -94,6 +94,10 @@ CASES = [
     # RESP3 aggregates hiredis would return as a list: inline commands for Redis
     b"*1\r\n$4\r\nPING\r\n~1\r\n$4\r\nPING\r\n", b"*1\r\n$4\r\nPING\r\n>1\r\n$4\r\nPING\r\n",
     b"*1\r\n$4\r\nPING\r\n%1\r\n$4\r\nPING\r\n$1\r\nx\r\n", b"*1\r\n$4\r\nPING\r\n*0\r\n",
+    # whole inline reads (RequestReader.take's inline shortcut) and near misses
+    b"PING\r\n\r\nECHO a\rb\r\n  ECHO\tc  \r\n\n", b"SET k v\r\nGET k\r\nDEL k\r\n",
+    b"ECHO *\r\nPING\r\n", b"PING\r\n*1\r\n$4\r\nPING\r\n", b"ECHO a\x00b\r\nECHO 'x y'\r\n",
+    b"ECHO a\x0cb\r\n", b"PING\r\nECHO unfinished",
 ]
 
 

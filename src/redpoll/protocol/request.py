@@ -331,7 +331,22 @@ class RequestReader:
         :meth:`feed` would have left and finishes in :meth:`get_all`.
         """
         if (self._fed != self._consumed or self._buf is not None or self.strict
-                or self._held is not None or data[0] != 42 or _big_count(data)):
+                or self._held is not None):
+            self.feed(data)
+            return self.get_all()
+        if data[0] != 42:
+            # whole inline commands without quotes, NUL, \v, \f or a "*" (the
+            # health checks' PING, redis-benchmark's PING_INLINE): the words
+            # of each line are what sdssplitargs gives; empty lines are skipped
+            if (data[-1] == 10 and len(data) <= INLINE_MAX and b"*" not in data
+                    and _PLAIN_LINE(data) is None):
+                if self._fed:
+                    self._forget()
+                self.more = False
+                return [argv for argv in map(bytes.split, data.split(b"\n")) if argv]
+            self.feed(data)
+            return self.get_all()
+        if _big_count(data):
             self.feed(data)
             return self.get_all()
         reader = self._reader
@@ -362,10 +377,8 @@ class RequestReader:
                             continue
                         # the usual read: canonical requests up to its last byte
                         # (so hiredis has nothing left either)
-                        if self._fed:           # drop the bytes of earlier reads
-                            self._chunks = []
-                            self._fed = self._consumed = 0
-                            self._joined = None
+                        if self._fed:
+                            self._forget()
                         self.more = False
                         return out
                 except IndexError:       # 10000+ arguments or bytes, or past the end
@@ -394,6 +407,12 @@ class RequestReader:
         self._to_python()
         self.more = True
         return out or None
+
+    def _forget(self) -> None:
+        """At a request boundary: drop the bytes of earlier reads."""
+        self._chunks = []
+        self._fed = self._consumed = 0
+        self._joined = None
 
     def get_all(self):
         """Every complete request in the buffer, as a list (maybe empty), in

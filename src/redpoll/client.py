@@ -338,7 +338,7 @@ class Client(asyncio.Protocol):
         out = self.out
         t = self.transport
         if out and t is not None and not self.closed:
-            data = out[0] if len(out) == 1 else b"".join(out)
+            data = b"".join(out)     # one item: that same bytes object
             self.out = []
             n = len(data)
             srv = self.server

@@ -167,3 +167,19 @@ def test_keys_stay_sorted(pair):
     pair.check([["EVAL", "redis.call('sadd', KEYS[1], 'b', 'a', 'c') "
                  "return redis.call('smembers', KEYS[1])", "1", "s"]],
                norm={"eval": unordered})
+
+
+def test_timeout_hook_after_kills(server):
+    """The timeout hook stays installed between runs (prelude.lua `armed`):
+    after a kill, which replaces it, the next slow script is detected and
+    killed again, also after lua-time-limit was switched off and on."""
+    from test_scripting import _busy_script_check
+    r = server.client()
+    for limit in (5000, 0, 5000):
+        r.config_set("lua-time-limit", limit)
+        assert r.eval("local n = 0 for i = 1, 300000 do n = n + 1 end return n", 0) == 300000
+        assert r.eval("return redis.call('set', KEYS[1], ARGV[1])", 1, "k", "v") in (b"OK", True)
+        busy, err = _busy_script_check(server, True)
+        assert "busy" in busy.lower()
+        assert "Script killed by user with SCRIPT KILL" in err
+    assert r.eval("return redis.call('get', KEYS[1])", 1, "k") == b"v"

@@ -415,7 +415,8 @@ for name, lib in next, P.libs do
   G[name] = readonly(lib)
 end
 
--- run(f, nkeys, ...): run a compiled script with KEYS/ARGV; returns ok, result
+-- run(f, use_hook, nkeys, ...): run a compiled script with KEYS/ARGV (use_hook:
+-- the timeout hook, lua-time-limit > 0); returns ok, result, tag (see finish)
 local KILLED = "ERR Script killed by user with SCRIPT KILL..."
 -- After a kill, a line hook raises again on every line of the script so that
 -- pcall cannot swallow the kill (our own code is left alone).
@@ -424,11 +425,22 @@ local function killer()
   if i and i.source == INTERNAL then return end
   error({err = KILLED}, 0)
 end
+-- The timeout hook stays installed between runs (setting and clearing it
+-- around every run costs more than running a small script): `armed` is true
+-- while it is installed, false while no hook is, nil once a kill replaced it
+-- with `killer` (cleared at the end of that run). Outside a run P.tick()
+-- answers false, so the hook firing in our own code does nothing.
+local armed = false
 local function hook()
   if P.tick() then
     dsethook(killer, "l")
+    armed = nil
     error({err = KILLED}, 0)
   end
+end
+local function arm(use_hook)
+  if use_hook then dsethook(hook, "", 100000) else dsethook() end
+  armed = use_hook
 end
 
 local function split_args(nkeys, ...)
@@ -498,9 +510,9 @@ end
 
 local function run(f, use_hook, nkeys, ...)
   G.KEYS, G.ARGV = split_args(nkeys, ...)
-  if use_hook then dsethook(hook, "", 100000) end
+  if use_hook ~= armed then arm(use_hook) end
   local ok, res = xpcall(f, err_handler)
-  if use_hook then dsethook() end
+  if armed == nil then arm(false) end
   for k in next, env do rawset(env, k, nil) end
   return finish(ok, res)
 end
@@ -511,7 +523,7 @@ local function run_debug(f, ldb, nkeys, ...)
   LDB = ldb
   dsethook(ldb_hook, "l", 100000)
   local ok, res = xpcall(f, err_handler)
-  dsethook()
+  arm(false)
   LDB = nil
   for k in next, env do rawset(env, k, nil) end
   return finish(ok, res)
@@ -672,9 +684,9 @@ end
 -- call_function(cb, use_hook, nkeys, ...): cb(KEYS, ARGV) under the handler
 local function call_function(cb, use_hook, nkeys, ...)
   local keys, argv = split_args(nkeys, ...)
-  if use_hook then dsethook(hook, "", 100000) end
+  if use_hook ~= armed then arm(use_hook) end
   local ok, res = xpcall(function() return cb(keys, argv) end, err_handler)
-  if use_hook then dsethook() end
+  if armed == nil then arm(false) end
   return finish(ok, res)
 end
 

@@ -9,6 +9,17 @@ measured the same way, as the yardstick of what a command costs us without Lua.
     python bench/scripting.py [-n 100000] [-c 50] [--scripts set,get,ret1] [--rounds 1]
                               [--baseline SRC]
 
+``--inprocess`` measures instead the CPU cost of one call in this process
+(a Server with every room installed, ``Server.execute`` on a client whose
+transport only counts bytes; time.process_time, best of 7 rounds). Its loop
+runs inside ``eval()``, so that callgrind can count the instructions of the
+loop alone, deterministically on a busy machine:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --toggle-collect=builtin_eval \
+        python bench/scripting.py --inprocess -n 300 --rounds 1 --scripts set
+
+(run with two -n values and divide the difference by the difference of -n).
+
 The servers are measured alternately, script by script, so that a busy
 machine affects them alike; with ``--rounds R`` every measurement is repeated
 R times and the best of them is kept. ``--baseline SRC`` adds a third server:
@@ -20,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import socket
 import subprocess
@@ -78,6 +90,67 @@ def redpoll_from(src: str) -> Proc:
             os.environ["PYTHONPATH"] = old
 
 
+def inprocess(names: list[str], n: int, rounds: int) -> None:
+    """CPU per call of EVALSHA (and plain SET) through Server.execute, in process."""
+    import asyncio
+    import time
+
+    from redpoll import bootstrap
+    from redpoll.client import Client
+    from redpoll.commands import table
+    from redpoll.config.loader import Config
+    from redpoll.server import Server
+
+    class CountingTransport:
+        def __init__(self):
+            self.n = 0
+
+        def write(self, data):
+            self.n += len(data)
+
+        def get_write_buffer_size(self):
+            return 0
+
+        def get_extra_info(self, *_a, **_k):
+            return None
+
+        def close(self):
+            pass
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    cfg = Config()
+    cfg.load(None, [])
+    srv = Server(cfg)
+    bootstrap.install(srv)
+    srv.loop = loop
+    table.load_all()
+    c = Client(srv)
+    c.transport = CountingTransport()
+    srv.clients[c.id] = c
+    c._in_batch = True          # replies accumulate in c.out; dropped below
+    tests = {"SET (plain)": [b"SET", b"key:1", b"val"]}
+    for name in names:
+        body, rest = SCRIPTS[name]
+        srv.execute(c, [b"SCRIPT", b"LOAD", body])
+        sha = hashlib.sha1(body).hexdigest().encode()
+        tests[f"evalsha {name}"] = [b"EVALSHA", sha] + [
+            a.replace("__rand_int__", "1").encode() for a in rest]
+    loop_code = compile("for _ in range(n):\n    execute(c, argv)\n    out.clear()\n",
+                        "loop", "exec")
+    for label, argv in tests.items():
+        for _ in range(100):
+            srv.execute(c, argv)
+        c.out.clear()
+        best = float("inf")
+        for _ in range(rounds):
+            t0 = time.process_time()
+            eval(loop_code, {"n": n, "execute": srv.execute, "c": c, "argv": argv,
+                             "out": c.out})
+            best = min(best, time.process_time() - t0)
+        print(f"{label:<18} {best / n * 1e6:8.2f} µs/call (CPU, in process)", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=100000)
@@ -86,8 +159,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--baseline", help="also run redpoll from this source tree (its src dir)")
+    ap.add_argument("--inprocess", action="store_true",
+                    help="CPU per call in this process instead of redis-benchmark")
     args = ap.parse_args()
     names = args.scripts.split(",")
+    if args.inprocess:
+        inprocess(names, args.n, args.rounds)
+        return 0
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(Proc("redpoll")), stack.enter_context(Proc("redis"))]
         labels = ["redpoll rps", "redis rps"]

@@ -6,7 +6,7 @@ with ``evalsha <sha> ...`` as an arbitrary command at ``-P 1`` and ``-P 16``;
 prints requests/s for each server and the ratio redpoll/redis. Plain SET is
 measured the same way, as the yardstick of what a command costs us without Lua.
 
-    python bench/scripting.py [-n 100000] [-c 50] [--scripts set,get,ret1] [--rounds 1]
+    python bench/scripting.py [-n 100000] [-c 50] [--scripts plain,set,get,ret1] [--rounds 1]
                               [--baseline SRC]
 
 ``--inprocess`` measures instead the CPU cost of one call in this process
@@ -40,6 +40,7 @@ import sys
 from common import Proc
 from throughput import bench as bench_test
 
+PLAIN = "plain"     # the yardstick: SET without a script
 # name -> (script body, arguments after the sha: numkeys, keys..., args...)
 SCRIPTS = {
     "set": (b"return redis.call('SET', KEYS[1], ARGV[1])", ["1", "key:__rand_int__", "val"]),
@@ -129,8 +130,11 @@ def inprocess(names: list[str], n: int, rounds: int) -> None:
     c.transport = CountingTransport()
     srv.clients[c.id] = c
     c._in_batch = True          # replies accumulate in c.out; dropped below
-    tests = {"SET (plain)": [b"SET", b"key:1", b"val"]}
+    tests = {}
     for name in names:
+        if name == PLAIN:
+            tests["SET (plain)"] = [b"SET", b"key:1", b"val"]
+            continue
         body, rest = SCRIPTS[name]
         srv.execute(c, [b"SCRIPT", b"LOAD", body])
         sha = hashlib.sha1(body).hexdigest().encode()
@@ -155,7 +159,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=100000)
     ap.add_argument("-c", type=int, default=50)
-    ap.add_argument("--scripts", default=",".join(SCRIPTS))
+    ap.add_argument("--scripts", default=",".join([PLAIN, *SCRIPTS]),
+                    help=f"comma-separated: {PLAIN} (SET without a script), "
+                         f"{', '.join(SCRIPTS)}")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--baseline", help="also run redpoll from this source tree (its src dir)")
@@ -174,6 +180,8 @@ def main() -> int:
             labels.append("before rps")
         shas = {}
         for name in names:
+            if name == PLAIN:
+                continue
             body = SCRIPTS[name][0]
             got = {script_load(srv.port, body) for srv in servers}
             assert len(got) == 1, got
@@ -181,17 +189,17 @@ def main() -> int:
         print(f"{'test':<18} {'pipe':<6} " + " ".join(f"{x:>12}" for x in labels)
               + f" {'ratio':>6}")
         for p in (int(x) for x in args.pipelines.split(",")):
-            for name in ["SET (plain)"] + names:
+            for name in names:
                 best = [0.0] * len(servers)
                 for _ in range(args.rounds):
                     for i, srv in enumerate(servers):
-                        if name == "SET (plain)":
+                        if name == PLAIN:
                             rps = bench_test(srv.port, "set", args.n, p, args.c).get("SET", 0.0)
                         else:
                             argv = ["evalsha", shas[name], *SCRIPTS[name][1]]
                             rps = bench_command(srv.port, argv, args.n, p, args.c)
                         best[i] = max(best[i], rps)
-                label = name if name.startswith("SET (") else f"evalsha {name}"
+                label = "SET (plain)" if name == PLAIN else f"evalsha {name}"
                 ratio = best[0] / best[1] if best[1] else 0.0
                 print(f"{label:<18} -P {p:<3} " + " ".join(f"{x:>12,.0f}" for x in best)
                       + f" {ratio:>6.2f}", flush=True)

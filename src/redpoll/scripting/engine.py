@@ -484,6 +484,8 @@ class LuaEngine:
                 self.busy.finish()
                 self.busy = None
             srv.end_atomic()
+        if len(self._ok_pool) < _OK_BATCH // 4:      # see _ok_table
+            self._ok_pool.extend(self._ok_tables(_OK_BATCH))
         if ok:
             if tag is None:
                 t = type(res)
@@ -610,13 +612,15 @@ class LuaEngine:
         return None
 
     def _ok_table(self):
-        """A new {ok = "OK"} table (redis.call's value of an OK reply). Lua
-        makes them _OK_BATCH at a time, which costs far less per table than
-        building each from Python; every one is handed out once."""
+        """A new {ok = "OK"} table (redis.call's value of an OK reply), from
+        a pool that Lua fills _OK_BATCH tables at a time, which costs far less
+        per table than table_from. The pool is filled between runs only
+        (execute): during a run the timeout hook could fire inside the
+        filling code. Every table is handed out once."""
         pool = self._ok_pool
-        if not pool:
-            pool = self._ok_pool = list(self._ok_tables(_OK_BATCH))
-        return pool.pop()
+        if pool:
+            return pool.pop()
+        return self.table_from({b"ok": b"OK"})
 
     # -- callbacks (redis.*) ---------------------------------------------------------
     def _pcall(self, *args):

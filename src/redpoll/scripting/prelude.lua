@@ -428,11 +428,13 @@ end
 -- The timeout hook stays installed between runs (setting and clearing it
 -- around every run costs more than running a small script): `armed` is true
 -- while it is installed, false while no hook is, nil once a kill replaced it
--- with `killer` (cleared at the end of that run). Outside a run P.tick()
--- answers false, so the hook firing in our own code does nothing.
+-- with `killer` (cleared at the end of that run). It acts only while the
+-- script itself runs (`in_script`, set around the xpcall): firing in our own
+-- code before or after it, or between runs, it does nothing.
 local armed = false
+local in_script = false
 local function hook()
-  if P.tick() then
+  if in_script and P.tick() then
     dsethook(killer, "l")
     armed = nil
     error({err = KILLED}, 0)
@@ -511,7 +513,9 @@ end
 local function run(f, use_hook, nkeys, ...)
   G.KEYS, G.ARGV = split_args(nkeys, ...)
   if use_hook ~= armed then arm(use_hook) end
+  in_script = true
   local ok, res = xpcall(f, err_handler)
+  in_script = false
   if armed == nil then arm(false) end
   for k in next, env do rawset(env, k, nil) end
   return finish(ok, res)
@@ -685,7 +689,9 @@ end
 local function call_function(cb, use_hook, nkeys, ...)
   local keys, argv = split_args(nkeys, ...)
   if use_hook ~= armed then arm(use_hook) end
+  in_script = true
   local ok, res = xpcall(function() return cb(keys, argv) end, err_handler)
+  in_script = false
   if armed == nil then arm(false) end
   return finish(ok, res)
 end

@@ -349,49 +349,15 @@ class RequestReader:
         if _big_count(data):
             self.feed(data)
             return self.get_all()
-        reader = self._reader
-        reader.feed(data)
-        gets = reader.gets
-        size = _BULK_SIZE
-        end = len(data)
+        self._reader.feed(data)
         out = []
-        pos = 0
-        r = None
-        try:
-            while True:
-                r = gets()
-                if r is False:
-                    break
-                if type(r) is not list or not r or data[pos] != 42:
-                    break
-                try:
-                    p = pos + _MBULK_HEADER[len(r)]
-                    for a in r:     # "$" where it belongs, and bytes (len(None): TypeError)
-                        if data[p] != 36:
-                            break
-                        p += size[len(a)]
-                    else:
-                        out.append(r)
-                        pos = p
-                        if p != end:
-                            continue
-                        # the usual read: canonical requests up to its last byte
-                        # (so hiredis has nothing left either)
-                        if self._fed:
-                            self._forget()
-                        self.more = False
-                        return out
-                except IndexError:       # 10000+ arguments or bytes, or past the end
-                    p = self._canonical_end(r, data, pos)
-                    if p >= 0:
-                        out.append(r)
-                        pos = p
-                        continue
-                except TypeError:        # "$-1": None
-                    pass
-                break
-        except hiredis.ProtocolError:
-            pass
+        pos, r = self._scan(data, 0, len(data), out)
+        if r is False and pos == len(data):
+            # the usual read: canonical requests up to its last byte
+            if self._fed:
+                self._forget()
+            self.more = False
+            return out
         # the state feed() leaves, with the requests taken so far consumed
         self._chunks = [data]
         self._fed = len(data)
@@ -408,6 +374,49 @@ class RequestReader:
         self.more = True
         return out or None
 
+    def _scan(self, buf: bytes, pos: int, end: int, out: list):
+        """Take the requests hiredis returns, each checked to be canonical
+        RESP at ``pos`` in ``buf`` ("*N\\r\\n", then "$L\\r\\n<L bytes>\\r\\n"
+        per argument, which also gives the exact number of bytes consumed),
+        into ``out``. Returns ``(pos, r)``: where the next request starts,
+        and False when hiredis needs more bytes (or the requests end at
+        ``end``), else what stopped the scan (a non-canonical request, or
+        an exception from hiredis): the Python parser must read from
+        ``pos``."""
+        gets = self._reader.gets
+        size = _BULK_SIZE
+        r = None
+        try:
+            while True:
+                r = gets()
+                if r is False:
+                    return pos, r
+                if type(r) is not list or not r or buf[pos] != 42:
+                    return pos, r
+                try:
+                    p = pos + _MBULK_HEADER[len(r)]
+                    for a in r:     # "$" where it belongs, and bytes (len(None): TypeError)
+                        if buf[p] != 36:
+                            break
+                        p += size[len(a)]
+                    else:
+                        out.append(r)
+                        pos = p
+                        if p != end:
+                            continue
+                        return p, False     # the last byte: hiredis has nothing left
+                except IndexError:       # 10000+ arguments or bytes, or past the end
+                    p = self._canonical_end(r, buf, pos)
+                    if p >= 0:
+                        out.append(r)
+                        pos = p
+                        continue
+                except TypeError:        # "$-1": None
+                    pass
+                return pos, r
+        except hiredis.ProtocolError as e:
+            return pos, e
+
     def _forget(self) -> None:
         """At a request boundary: drop the bytes of earlier reads."""
         self._chunks = []
@@ -419,11 +428,9 @@ class RequestReader:
         hiredis mode; None in Python mode (the caller then uses :meth:`get`).
 
         Each request hiredis returns is checked to be canonical RESP where it
-        lies in the buffer (every argument starts with ``$`` where canonical
-        RESP puts it, which also gives the exact number of bytes consumed);
-        a non-canonical one hands the rest of the buffer to the Python
-        parser: the requests before it are returned, the next call returns
-        None.
+        lies in the buffer (:meth:`_scan`, shared with :meth:`take`); a
+        non-canonical one hands the rest of the buffer to the Python parser:
+        the requests before it are returned, the next call returns None.
         """
         held = self._held
         self.more = True
@@ -432,58 +439,29 @@ class RequestReader:
             return held
         if self._buf is not None:
             return None
-        gets = self._reader.gets
         start = self._consumed
         buf = self._joined
         if buf is None:
             buf = self._bytes()
-        size = _BULK_SIZE
         out = []
-        while True:
-            try:
-                r = gets()
-            except hiredis.ProtocolError:
-                break
-            if r is False:
-                self._consumed = start
-                if out:
-                    self._checked = 0
-                    # nothing more until the next feed, unless a partial
-                    # request needs its headers checked (next call)
-                    self.more = start != self._fed
-                    return out
-                pending = self._fed - start
-                # headers are checked after every read while the pending
-                # request is small (a header that just became complete is
-                # refused at once, as Redis does), then each time it doubles
-                if pending and (pending <= _RECHECK_ALWAYS or pending > 2 * self._checked):
-                    self._check_pending(pending)
+        start, r = self._scan(buf, start, self._fed, out)
+        self._consumed = start
+        if r is False:
+            if out:
+                self._checked = 0
+                # nothing more until the next feed, unless a partial
+                # request needs its headers checked (next call)
+                self.more = start != self._fed
                 return out
-            if type(r) is list and r and buf[start] == 42:
-                # canonical RESP where hiredis found it: "*N\r\n", then
-                # "$L\r\n<L bytes>\r\n" per argument
-                try:
-                    pos = start + _MBULK_HEADER[len(r)]
-                    for a in r:     # "$" where it belongs, and bytes (len(None): TypeError)
-                        if buf[pos] != 36:
-                            break
-                        pos += size[len(a)]
-                    else:
-                        out.append(r)
-                        start = pos
-                        continue
-                except IndexError:       # 10000+ arguments or bytes, or past the end
-                    pos = self._canonical_end(r, buf, start)
-                    if pos >= 0:
-                        out.append(r)
-                        start = pos
-                        continue
-                except TypeError:        # "$-1": None
-                    pass
-            break
+            pending = self._fed - start
+            # headers are checked after every read while the pending
+            # request is small (a header that just became complete is
+            # refused at once, as Redis does), then each time it doubles
+            if pending and (pending <= _RECHECK_ALWAYS or pending > 2 * self._checked):
+                self._check_pending(pending)
+            return out
         # Not canonical RESP, or hiredis refused it (*0, *-1, a reply type,
         # junk...): the Python parser decides, from the start of that request.
-        self._consumed = start
         self._to_python()
         self.more = True
         return out or None

@@ -225,6 +225,16 @@ def test_busy_script_and_script_kill(server, real_redis):
     assert mine[1] == ref[1]
 
 
+def test_busy_script_with_the_aof_on(procs):
+    """Replies wait for the AOF's write at the end of the loop iteration;
+    while a script blocks the loop, BUSY replies must still go out."""
+    p = procs("--appendonly", "yes")
+    p.client().set("before", "1")
+    busy_msg, err = _busy_script_check(p, True)
+    assert busy_msg.startswith("BUSY Redis is busy running a script")
+    assert "killed by user" in err
+
+
 def test_unkillable_after_write(server):
     c = server.client()
     c.config_set("lua-time-limit", 100)

@@ -500,9 +500,12 @@ class Server:
             waiting = self._replies_waiting
             waiting.append(c)
             if len(waiting) == 1:
-                self.loop.call_soon(self._write_replies)
+                self.loop.call_soon(self.write_waiting_replies)
 
-    def _write_replies(self) -> None:
+    def write_waiting_replies(self) -> None:
+        """The end of a loop iteration (or of a poll while a busy script
+        blocks the loop): :attr:`before_reply_hook`, then the replies that
+        wait for it."""
         hook = self.before_reply_hook
         if hook is not None:
             hook()

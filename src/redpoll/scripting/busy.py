@@ -139,6 +139,9 @@ class BusyMode:
             if not data:
                 continue        # EOF: the loop sees it after the script
             c.data_received(data)
+        # with the AOF on replies wait for the end of the loop iteration, and
+        # the loop is blocked in the script: this poll is that end
+        srv.write_waiting_replies()
         task = getattr(srv, "shutdown_task", None)
         if task is not None and not task.done():
             # SHUTDOWN NOSAVE: stop the script so the loop can shut down

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from diff import RespConn, start_pair
-from support import wait_until
+from support import ServerProcess, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +302,28 @@ def test_quit_closes_after_reply(pr):
             data += chunk
         assert data == b"+PONG\r\n+OK\r\n"
         s.close()
+
+
+def test_nothing_runs_after_quit_even_with_the_aof_on(tmp_path):
+    """QUIT followed by more requests than one read takes: none of them runs
+    (the reply may wait for the AOF's write at the end of the loop iteration,
+    while more reads of the same client arrive)."""
+    flood = b"QUIT\r\n" + b"*3\r\n$3\r\nSET\r\n$2\r\nkq\r\n$1\r\nv\r\n" * 40000
+    for kind in ("redpoll", "redis"):
+        d = tmp_path / kind
+        d.mkdir()
+        with ServerProcess(kind, args=["--appendonly", "yes", "--dir", str(d)]) as srv:
+            s = _raw(srv.port)
+            try:
+                s.sendall(flood)
+                s.settimeout(10)
+                assert s.recv(100).startswith(b"+OK\r\n")
+            except ConnectionError:     # the close may beat the rest of the flood
+                pass
+            s.close()
+            c = srv.client()
+            assert c.exists("kq") == 0 and c.dbsize() == 0
+            c.close()
 
 
 def test_reset_restores_defaults(server):

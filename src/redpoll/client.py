@@ -175,8 +175,8 @@ class Client(asyncio.Protocol):
             size = len(data)
             self.tot_net_in += size
             srv.stats.net_input_bytes += size
-            if self.closed:
-                return
+            if self.closed or self.flags & (F_CLOSE_AFTER_REPLY | F_CLOSE_ASAP):
+                return          # (QUIT, a protocol error: the reply may still wait)
             if self.blocked is not None or self.paused_input:
                 try:            # kept for when the client is unblocked or resumed
                     reader.feed(data)

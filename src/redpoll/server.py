@@ -159,6 +159,7 @@ class Server:
         # a client less plain (see plain()): clients cache plain() per epoch.
         self.epoch = 0
         self._replies_waiting: list[Client] = []     # see reply_after_hook
+        self.atomic_ops = []                          # see begin_atomic
         self._apply_config()
 
     # -- configuration -----------------------------------------------------
@@ -560,14 +561,12 @@ class Server:
 
     # -- atomic units (EXEC, scripts) ------------------------------------------
     atomic_depth = 0          # > 0 while an EXEC or a script runs
-    atomic_ops: list = []     # writes propagated meanwhile: (db id, argv)
+    atomic_ops: list          # writes propagated meanwhile: (db id, argv)
 
     def begin_atomic(self) -> None:
         """Start a unit whose writes must reach replicas and the AOF as one
         transaction (EXEC, EVAL/FCALL). Nestable; see end_atomic()."""
-        if not self.atomic_depth:
-            self.atomic_ops = []
-        self.atomic_depth += 1
+        self.atomic_depth += 1          # atomic_ops is empty between units
 
     def end_atomic(self) -> None:
         """End the unit: propagate its writes, wrapped in MULTI ... EXEC when
@@ -576,7 +575,12 @@ class Server:
         self.atomic_depth -= 1
         if self.atomic_depth:
             return
-        ops, self.atomic_ops = self.atomic_ops, []
+        ops = self.atomic_ops
+        if not ops:                     # a unit that wrote nothing
+            if self.ready_keys and self.serve_blocked_hook is not None:
+                self.serve_blocked_hook()
+            return
+        self.atomic_ops = []
         if len(ops) > 1:
             ops.insert(0, (ops[0][0], [b"MULTI"]))
             ops.append((ops[-1][0], [b"EXEC"]))

@@ -135,7 +135,7 @@ def value_size(v, samples: int = SAMPLES) -> int:
         return ROBJ + _dict_size(n) + _scaled(
             n, members, lambda m: DICT_ENTRY + sds_size(len(m)))
     if name == "ZSet":
-        members = _sample(iter(v.dict), samples)
+        members = _sample(iter(v.scores()), samples)
         if n <= 128 and all(len(m) <= 64 for m in members):
             lp = 7 + _scaled(n, members, lambda m: _lp_entry(m) + 4)
             return ROBJ + alloc(lp)

@@ -337,12 +337,12 @@ def _get_zset(db, key):
 def _coords(z, member: bytes):
     """(lon, lat) of ``member`` of geo set ``z``; None when the key (z is
     None) or the member is missing."""
-    score = z.dict.get(member) if z is not None else None
+    score = z.score(member) if z is not None else None
     return None if score is None else decode(score)
 
 
 def _member_pos(z: ZSet, member: bytes):
-    score = z.dict.get(member)
+    score = z.score(member)
     if score is None:
         raise RedisError("ERR could not decode requested zset member")
     return decode(score)

@@ -292,16 +292,16 @@ def encode_value(value, opts: Options | None = None) -> tuple[int, bytes]:
         mv = opts.zset_value
         big = getattr(value, "big", None)
         if big is None:
-            big = n > opts.zset_entries or not all(len(m) <= mv for m in value.dict)
+            big = n > opts.zset_entries or not all(len(m) <= mv for m in value.scores())
         if not big:
             items = []
-            for score, member in value.sl:
+            for score, member in value.pairs():     # (a packed zset is not expanded)
                 items.append(member)
                 items.append(d2string(score))
             return T_ZSET_LISTPACK, _listpack_str(lp_encode(items), opts)
         parts = [enc_len(n)]
         pack = _dbl.pack
-        for score, member in reversed(value.sl):
+        for score, member in reversed(value.pairs()):
             parts.append(es(member))
             parts.append(pack(score))
         return T_ZSET_2, b"".join(parts)

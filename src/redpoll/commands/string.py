@@ -420,7 +420,7 @@ def _incr(c, key: bytes, delta: int) -> int:
     new = cur + delta
     if new < I64_MIN or new > I64_MAX:
         raise RedisError(OVERFLOW)
-    db.set(key, str(new).encode(), keep_ttl=True)
+    db.set(key, b"%d" % new, keep_ttl=True)
     c.server.dirty += 1
     if c.server.notify_flags:
         notify(c.server, STRING, "incrby", key, db.id)

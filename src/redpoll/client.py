@@ -1,9 +1,11 @@
 """A client connection: reads requests, hands them to the server, writes replies.
 
 Each connection is an asyncio Protocol. Bytes go to a :class:`RequestReader`;
-every complete request is executed at once by :meth:`Server.execute` (the
-event loop runs one command at a time), and the replies of everything parsed
-from one read are written back in one ``transport.write``.
+every complete request is executed at once (:meth:`Client.process_input`:
+plain data commands right there, everything else by :meth:`Server.execute`;
+the event loop runs one command at a time), and the replies of everything
+parsed from one read are written back in one ``transport.write`` (at the end
+of the loop iteration, after the AOF's write, while the AOF is on).
 
 Clients without a transport (``Client.fake``) run commands for Lua scripts,
 the AOF loader and the replication link.

@@ -100,9 +100,6 @@ class Command:
     rejected_calls: int = 0
     failed_calls: int = 0
     id: int = 0                                 # index used by ACL bitmaps
-    # True when a plain client may run it through Client.process_input's fast
-    # path (see fastpath_eligible): set by load_all() for the whole table.
-    fastpath: bool = False
     # whether a key spec marks some key read-only (modified_keys.py), worked
     # out on first use because the core key specs are attached lazily
     has_read_only_keys: bool | None = None
@@ -143,7 +140,7 @@ TABLE: dict[bytes, Command] = {}
 # Dispatch shortcut: the lower- and upper-case spellings of every name (most
 # clients send one of the two), so the hot path skips bytes.lower().
 DISPATCH: dict[bytes, Command] = {}
-# The same, for the ``fastpath`` commands only (Client.process_input).
+# The same, for the ``fastpath`` commands only (fastpath_eligible; Client.process_input).
 FASTPATH: dict[bytes, Command] = {}
 
 
@@ -281,7 +278,7 @@ def rebuild_dispatch() -> None:
         DISPATCH[name] = cmd
         DISPATCH[name.upper()] = cmd
     FASTPATH.clear()
-    FASTPATH.update((name, cmd) for name, cmd in DISPATCH.items() if cmd.fastpath)
+    FASTPATH.update((name, cmd) for name, cmd in DISPATCH.items() if fastpath_eligible(cmd))
 
 
 def load_all() -> None:
@@ -296,6 +293,4 @@ def load_all() -> None:
             importlib.import_module(f"redpoll.commands.{mod.name}")
     for i, cmd in enumerate(all_commands()):
         cmd.id = i
-    for cmd in all_commands():
-        cmd.fastpath = fastpath_eligible(cmd)
     rebuild_dispatch()

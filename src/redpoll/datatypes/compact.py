@@ -76,6 +76,18 @@ _expansions = 0         # values expanded so far
 _gen = 0                # the generation: (_expansions // RING_SIZE) mod 16
 
 
+def store_packed(value, blob: bytes, n: int, limit: int = PACK_BYTES) -> bool:
+    """Make ``blob`` (``n`` elements) the packed form of ``value`` if it is
+    not over ``limit`` bytes; True if so, and the caller then drops its
+    expanded structure. The shared end of every class's ``pack``."""
+    if len(blob) > limit:
+        return False
+    value._lp = blob
+    value._n = n
+    value._hits = 0
+    return True
+
+
 def touch(value) -> None:
     """``value`` was just expanded or created: keep it expanded for a while,
     pack the oldest value of the ring."""

@@ -20,7 +20,7 @@ bytes in place of decoding them). Other writers take ``h.d``.
 
 from redpoll.datatypes.compact import (
     EMPTY, PACK_BYTES, PACK_MAX, SEP, SEP2, decode_flat, encode_pairs, esc, find_pair,
-    hot, touch, unesc)
+    hot, store_packed, touch, unesc)
 from redpoll.keyspace import register_type
 
 LISTPACK = "listpack"
@@ -73,11 +73,7 @@ class RHash:
         """Pack the fields into one bytes object if the hash is a listpack."""
         d = self._d
         if d is not None and self.ht is False and len(d) <= PACK_MAX:
-            blob = encode_pairs(d, d.values())
-            if len(blob) <= PACK_BYTES:
-                self._lp = blob
-                self._n = len(d)
-                self._hits = 0
+            if store_packed(self, encode_pairs(d, d.values()), len(d)):
                 self._d = None
 
     @property

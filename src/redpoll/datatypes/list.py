@@ -15,7 +15,7 @@ decode it); the reading ones decode it without expanding (:meth:`RList.seq`).
 from collections import deque
 
 from redpoll.datatypes.compact import (
-    EMPTY, SEP, decode, encode, esc, find_item, hot, touch, unesc)
+    EMPTY, SEP, decode, encode, esc, find_item, hot, store_packed, touch, unesc)
 from redpoll.keyspace import register_type
 
 PACK_ITEMS = 128
@@ -75,11 +75,7 @@ class RList:
         """Pack the items into one bytes object if the list is small."""
         q = self._q
         if q is not None and len(q) <= PACK_ITEMS:
-            blob = encode(q)
-            if len(blob) <= PACK_BYTES:
-                self._lp = blob
-                self._n = len(q)
-                self._hits = 0
+            if store_packed(self, encode(q), len(q), PACK_BYTES):
                 self._q = None
 
     @property

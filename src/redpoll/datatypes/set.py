@@ -18,7 +18,8 @@ without decoding them, the other reads decode without expanding
 import random
 
 from redpoll.datatypes.compact import (
-    EMPTY, PACK_BYTES, PACK_MAX, SEP, decode, encode, esc, find_item, hot, touch, unesc)
+    EMPTY, PACK_BYTES, PACK_MAX, SEP, decode, encode, esc, find_item, hot, store_packed, touch,
+    unesc)
 from redpoll.keyspace import register_type
 from redpoll.persistence.compact import as_int
 
@@ -72,11 +73,7 @@ class RSet:
         """Pack the members into one bytes object if the set is small."""
         s = self._s
         if s is not None and (len(s) <= PACK_SMALL or (self.ht is False and len(s) <= PACK_MAX)):
-            blob = encode(s)
-            if len(blob) <= PACK_BYTES:
-                self._lp = blob
-                self._n = len(s)
-                self._hits = 0
+            if store_packed(self, encode(s), len(s)):
                 self._s = None
 
     @property

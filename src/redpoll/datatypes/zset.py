@@ -31,7 +31,7 @@ from bisect import bisect_left, bisect_right
 from sortedcontainers import SortedList
 
 from redpoll.datatypes.compact import (
-    EMPTY, ESC, PACK_BYTES, PACK_MAX, SEP, encode, esc, hot, touch, unesc)
+    EMPTY, ESC, PACK_BYTES, PACK_MAX, SEP, encode, esc, hot, store_packed, touch, unesc)
 from redpoll.keyspace import register_type
 
 LISTPACK = "listpack"
@@ -130,10 +130,7 @@ class ZSet:
         if d is not None and self.big is False and len(d) <= PACK_MAX:
             sl = self._sl
             blob = encode([m for _, m in sl]) + array("d", [s for s, _ in sl]).tobytes()
-            if len(blob) <= PACK_BYTES:
-                self._lp = blob
-                self._n = len(d)
-                self._hits = 0
+            if store_packed(self, blob, len(d)):
                 self._dict = self._sl = None
 
     @property

@@ -54,6 +54,23 @@ ARGS = {
     "client|setname": "connection-name:string",
     "client|kill": "filter:(ip:port:string | new-format:([ID client-id:integer] | [TYPE normal_master_slave_pubsub:(NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] | [USER username:string] | [ADDR ip:port:string] | [LADDR ip:port:string] | [SKIPME yes/no:string])...)",
     "client|pause": "timeout:integer [mode:(WRITE | ALL)]",
+    "cluster|addslots": "slot:integer...",
+    "cluster|addslotsrange": "start-slot_end-slot:{start-slot:integer end-slot:integer}...",
+    "cluster|count-failure-reports": "node-id:string",
+    "cluster|countkeysinslot": "slot:integer",
+    "cluster|delslots": "slot:integer...",
+    "cluster|delslotsrange": "start-slot_end-slot:{start-slot:integer end-slot:integer}...",
+    "cluster|failover": "[options:(FORCE | TAKEOVER)]",
+    "cluster|forget": "node-id:string",
+    "cluster|getkeysinslot": "slot:integer count:integer",
+    "cluster|keyslot": "key:string",
+    "cluster|meet": "ip:string port:integer [cluster_bus_port:integer]",
+    "cluster|replicas": "node-id:string",
+    "cluster|replicate": "node-id:string",
+    "cluster|reset": "[hard_soft:(HARD | SOFT)]",
+    "cluster|set-config-epoch": "config-epoch:integer",
+    "cluster|setslot": "slot:integer subcommand:(IMPORTING node-id:string | MIGRATING node-id:string | NODE node-id:string | STABLE)",
+    "cluster|slaves": "node-id:string",
     "command|list": "[FILTERBY filterby:(MODULE module-name:string | ACLCAT category:string | PATTERN pattern:pattern)]",
     "command|docs": "[command-name:string...]",
     "command|info": "[command-name:string...]",
@@ -141,6 +158,7 @@ ARGS = {
     "lset": "key:key index:integer element:string",
     "ltrim": "key:key start:integer stop:integer",
     "memory|usage": "key:key [SAMPLES count:integer]",
+    "migrate": "host:string port:integer key_or_empty_string:(key:key | empty_string=) destination-db:integer timeout:integer [COPY] [REPLACE] [authentication:([AUTH password:string] | [AUTH2 username_password:{username:string password:string}])] [KEYS key:key#1...]",
     "mget": "key:key...",
     "module|load": "path:string [arg:string...]",
     "module|loadex": "path:string [CONFIG configs:{name:string value:string}...*] [ARGS args:{arg:string}...]",
@@ -175,6 +193,7 @@ ARGS = {
     "renamenx": "key:key newkey:key#1",
     "replicaof": "args:(host-port:{host:string port:integer} | no-one:{NO ONE})",
     "restore": "key:key ttl:integer serialized-value:string [REPLACE] [ABSTTL] [IDLETIME seconds:integer] [FREQ frequency:integer]",
+    "restore-asking": "key:key ttl:integer serialized-value:string [REPLACE] [ABSTTL] [IDLETIME seconds:integer] [FREQ frequency:integer]",
     "rpop": "key:key [count:integer]",
     "rpoplpush": "source:key destination:key#1",
     "rpush": "key:key element:string...",
@@ -291,15 +310,18 @@ SINCE = {
     "pubsub": "2.8.0", "restore": "2.6.0", "script": "2.6.0", "setex": "2.0.0",
     "setrange": "2.2.0", "slowlog": "2.2.12", "strlen": "2.2.0", "xgroup": "5.0.0",
     "xinfo": "5.0.0", "xtrim": "5.0.0",
+    "migrate": "2.6.0", "restore-asking": "3.0.0",
 }
 
 # Documentation groups that differ from the group a command is declared with
 # (WAIT is documented as generic but its ACL category is @connection).
-DOC_GROUP = {"wait": "generic"}
+DOC_GROUP = {"wait": "generic", "restore-asking": "server"}
 
 # Deprecated commands: name -> (deprecated since, what to use instead; our wording).
 DEPRECATED = {
     "brpoplpush": ("6.2.0", "`BLMOVE source destination RIGHT LEFT timeout`"),
+    "cluster|slaves": ("5.0.0", "`CLUSTER REPLICAS`"),
+    "cluster|slots": ("7.0.0", "`CLUSTER SHARDS`"),
     "georadius": ("6.2.0", "`GEOSEARCH` / `GEOSEARCHSTORE` with `BYRADIUS`"),
     "georadius_ro": ("6.2.0", "`GEOSEARCH` with `BYRADIUS`"),
     "georadiusbymember": ("6.2.0", "`GEOSEARCH` / `GEOSEARCHSTORE` with `FROMMEMBER` "
@@ -317,7 +339,7 @@ DEPRECATED = {
     "zrevrangebyscore": ("6.2.0", "`ZRANGE ... BYSCORE REV`"),
 }
 # Commands for servers talking to servers, not for users (doc flag syscmd).
-SYSCMD = {"debug", "pfdebug", "pfselftest", "replconf"}
+SYSCMD = {"debug", "pfdebug", "pfselftest", "replconf", "restore-asking"}
 
 
 def doc_flags(name: str) -> list:

@@ -284,6 +284,8 @@ def key_flags_by_position(cmd, argv, idx: list[int]) -> dict[int, list[str]]:
         flags = [str(f) for f in dict(spec)[b"flags"]]
         if "variable_flags" in flags:
             flags = _variable_flags(cmd, argv) or [f for f in flags if f != "variable_flags"]
+        if "incomplete" in flags:       # Redis then asks the command's getkeys proc
+            flags = [f for f in flags if f != "incomplete"]
         pos = _spec_positions(spec, argv)
         if pos is None:
             fallback = flags

@@ -96,3 +96,10 @@ def restore(c, argv):
     notify(srv, GENERIC, "restore", key, db.id)
     srv.dirty += 1
     return OK
+
+
+# What MIGRATE sends to a cluster node importing the slot; the same command
+# as RESTORE otherwise (the ``asking`` flag only matters in cluster mode).
+command("restore-asking", -4, "write denyoom asking", keys=(1, 1, 1), group=G,
+        acl="dangerous", since="3.0.0",
+        summary="RESTORE for a key being migrated to a cluster node.")(restore)

@@ -40,6 +40,7 @@ NO_MULTI = 1 << 19
 MOVABLE_KEYS = 1 << 20
 ALLOW_BUSY = 1 << 21
 TOUCHES_ARBITRARY_KEYS = 1 << 22
+ASKING = 1 << 23          # RESTORE-ASKING: served for importing slots (cluster)
 
 FLAG_NAMES = {
     "write": WRITE, "readonly": READONLY, "denyoom": DENYOOM, "admin": ADMIN,
@@ -50,12 +51,12 @@ FLAG_NAMES = {
     "only_sentinel": ONLY_SENTINEL, "no_mandatory_keys": NO_MANDATORY_KEYS,
     "protected": PROTECTED, "no_async_loading": NO_ASYNC_LOADING,
     "no_multi": NO_MULTI, "movablekeys": MOVABLE_KEYS,
-    "allow_busy": ALLOW_BUSY,
+    "allow_busy": ALLOW_BUSY, "asking": ASKING,
 }
 # Order in which COMMAND INFO lists flags (as Redis does).
 FLAG_ORDER = ["write", "readonly", "denyoom", "admin", "pubsub", "noscript",
               "blocking", "loading", "stale", "skip_monitor", "skip_slowlog",
-              "fast", "no_auth", "may_replicate", "sentinel", "only_sentinel",
+              "asking", "fast", "no_auth", "may_replicate", "sentinel", "only_sentinel",
               "no_mandatory_keys", "protected", "no_async_loading", "no_multi",
               "movablekeys", "allow_busy"]
 

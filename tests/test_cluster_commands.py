@@ -354,6 +354,8 @@ def test_migrate_io_errors(servers):
             ("src", ["MIGRATE", "127.0.0.1", str(dead), "k", "0", "200"]),
             ("src", ["MIGRATE", "127.0.0.1", "not-a-port", "k", "0", "200"]),
             ("src", ["MIGRATE", "127.0.0.1", "-1", "k", "0", "200"]),
+            ("src", ["MIGRATE", "127.0.0.1", str(dead), "k", "0", "9223372036854775807"]),
+            ("src", ["MIGRATE", "127.0.0.1\x00x", str(dead), "k", "0", "200"]),
             ("src", ["MIGRATE", "127.0.0.1", mute_port, "k", "0", "200"]),
             ("src", ["MIGRATE", "127.0.0.1", mute_port, "", "0", "200", "KEYS", "k"]),
             ("src", ["GET", "k"]),
@@ -434,3 +436,48 @@ def test_migrate_propagates_del_of_the_moved_keys(servers):
     theirs = _replica_stream("redis", target.port, steps)
     assert ours == theirs
     assert '"DEL" "a"' in ours and '"DEL" "e" "f"' in ours
+
+
+def test_migrate_notifies_and_touches_watched_keys(servers):
+    """The moved keys fire ``del`` (keyspace events) and make a WATCHing
+    client's EXEC fail; with COPY nothing happens to them. Same events as
+    Redis."""
+    import redis as redis_py
+
+    seen = {}
+    for kind, tgt in (("rd_a", "rd_b"), ("rp_a", "rd_b")):
+        src = servers[kind].client()
+        src.flushall()
+        servers[tgt].client().flushall()
+        src.config_set("notify-keyspace-events", "KEA")
+        try:
+            sub = src.pubsub()
+            sub.psubscribe("__key*__:*")
+            wait_until(lambda: sub.get_message(timeout=0.1), what="psubscribe")
+            src.mset({"a": "1", "b": "2"})
+            watcher = src.pipeline()
+            watcher.watch("b")
+            src.migrate("127.0.0.1", servers[tgt].port, "b", 0, 5000, copy=True)
+            watcher.multi()
+            watcher.set("x", "1")
+            assert watcher.execute() == [True]          # COPY touched nothing
+            watcher.watch("a")
+            src.migrate("127.0.0.1", servers[tgt].port, ["a", "b"], 0, 5000, replace=True)
+            watcher.multi()
+            watcher.set("x", "2")
+            with pytest.raises(redis_py.WatchError):
+                watcher.execute()
+            src.set("end", "1")
+            events = []
+            deadline = time.monotonic() + 5
+            while (b"__keyevent@0__:set", b"end") not in events and time.monotonic() < deadline:
+                m = sub.get_message(timeout=0.2)
+                if m and m["type"] == "pmessage":
+                    events.append((m["channel"], m["data"]))
+            seen[kind] = events
+            sub.close()
+        finally:
+            src.config_set("notify-keyspace-events", "")
+            src.close()
+    assert seen["rp_a"] == seen["rd_a"]
+    assert (b"__keyevent@0__:del", b"a") in seen["rp_a"]

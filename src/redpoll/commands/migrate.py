@@ -44,6 +44,7 @@ from redpoll.protocol.resp import OK, Status
 CACHE_ITEMS = 64        # MIGRATE_SOCKET_CACHE_ITEMS
 CACHE_TTL = 10          # seconds (MIGRATE_SOCKET_CACHE_TTL)
 CHUNK = 64 * 1024       # the request is written in chunks of this size
+MAX_WAIT = 1e9          # the longest wait a socket/select timeout takes (s)
 LINE_MAX = 1023         # Redis reads each reply into a 1024-byte buffer
 
 NOKEY = Status("NOKEY")
@@ -165,15 +166,15 @@ def _nonblocking_connect(host: str, port: str, timeout: float):
     when writing (as in Redis)."""
     try:
         infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):      # ValueError: NUL or bad UTF-8 in the host
         return None
     for family, kind, proto, _, addr in infos:
         try:
             sock = socket.socket(family, kind, proto)
+            sock.setblocking(False)
+            err = sock.connect_ex(addr)
         except OSError:
             continue
-        sock.setblocking(False)
-        err = sock.connect_ex(addr)
         if err in (0, errno.EINPROGRESS):
             select.select([], [sock], [], timeout)
             return sock
@@ -236,7 +237,8 @@ def migrate(c, argv):
             found.append((key, value))
     if not found:
         return NOKEY
-    return _transfer(c, argv[1], argv[2], dbid, timeout / 1000, found,
+    # (seconds, within what a socket timeout can express: ~31 years)
+    return _transfer(c, argv[1], argv[2], dbid, min(timeout / 1000, MAX_WAIT), found,
                      copy, replace, user, password)
 
 

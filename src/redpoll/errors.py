@@ -50,6 +50,14 @@ def wrong_arity(name: str) -> RedisError:
     return RedisError(f"ERR wrong number of arguments for '{name}' command")
 
 
+def subcommand_syntax(argv) -> RedisError:
+    """Redis's addReplySubcommandSyntaxError: the subcommand ``argv[1]`` (as
+    sent) got arguments it does not take; ``argv[0]`` names the container."""
+    return RedisError(
+        f"ERR unknown subcommand or wrong number of arguments for '{_trunc(argv[1])}'. "
+        f"Try {argv[0].decode('utf-8', 'replace').upper()} HELP.")
+
+
 def unknown_subcommand(sub: bytes, container: str) -> RedisError:
     return RedisError(
         f"ERR unknown subcommand '{_trunc(sub)}'. Try {container.upper()} HELP.")

@@ -11,7 +11,7 @@ from redpoll import acl as A
 from redpoll.commands import table as T
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import subcommand
-from redpoll.errors import RedisError, wrong_arity
+from redpoll.errors import RedisError, subcommand_syntax, wrong_arity
 from redpoll.protocol.resp import OK, Double, Map, Set, Status
 
 G = "server"
@@ -26,12 +26,6 @@ NO_ACLFILE = (
 
 def _name(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
-
-
-def _subcommand_syntax(argv) -> RedisError:
-    """addReplySubcommandSyntaxError."""
-    return RedisError(f"ERR unknown subcommand or wrong number of arguments for "
-                      f"'{argv[1][:128].decode('utf-8', 'replace')}'. Try ACL HELP.")
 
 
 @subcommand("acl", "setuser", -3, _FLAGS, group=G, since="6.0.0",
@@ -135,7 +129,7 @@ def acl_whoami(c, argv):
             summary="Lists the ACL categories, or the commands inside a category.")
 def acl_cat(c, argv):
     if len(argv) > 3:
-        raise _subcommand_syntax(argv)
+        raise subcommand_syntax(argv)
     if len(argv) == 2:
         return [cat.encode() for cat in T.ACL_CATEGORIES]
     cat = argv[2].decode("utf-8", "replace").lower()
@@ -155,7 +149,7 @@ def acl_genpass(c, argv):
             raise RedisError("ERR ACL GENPASS argument must be the number of bits for "
                              "the output password, a positive number up to 4096")
     elif len(argv) > 3:
-        raise _subcommand_syntax(argv)
+        raise subcommand_syntax(argv)
     chars = (bits + 3) // 4
     return secrets.token_hex((chars + 1) // 2)[:chars].encode()
 
@@ -171,7 +165,7 @@ def acl_log(c, argv):
             return OK
         count = parse_int(argv[2])
     elif len(argv) > 3:
-        raise _subcommand_syntax(argv)
+        raise subcommand_syntax(argv)
     now = int(time.time() * 1000)
     out = []
     for e in acl.log[:max(count, 0)]:

@@ -772,8 +772,14 @@ def _merged(db, keys) -> tuple[int, bool]:
     return merged, use_dense
 
 
-def _store(db, key: bytes, o: bytearray) -> None:
-    db.data[key] = bytes(o)     # in place: the TTL is kept
+def _store(db, key: bytes, o: bytearray, created: bool = False) -> None:
+    """Write an HLL: a new key through db.add (``new`` event), an existing
+    one in place (the TTL is kept). Either way a raw string, as in Redis."""
+    if created:
+        db.add(key, bytes(o))
+    else:
+        db.data[key] = bytes(o)
+    db.mark_raw(key)
 
 
 def _add(o: bytearray, ele: bytes, max_bytes: int, hist: list | None = None):
@@ -828,7 +834,8 @@ def pfadd(c, argv):
     db, key = c.db, argv[1]
     v = get_hll(db, key)
     updated = 0
-    if v is None:
+    created = v is None
+    if created:
         v = bytes(new_hll())
         updated = 1
     max_bytes = c.server.config["hll-sparse-max-bytes"]
@@ -868,7 +875,7 @@ def pfadd(c, argv):
         raise RedisError(CORRUPTED)
     if updated:
         _invalidate(o)
-        _store(db, key, o)
+        _store(db, key, o, created)
         if st is not None and o[4] == SPARSE:
             st.value = db.data[key]     # the state decodes the stored value
         if hist is not None:
@@ -935,10 +942,7 @@ def pfmerge(c, argv):
         o[4] = DENSE
         o[HDR:] = pack_lanes(merged)
     _invalidate(o)
-    if v is None:
-        db.add(dest, bytes(o))
-    else:
-        _store(db, dest, o)
+    _store(db, dest, o, created=v is None)
     notify(c.server, STRING, "pfadd", dest, db.id)
     c.server.dirty += 1
     return OK

@@ -15,7 +15,7 @@ import os
 
 from redpoll.client import F_LUA, F_MULTI
 from redpoll.commands.table import command
-from redpoll.errors import LOADING, SYNTAX, RedisError
+from redpoll.errors import LOADING, SYNTAX, RedisError, subcommand_syntax
 from redpoll.log import log
 from redpoll.protocol.resp import OK, Status
 
@@ -105,8 +105,7 @@ def debug(c, argv):
         raise RedisError(DEBUG_DISABLED)
     fn = DEBUG_SUBCOMMANDS.get(argv[1].lower())
     if fn is None:
-        from redpoll.commands.server import _sub_error
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     return fn(c, argv)
 
 

@@ -12,7 +12,7 @@ from redpoll import glob
 from redpoll import pubsub as P
 from redpoll.client import F_LUA, F_MULTI
 from redpoll.commands.table import TABLE, command, subcommand
-from redpoll.errors import RedisError
+from redpoll.errors import RedisError, subcommand_syntax
 from redpoll.protocol.resp import Status
 
 G = "pubsub"
@@ -110,9 +110,7 @@ def spublish(c, argv):
 
 def _channel_list(table: dict, argv) -> list:
     if len(argv) > 3:
-        raise RedisError(
-            f"ERR unknown subcommand or wrong number of arguments for "
-            f"'{argv[1].decode('utf-8', 'replace')}'. Try PUBSUB HELP.")
+        raise subcommand_syntax(argv)
     if len(argv) == 2:
         return list(table)
     m = glob.compile(argv[2])

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import ALLOW_BUSY, command, subcommand
-from redpoll.errors import RedisError
-from redpoll.errors import SYNTAX as SYNTAX_ERR
+from redpoll.errors import RedisError, subcommand_syntax
 from redpoll.protocol.resp import OK, Map, Set, Status
 
 G = "scripting"
@@ -62,14 +61,17 @@ def _eval(c, argv, by_sha: bool, readonly: bool):
     srv = c.server
     if srv.monitors:            # shown before the commands the script runs
         srv.feed_monitors(c, argv)
+    ldb = c.__dict__.get("ldb_mode")
+    if by_sha:      # these two before numkeys, as Redis
+        if len(argv[1]) != 40:
+            raise RedisError(NOSCRIPT)
+        if ldb is not None:
+            raise RedisError("ERR Please use EVAL instead of EVALSHA for debugging")
     numkeys = _SMALL_NUMKEYS.get(argv[2])
     if numkeys is None or numkeys > len(argv) - 3:
         numkeys = _numkeys(argv)        # parsed, or Redis's error
     eng = srv.__dict__.get("lua") or engine(srv)
-    ldb = c.__dict__.get("ldb_mode")
     if ldb is not None:
-        if by_sha:
-            raise RedisError("ERR Please use EVAL instead of EVALSHA for debugging")
         script = eng.scripts[eng.create(argv[1])]
         c.prop_argv = []
         return eng.debug_run(c, script, numkeys, argv[3:], readonly, forked=ldb == "yes")
@@ -306,7 +308,9 @@ def function_delete(c, argv):
 @subcommand("function", "flush", -2, "write noscript", group=G, since="7.0.0",
             summary="Deletes all libraries and functions.")
 def function_flush(c, argv):
-    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
+    if len(argv) > 3:
+        raise subcommand_syntax(argv)
+    if len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
         raise RedisError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     _registry(c.server).flush()
     c.server.dirty += 1
@@ -390,7 +394,7 @@ def function_restore(c, argv):
     from redpoll.persistence import rdb
     policy = b"append"
     if len(argv) > 4:
-        raise RedisError(SYNTAX_ERR)
+        raise subcommand_syntax(argv)
     if len(argv) == 4:
         policy = argv[3].lower()
         if policy not in (b"flush", b"append", b"replace"):

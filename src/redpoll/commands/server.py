@@ -13,7 +13,7 @@ import time
 
 from redpoll.client import F_LUA, F_MONITOR, F_REPLICA
 from redpoll.commands.table import command, subcommand
-from redpoll.errors import SYNTAX, RedisError
+from redpoll.errors import SYNTAX, RedisError, subcommand_syntax
 from redpoll.info import info_text
 from redpoll.protocol.quoting import repr_arg
 from redpoll.protocol.resp import OK, Double, Map, Status, Verbatim
@@ -23,12 +23,6 @@ G = "server"
 
 def _help(lines: list[str]) -> list:
     return [Status(line) for line in lines]
-
-
-def _sub_error(sub: bytes, container: str) -> RedisError:
-    """Redis's reply when a subcommand gets a wrong number of arguments."""
-    return RedisError(f"ERR unknown subcommand or wrong number of arguments for "
-                      f"'{sub.decode('utf-8', 'replace')}'. Try {container} HELP.")
 
 
 def _int_arg(b: bytes) -> int:
@@ -222,7 +216,7 @@ _SLOWLOG_HELP = [
             summary="Returns the slow log's entries.", since="2.2.12")
 def slowlog_get(c, argv):
     if len(argv) > 3:
-        raise _sub_error(argv[1], "SLOWLOG")
+        raise subcommand_syntax(argv)
     count = 10
     if len(argv) == 3:
         try:
@@ -539,7 +533,7 @@ def memory_help(c, argv):
 
 def _debug_sleep(c, argv):
     if len(argv) != 3:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     try:
         secs = float(argv[2])
     except ValueError:
@@ -551,7 +545,7 @@ def _debug_sleep(c, argv):
 
 def _debug_object(c, argv):
     if len(argv) != 3:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     db = c.db
     v = db.read(argv[2]) if hasattr(db, "read") else db.get(argv[2])
     if v is None:
@@ -590,20 +584,20 @@ def _encoding(c, key: bytes) -> str:
 
 def _debug_error(c, argv):
     if len(argv) != 3:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     return RedisError(argv[2].decode("utf-8", "surrogateescape"))
 
 
 def _debug_log(c, argv):
     if len(argv) != 3:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     c.server.log.warning(f"DEBUG LOG: {argv[2].decode('utf-8', 'replace')}")
     return OK
 
 
 def _debug_change_repl_id(c, argv):
     if len(argv) != 2:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     c.server.log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
     repl = getattr(c.server, "repl", None)
     if repl is not None and hasattr(repl, "change_replid"):
@@ -614,7 +608,7 @@ def _debug_change_repl_id(c, argv):
 
 def _debug_populate(c, argv):
     if not 3 <= len(argv) <= 5:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     count = _int_arg(argv[2])
     if count < 0:
         raise RedisError("ERR count must be greater than or equal to 0")  # as 7.0 text
@@ -634,7 +628,7 @@ def _debug_populate(c, argv):
 
 def _debug_protocol(c, argv):
     if len(argv) != 3:
-        raise _sub_error(argv[1], "DEBUG")
+        raise subcommand_syntax(argv)
     from redpoll.protocol import resp as R
     kind = argv[2].lower()
     values = {

@@ -14,7 +14,8 @@ from redpoll.commands.string import parse_int
 from redpoll.commands.table import command, subcommand
 from redpoll.datatypes.stream import (
     MAX_ID, U64, Consumer, Group, NACK, Stream, id_str, make_id)
-from redpoll.errors import NO_SUCH_KEY, SYNTAX, WRONGTYPE, RedisError, wrong_arity
+from redpoll.errors import (NO_SUCH_KEY, SYNTAX, WRONGTYPE, RedisError, subcommand_syntax,
+                            wrong_arity)
 from redpoll.notify import STREAM, notify
 from redpoll.protocol.resp import NULL_ARRAY, OK, Map, Status
 
@@ -416,11 +417,11 @@ def xlen(c, argv):
 @command("xdel", -3, "write fast", keys=(1, 1, 1), group=G, since="5.0.0",
          summary="Returns the number of messages after removing them from a stream.")
 def xdel(c, argv):
-    ids = [strict_id(a) for a in argv[2:]]
     db, key = c.db, argv[1]
-    s = get_stream(db, key)
+    s = get_stream(db, key)         # the key first: a missing one is 0 whatever the IDs
     if s is None:
         return 0
+    ids = [strict_id(a) for a in argv[2:]]
     deleted = 0
     for sid in ids:
         if s.delete(sid):
@@ -446,7 +447,6 @@ def xread_keys(argv) -> list[int]:
 
 
 def _parse_xread(c, argv, group_cmd: bool):
-    name = "xreadgroup" if group_cmd else "xread"
     timeout = -1
     count = 0
     noack = False
@@ -489,8 +489,9 @@ def _parse_xread(c, argv, group_cmd: bool):
         raise RedisError(SYNTAX)
     rest = n - streams_at
     if rest % 2:
-        raise RedisError(f"ERR Unbalanced '{name}' list of streams: for each stream key "
-                         f"an ID or '$' must be specified.")
+        # Redis 7.0 names XREAD here for XREADGROUP too
+        raise RedisError("ERR Unbalanced XREAD list of streams: for each stream key "
+                         "an ID or '$' must be specified.")
     if group_cmd and group is None:
         raise RedisError("ERR Missing GROUP option for XREADGROUP")
     half = rest // 2
@@ -1018,8 +1019,7 @@ def _xgroup_prelude(c, argv, sub: bytes):
                 raise RedisError("ERR value for ENTRIESREAD must be positive or -1")
             i += 2
         else:
-            raise RedisError(f"ERR unknown subcommand or wrong number of arguments for "
-                             f"'{argv[1].decode('utf-8', 'replace')}'. Try XGROUP HELP.")
+            raise subcommand_syntax(argv)
     key, gname = argv[2], argv[3]
     s = get_stream(c.db, key)
     if s is None and not mkstream:
@@ -1032,17 +1032,12 @@ def _xgroup_prelude(c, argv, sub: bytes):
     return s, g, entries_read
 
 
-def _syntax_sub(argv):
-    return RedisError(f"ERR unknown subcommand or wrong number of arguments for "
-                      f"'{argv[1].decode('utf-8', 'replace')}'. Try XGROUP HELP.")
-
-
 @subcommand("xgroup", "create", -5, "write denyoom", keys=(2, 2, 1), group=G, since="5.0.0",
             summary="Creates a consumer group.")
 def xgroup_create(c, argv):
-    if len(argv) > 8:
-        raise _syntax_sub(argv)
     s, g, entries_read = _xgroup_prelude(c, argv, b"create")
+    if len(argv) > 8:       # after the options and the lookups, as Redis
+        raise subcommand_syntax(argv)
     if argv[4] == b"$":
         sid = s.last_id if s is not None else 0
     else:
@@ -1062,9 +1057,9 @@ def xgroup_create(c, argv):
 @subcommand("xgroup", "setid", -5, "write", keys=(2, 2, 1), group=G, since="5.0.0",
             summary="Sets the last-delivered ID of a consumer group.")
 def xgroup_setid(c, argv):
-    if len(argv) not in (5, 7):
-        raise _syntax_sub(argv)
     s, g, entries_read = _xgroup_prelude(c, argv, b"setid")
+    if len(argv) not in (5, 7):     # after the options and the lookups, as Redis
+        raise subcommand_syntax(argv)
     if argv[4] == b"$":
         sid = s.last_id
     else:
@@ -1150,8 +1145,10 @@ def _lag(s: Stream, g: Group):
 def xinfo_stream(c, argv):
     full = False
     count = 10
-    bad = RedisError(f"ERR unknown subcommand or wrong number of arguments for "
-                     f"'{argv[1].decode('utf-8', 'replace')}'. Try XINFO HELP.")
+    bad = subcommand_syntax(argv)
+    s = get_stream(c.db, argv[2])       # the key before the options, as Redis
+    if s is None:
+        raise RedisError(NO_SUCH_KEY)
     if len(argv) > 3:
         if argv[3].lower() != b"full":
             raise bad
@@ -1162,9 +1159,6 @@ def xinfo_stream(c, argv):
             count = parse_int(argv[5])
             if count < 0:
                 count = 10
-    s = get_stream(c.db, argv[2])
-    if s is None:
-        raise RedisError(NO_SUCH_KEY)
     head = [
         (b"length", len(s)),
         (b"radix-tree-keys", len(s.nodes)),

@@ -127,6 +127,7 @@ def encode(v, proto: int) -> bytes:
     return b"".join(out)
 
 
+_NO_CRLF = bytes.maketrans(b"\r\n", b"  ")
 _BULK_HDR = [b"$%d\r\n" % i for i in range(10000)]     # "$<len>\r\n" by length
 _ONLY_BYTES = frozenset([bytes])
 
@@ -162,7 +163,8 @@ def _encode_into(v, proto: int, out: list) -> None:
     elif t is Status:
         out.append(b"+" + v.encode() + b"\r\n")
     elif isinstance(v, RedisError):
-        out.append(b"-" + v.msg.encode("utf-8", "replace").replace(b"\r\n", b"  ") + b"\r\n")
+        # each CR or LF of the text becomes a space, as Redis's addReplyErrorFormat
+        out.append(b"-" + v.msg.encode("utf-8", "replace").translate(_NO_CRLF) + b"\r\n")
     elif t is Map:
         if proto == 2:
             out.append(b"*%d\r\n" % (2 * len(v)))

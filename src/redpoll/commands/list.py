@@ -10,7 +10,7 @@ from redpoll import blocking
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
 from redpoll.datatypes.list import RList
-from redpoll.errors import NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, RedisError, wrong_arity
+from redpoll.errors import NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, WRONGTYPE, RedisError, wrong_arity
 from redpoll.notify import GENERIC, LIST, notify
 from redpoll.protocol.resp import NULL_ARRAY, OK
 
@@ -80,39 +80,48 @@ def _push_into(c, key: bytes, lst, values, where: bytes) -> int:
 
 # -- pushes -------------------------------------------------------------------
 
-def _push(c, argv, where: bytes, exists_only: bool):
-    key = argv[1]
-    lst = c.db.get_typed(key, RList)
-    if lst is None and exists_only:
-        return 0
-    vals = argv[2:]
-    n = _push_into(c, key, lst, vals, where)
-    c.server.dirty += len(vals)
-    return n
+def _push_handler(left: bool, exists_only: bool):
+    """The handler of LPUSH (``left``), RPUSH, LPUSHX and RPUSHX
+    (``exists_only``): one function per command, so that the hot path is
+    one call into the list (``RList.push``) and nothing else."""
+    event = "lpush" if left else "rpush"
+
+    def push(c, argv):
+        key = argv[1]
+        db = c.db
+        srv = c.server
+        lst = db.data.get(key)
+        if lst is not None and (db.expires or srv.track_access):
+            lst = db.get(key)
+        vals = argv[2:]
+        if lst is not None:
+            if type(lst) is not RList:
+                raise RedisError(WRONGTYPE)
+            n = lst.push(vals, left)
+        elif exists_only:
+            return 0
+        else:
+            db.add(key, RList.new(vals[::-1] if left else vals))
+            n = len(vals)
+        if srv.notify_flags:
+            notify(srv, LIST, event, key, db.id)
+        srv.dirty += len(vals)
+        return n
+    return push
 
 
-@command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
-         summary="Prepends one or more elements to a list. Creates the key if it doesn't exist.")
-def lpush(c, argv):
-    return _push(c, argv, _LEFT, False)
-
-
-@command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
-         summary="Appends one or more elements to a list. Creates the key if it doesn't exist.")
-def rpush(c, argv):
-    return _push(c, argv, _RIGHT, False)
-
-
-@command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.2.0",
-         summary="Prepends one or more elements to a list only when the list exists.")
-def lpushx(c, argv):
-    return _push(c, argv, _LEFT, True)
-
-
-@command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.2.0",
-         summary="Appends an element to a list only when the list exists.")
-def rpushx(c, argv):
-    return _push(c, argv, _RIGHT, True)
+command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
+        summary="Prepends one or more elements to a list. Creates the key if it doesn't exist.",
+        )(_push_handler(True, False))
+command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.0.0",
+        summary="Appends one or more elements to a list. Creates the key if it doesn't exist.",
+        )(_push_handler(False, False))
+command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.2.0",
+        summary="Prepends one or more elements to a list only when the list exists.",
+        )(_push_handler(True, True))
+command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group=G, since="2.2.0",
+        summary="Appends an element to a list only when the list exists.",
+        )(_push_handler(False, True))
 
 
 # -- pops ---------------------------------------------------------------------
@@ -127,39 +136,49 @@ def pop_n(c, key: bytes, lst, where: bytes, count: int) -> list:
     return out
 
 
-def _pop(c, argv, where: bytes):
-    if len(argv) == 2:                  # fast path: one element
+def _pop_handler(left: bool):
+    """The handler of LPOP (``left``) / RPOP; without a count, the pop is
+    one call into the list (``RList.pop_end``)."""
+    where = _LEFT if left else _RIGHT
+    event = "lpop" if left else "rpop"
+
+    def pop(c, argv):
         key = argv[1]
+        if len(argv) == 2:              # one element (the lookup inlined)
+            db = c.db
+            srv = c.server
+            lst = db.data.get(key)
+            if lst is not None and (db.expires or srv.track_access):
+                lst = db.get(key)
+            if lst is None:
+                return None
+            if type(lst) is not RList:
+                raise RedisError(WRONGTYPE)
+            value, left_over = lst.pop_end(left)
+            if srv.notify_flags:
+                notify(srv, LIST, event, key, db.id)
+            if not left_over:
+                deleted_if_empty(c, key, lst)
+            srv.dirty += 1
+            return value
+        if len(argv) > 3:
+            raise wrong_arity(argv[0].decode(errors="replace").lower())
+        count = parse_range_int(argv[2], 0, LONG_MAX, POSITIVE)
         lst = c.db.get_typed(key, RList)
         if lst is None:
-            return None
-        value = lst.pop_end(where == _LEFT)
-        _event(c, "lpop" if where == _LEFT else "rpop", key)
-        deleted_if_empty(c, key, lst)
-        c.server.dirty += 1
-        return value
-    if len(argv) > 3:
-        raise wrong_arity(argv[0].decode(errors="replace").lower())
-    count = parse_range_int(argv[2], 0, LONG_MAX, POSITIVE)
-    key = argv[1]
-    lst = c.db.get_typed(key, RList)
-    if lst is None:
-        return NULL_ARRAY
-    if count == 0:
-        return []
-    return pop_n(c, key, lst, where, count)
+            return NULL_ARRAY
+        if count == 0:
+            return []
+        return pop_n(c, key, lst, where, count)
+    return pop
 
 
-@command("lpop", -2, "write fast", keys=(1, 1, 1), group=G, since="1.0.0",
-         summary="Returns the first elements in a list after removing it. Deletes the list if the last element was popped.")
-def lpop(c, argv):
-    return _pop(c, argv, _LEFT)
-
-
-@command("rpop", -2, "write fast", keys=(1, 1, 1), group=G, since="1.0.0",
-         summary="Returns and removes the last elements of a list. Deletes the list if the last element was popped.")
-def rpop(c, argv):
-    return _pop(c, argv, _RIGHT)
+command("lpop", -2, "write fast", keys=(1, 1, 1), group=G, since="1.0.0",
+        summary="Returns the first elements in a list after removing it. Deletes the list if the last element was popped.",
+        )(_pop_handler(True))
+command("rpop", -2, "write fast", keys=(1, 1, 1), group=G, since="1.0.0",
+        summary="Returns and removes the last elements of a list. Deletes the list if the last element was popped.",
+        )(_pop_handler(False))
 
 
 # -- reads --------------------------------------------------------------------

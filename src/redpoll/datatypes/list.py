@@ -124,11 +124,13 @@ class RList:
         return len(q)
 
     def pop_end(self, left: bool):
-        """LPOP (``left``) / RPOP one item of a non-empty list."""
+        """LPOP (``left``) / RPOP one item of a non-empty list:
+        (the item, how many items are left)."""
         q = self._q
         if q is None:
-            return self._pop_packed(left)
-        return q.popleft() if left else q.pop()
+            item = self._pop_packed(left)
+            return item, self._n if self._q is None else len(self._q)
+        return (q.popleft() if left else q.pop()), len(q)
 
     def _pop_packed(self, left: bool):
         if hot(self):

@@ -481,3 +481,45 @@ def test_migrate_notifies_and_touches_watched_keys(servers):
             src.close()
     assert seen["rp_a"] == seen["rd_a"]
     assert (b"__keyevent@0__:del", b"a") in seen["rp_a"]
+
+
+def test_migrate_passwords_are_redacted_in_monitor_and_slowlog(servers):
+    """MONITOR and SLOWLOG GET show MIGRATE's AUTH/AUTH2 values as
+    ``(redacted)``, exactly the ones Redis redacts (those parsed before a
+    syntax error or KEYS)."""
+    calls = [
+        ["MIGRATE", "127.0.0.1", "1", "nokey", "0", "100", "AUTH", "pw1"],
+        ["MIGRATE", "127.0.0.1", "1", "nokey", "0", "100", "COPY", "AUTH2", "u", "pw2"],
+        ["MIGRATE", "127.0.0.1", "1", "", "0", "100", "AUTH", "pw3", "KEYS", "auth", "x"],
+        ["MIGRATE", "127.0.0.1", "1", "nokey", "0", "100", "FOO", "AUTH", "pw4"],
+        ["MIGRATE", "127.0.0.1", "1", "nokey", "0", "100", "AUTH2", "u"],
+        ["MIGRATE", "127.0.0.1", "1", "nokey", "0", "100", "REPLACE"],
+    ]
+    seen = {}
+    for name in ("rd_a", "rp_a"):
+        port = servers[name].port
+        mon = socket.create_connection(("127.0.0.1", port), timeout=10)
+        mon.sendall(b"MONITOR\r\n")
+        buf = b""
+        while b"+OK\r\n" not in buf:
+            buf += mon.recv(4096)
+        buf = b""
+        conn = RespConn(port)
+        conn.call(["CONFIG", "SET", "slowlog-log-slower-than", "0"])
+        conn.call(["SLOWLOG", "RESET"])
+        for argv in calls:
+            conn.call(argv)
+        slowlog = conn.call(["SLOWLOG", "GET", "100"])
+        conn.call(["CONFIG", "SET", "slowlog-log-slower-than", "10000"])
+        conn.call(["PING", "end-marker"])
+        deadline = time.monotonic() + 10
+        while b"end-marker" not in buf and time.monotonic() < deadline:
+            buf += mon.recv(65536)
+        mon.close()
+        conn.close()
+        lines = [ln.split("] ", 1)[1] for ln in buf.decode().split("\r\n")
+                 if '"MIGRATE"' in ln]
+        entries = [e[1][3] for e in slowlog[1] if e[1][3][1][0][1] == b"MIGRATE"]
+        seen[name] = (lines, entries)
+    assert seen["rp_a"] == seen["rd_a"]
+    assert '"AUTH" "(redacted)"' in seen["rp_a"][0][0]

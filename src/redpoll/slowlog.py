@@ -101,12 +101,9 @@ class SlowLog:
             for i in range(len(args) - 2):
                 if args[i].lower() == b"auth":
                     args[i + 1] = args[i + 2] = b"(redacted)"
-        elif name in (b"migrate",):
-            for i in range(len(args) - 1):
-                if args[i].lower() in (b"auth", b"auth2"):
-                    args[i + 1] = b"(redacted)"
-                    if args[i].lower() == b"auth2" and i + 2 < len(args):
-                        args[i + 2] = b"(redacted)"
+        elif name == b"migrate":
+            from redpoll.commands.migrate import redact
+            args = redact(args)
         argc = len(args)
         if argc > MAX_ARGC:
             args = args[:MAX_ARGC - 1] + [

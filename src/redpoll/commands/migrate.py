@@ -87,6 +87,27 @@ def migrate_keys(argv) -> list[int]:
     return [3]
 
 
+def redact(args: list[bytes]) -> list[bytes]:
+    """MIGRATE's arguments as MONITOR and the slow log show them: the AUTH /
+    AUTH2 values MIGRATE parsed before it stopped (KEYS, a syntax error)
+    replaced by ``(redacted)``, as Redis's redactClientCommandArgument."""
+    out = list(args)
+    n = len(out)
+    j = 6
+    while j < n:
+        opt = out[j].lower()
+        if opt == b"auth" and j + 1 < n:
+            out[j + 1] = b"(redacted)"
+            j += 1
+        elif opt == b"auth2" and j + 2 < n:
+            out[j + 1] = out[j + 2] = b"(redacted)"
+            j += 2
+        elif opt not in (b"copy", b"replace"):
+            break
+        j += 1
+    return out
+
+
 # -- the connection cache -----------------------------------------------------------
 class _Link:
     """A cached connection to a target: Redis's migrateCachedSocket."""

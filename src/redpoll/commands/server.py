@@ -180,6 +180,9 @@ def monitor_line(c, argv) -> bytes:
         for i in range(1, len(args) - 2):
             if args[i].lower() == b"auth":
                 args[i + 1] = args[i + 2] = b"(redacted)"
+    elif name == b"migrate":
+        from redpoll.commands.migrate import redact
+        args = redact(args)
     t = time.time_ns() // 1000
     if c.flags & F_LUA:                         # called from a script
         where = "lua"

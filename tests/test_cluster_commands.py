@@ -523,3 +523,24 @@ def test_migrate_passwords_are_redacted_in_monitor_and_slowlog(servers):
         seen[name] = (lines, entries)
     assert seen["rp_a"] == seen["rd_a"]
     assert '"AUTH" "(redacted)"' in seen["rp_a"][0][0]
+
+
+def test_migrate_link_is_cached_then_closed_when_idle(servers):
+    """One connection per target, reused by later MIGRATEs, closed after
+    10 s without use (Redis's MIGRATE_SOCKET_CACHE_TTL)."""
+    with ServerProcess("redis") as target:
+        src = servers["rp_a"].client()
+        tc = target.client()
+        src.flushall()
+        src.mset({"a": "1", "b": "2"})
+
+        def links():
+            return [c for c in tc.client_list() if c["cmd"] in ("restore", "select")]
+        assert src.migrate("127.0.0.1", target.port, "a", 0, 5000)
+        assert src.migrate("127.0.0.1", target.port, "b", 0, 5000)
+        assert len(links()) == 1
+        t0 = time.monotonic()
+        wait_until(lambda: not links(), timeout=20, what="idle MIGRATE link closed")
+        assert time.monotonic() - t0 >= 8
+        src.close()
+        tc.close()

@@ -39,18 +39,6 @@ def ordered(s: RSet) -> list:
     return list(s)
 
 
-def add_members(c, s: RSet, members) -> int:
-    """Add members, tracking the intset -> hashtable conversion; new count."""
-    if s.ht is None:
-        s.update_encoding(c.server.config)
-    added = s.add_many(members)
-    # a member that is not an integer is never in an intset: it was added
-    if added and not s.ht and (len(s) > c.server.config["set-max-intset-entries"]
-                               or not all(map(is_int_member, members))):
-        s.ht = True
-    return added
-
-
 def store_collection(c, dst: bytes, value, n: int, event: str, type_flag: int) -> int:
     """Store the result of a *STORE command (sets, sorted sets): ``value``,
     holding ``n`` members, at ``dst`` with keyspace event ``event`` of class
@@ -80,14 +68,20 @@ def store_set(c, dst: bytes, members, event: str) -> int:
 def sadd(c, argv):
     key = argv[1]
     db = c.db
-    s = db.get_typed(key, RSet)
+    srv = c.server
+    s = db.data.get(key)                # Database.get_typed, inlined
+    if s is not None and (db.expires or srv.track_access):
+        s = db.get(key)
     if s is None:
         s = RSet.new()
         db.add(key, s)
-    n = add_members(c, s, argv[2:])
+    elif type(s) is not RSet:
+        raise RedisError(WRONGTYPE)
+    n = s.add_many(argv[2:], srv.config)
     if n:
-        _event(c, "sadd", key)
-        c.server.dirty += n
+        if srv.notify_flags:
+            notify(srv, SET, "sadd", key, db.id)
+        srv.dirty += n
     return n
 
 
@@ -150,9 +144,13 @@ def spop(c, argv):
     db = c.db
     srv = c.server
     if len(argv) == 2:
-        s = db.get_typed(key, RSet)
+        s = db.data.get(key)            # Database.get_typed, inlined
+        if s is not None and (db.expires or srv.track_access):
+            s = db.get(key)
         if s is None:
             return None
+        if type(s) is not RSet:
+            raise RedisError(WRONGTYPE)
         m = s.pop_random()
         _event(c, "spop", key)
         _del_if_empty(c, key, s)
@@ -236,7 +234,7 @@ def smove(c, argv):
     if ds is None:
         ds = RSet.new()
         db.add(dst, ds)
-    if add_members(c, ds, (m,)):
+    if ds.add_many((m,), c.server.config):
         _event(c, "sadd", dst)
     c.server.dirty += 1
     return 1

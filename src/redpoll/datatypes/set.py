@@ -90,26 +90,36 @@ class RSet:
         return s
 
     # -- writes that keep the packed form ------------------------------------------
-    def add_many(self, members) -> int:
-        """Add members; how many were new (one access, see compact.hot)."""
+    def add_many(self, members, config=None) -> int:
+        """Add members; how many were new (one access, see compact.hot).
+        With the server's ``config`` (the set commands), the intset ->
+        hashtable conversion is tracked as Redis does it."""
         s = self._s
         if s is None and hot(self):
             s = self.s
         if s is not None:
             n = len(s)
             s.update(members)
-            return len(s) - n
-        blob = self._lp
-        added = 0
-        for m in members:
-            e = esc(m) + SEP
-            if blob.find(SEP + e) < 0:
-                blob += e
-                added += 1
-        self._lp = blob
-        self._n += added
-        if len(blob) > PACK_BYTES:
-            self.s  # noqa: B018 (the property expands)
+            added = len(s) - n
+        else:
+            blob = self._lp
+            added = 0
+            for m in members:
+                e = esc(m) + SEP
+                if blob.find(SEP + e) < 0:
+                    blob += e
+                    added += 1
+            self._lp = blob
+            self._n += added
+            if len(blob) > PACK_BYTES:
+                self.s  # noqa: B018 (the property expands)
+        # a member that is not an integer is never in an intset: it was added
+        if added and config is not None and not self.ht:
+            if self.ht is None:
+                self.update_encoding(config)
+            elif (len(self) > config["set-max-intset-entries"]
+                  or not all(map(is_int_member, members))):
+                self.ht = True
         return added
 
     def remove_many(self, members) -> int:

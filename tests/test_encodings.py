@@ -72,6 +72,12 @@ def test_hash_thresholds(pair):
         ["HSETNX", "n", "a", "1"], enc("n"),
         ["HINCRBY", "i", "c", "5"], ["HINCRBYFLOAT", "i", "d", "1.5"], enc("i"),
         ["HGETALL", "i"], ["HGET", "i", "c"], ["HSTRLEN", "i", "d"],
+        # the counters check the field's length too (new key, existing listpack)
+        ["HINCRBY", "j", "k" * 65, "1"], enc("j"),
+        ["HSET", "k", "a", "1"], ["HINCRBYFLOAT", "k", "k" * 65, "1.5"], enc("k"),
+        ["HSET", "m", "a", "1"], ["HINCRBY", "m", "a", "1" * 18], enc("m"),
+        ["HINCRBYFLOAT", "m", "b", "1" * 70], enc("m"), ["HGET", "m", "b"],
+        ["HINCRBY", "m", "x" * 65, "nope"], enc("m"), ["HINCRBY", "m", "a", "9" * 18],
     ], norm=EXACT)
 
 

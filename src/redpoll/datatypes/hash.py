@@ -27,6 +27,15 @@ LISTPACK = "listpack"
 HASHTABLE = "hashtable"
 
 
+def _put(blob: bytes, loc, field: bytes, value: bytes) -> bytes:
+    """A packed hash with ``field`` set to ``value``: ``loc`` is where
+    :func:`~redpoll.datatypes.compact.find_pair` found the field (None: it
+    is added at the end)."""
+    if loc is None:
+        return blob + esc(field) + SEP2 + esc(value) + SEP
+    return blob[:loc[1]] + esc(value) + blob[loc[2]:]
+
+
 class RHash:
     # _d: the dict, or None while packed; _lp: the packed bytes, or None;
     # _n: the field count while packed
@@ -85,32 +94,81 @@ class RHash:
         """Set one field; 1 if it is new, else 0."""
         return self.set_pairs((field, value))
 
-    def set_pairs(self, pairs) -> int:
+    def set_pairs(self, pairs, config=None) -> int:
         """Set fields from a flat sequence ``field, value, ...``; how many
         were new. A packed hash is edited packed (one access, see
-        compact.hot), and expanded if it outgrows the packed form."""
+        compact.hot), and expanded if it outgrows the packed form. With the
+        server's ``config`` (the hash commands), the listpack -> hashtable
+        conversion is tracked as Redis does it (a hashtable is expanded:
+        only listpacks are packed)."""
+        listpack = config is not None and not self.ht
+        if listpack:
+            if self.ht is None:
+                self.update_encoding(config)
+                listpack = not self.ht
+            limit = config.values["hash-max-listpack-value"]
+            if listpack and (len(pairs[0]) > limit or len(pairs[1]) > limit if len(pairs) == 2
+                             else max(map(len, pairs)) > limit):
+                self.ht = True
+                listpack = False
+                self.expand()
         d = self._d
         if d is None and hot(self):
             d = self.d
         if d is not None:
             n = len(d)
-            for i in range(0, len(pairs), 2):
-                d[pairs[i]] = pairs[i + 1]
-            return len(d) - n
-        blob = self._lp
-        added = 0
-        for i in range(0, len(pairs), 2):
-            loc = find_pair(blob, pairs[i])
-            if loc is None:
-                blob = blob + esc(pairs[i]) + SEP2 + esc(pairs[i + 1]) + SEP
-                added += 1
+            if len(pairs) == 2:
+                d[pairs[0]] = pairs[1]
             else:
-                blob = blob[:loc[1]] + esc(pairs[i + 1]) + blob[loc[2]:]
-        self._lp = blob
-        self._n += added
-        if len(blob) > PACK_BYTES:
+                for i in range(0, len(pairs), 2):
+                    d[pairs[i]] = pairs[i + 1]
+            size = len(d)
+            added = size - n
+        else:
+            blob = self._lp
+            added = 0
+            for i in range(0, len(pairs), 2):
+                loc = find_pair(blob, pairs[i])
+                if loc is None:
+                    added += 1
+                blob = _put(blob, loc, pairs[i], pairs[i + 1])
+            self._lp = blob
+            self._n = size = self._n + added
+            if len(blob) > PACK_BYTES:
+                self.expand()
+        # checked on every write, as Redis does
+        if listpack and size > config.values["hash-max-listpack-entries"]:
+            self.ht = True
             self.expand()
         return added
+
+    def apply(self, field: bytes, fn, config) -> bytes:
+        """Set ``field`` to ``fn(its value or None)`` (bytes) with one
+        lookup of the field (HINCRBY, HINCRBYFLOAT); ``fn`` may raise to
+        leave the hash alone. Tracks the encoding as :meth:`set_pairs`."""
+        d = self._d
+        if d is None and hot(self):
+            d = self.d
+        if d is not None:
+            new = fn(d.get(field))
+            d[field] = new
+        else:
+            blob = self._lp
+            loc = find_pair(blob, field)
+            new = fn(None if loc is None else unesc(blob[loc[1]:loc[2]]))
+            self._lp = blob = _put(blob, loc, field, new)
+            if loc is None:
+                self._n += 1
+            if len(blob) > PACK_BYTES:
+                self.expand()
+        if not self.ht:
+            if self.ht is None:
+                self.update_encoding(config)
+            elif (max(len(field), len(new)) > config.values["hash-max-listpack-value"]
+                  or len(self) > config.values["hash-max-listpack-entries"]):
+                self.ht = True
+                self.expand()
+        return new
 
     def delete(self, field: bytes) -> bool:
         """Remove one field; True if it was there."""

@@ -5,7 +5,10 @@ run. If the floor itself is below a target ratio, no Python implementation
 on this runtime meets it; the gap between redpoll and the floor is what
 redpoll's own code costs.
 
-    python bench/floor.py [-n 200000]
+    python bench/floor.py [-n 200000] [--rounds K]
+
+With ``--rounds K`` each test runs K times on each server, alternately, and
+the best run of each counts (as bench/throughput.py).
 """
 
 from __future__ import annotations
@@ -14,20 +17,22 @@ import argparse
 import sys
 
 from common import Proc, machine
-from throughput import bench
+from throughput import best_of
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=200000)
     ap.add_argument("-c", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
     print(f"Machine: {machine()}")
     with Proc("floor") as fl, Proc("redpoll") as rp, Proc("redis") as rd:
         for p in (1, 16):
             for t in ("set", "get"):
-                r = {k: bench(s.port, t, args.n, p, args.c) for k, s in
-                     (("floor", fl), ("redpoll", rp), ("redis", rd))}
+                servers = {"floor": fl, "redpoll": rp, "redis": rd}
+                r = dict(zip(servers, best_of([s.port for s in servers.values()],
+                                              t, args.n, p, args.c, args.rounds)))
                 for name, ref in r["redis"].items():
                     f, m = r["floor"].get(name, 0), r["redpoll"].get(name, 0)
                     print(f"{name:<5} -P {p:<3} redis {ref:>11,.0f}   floor {f:>11,.0f} "

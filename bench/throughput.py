@@ -51,6 +51,18 @@ def bench(port: int, test: str, n: int, pipeline: int, clients: int) -> dict[str
     return res
 
 
+def best_of(ports: list[int], test: str, n: int, pipeline: int, clients: int,
+            rounds: int) -> list[dict[str, float]]:
+    """Run ``test`` ``rounds`` times on each server, alternately, and keep
+    each server's best requests/s per benchmark name."""
+    best: list[dict[str, float]] = [{} for _ in ports]
+    for _ in range(max(1, rounds)):
+        for b, port in zip(best, ports):
+            for name, rps in bench(port, test, n, pipeline, clients).items():
+                b[name] = max(b.get(name, 0.0), rps)
+    return best
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=200000)
@@ -64,12 +76,7 @@ def main() -> int:
     with Proc("redpoll") as rp, Proc("redis") as rd:
         for p in (1, 16):
             for t in {"core": CORE, "types": TYPES, "all": CORE + TYPES}[args.tests]:
-                a: dict[str, float] = {}
-                b: dict[str, float] = {}
-                for _ in range(max(1, args.rounds)):
-                    for best, port in ((a, rp.port), (b, rd.port)):
-                        for name, rps in bench(port, t, args.n, p, args.c).items():
-                            best[name] = max(best.get(name, 0.0), rps)
+                a, b = best_of([rp.port, rd.port], t, args.n, p, args.c, args.rounds)
                 for name in a:
                     ratio = a[name] / b[name] if b.get(name) else 0.0
                     rows.append((name, p, a[name], b.get(name, 0.0), ratio))

@@ -155,6 +155,32 @@ def test_monitor_format_matches_redis(dbg_pair):
     assert mine == ref
 
 
+
+def _monitored_set(port: int, value: bytes) -> bytes:
+    """The MONITOR line of SET k <value>, without its timestamp and client."""
+    mon = socket.create_connection(("127.0.0.1", port), timeout=5)
+    mon.sendall(b"MONITOR\r\n")
+    assert mon.recv(100) == b"+OK\r\n"
+    c = redis.Redis(port=port, protocol=2)
+    c.set("k", value)
+    buf = b""
+
+    def done():
+        nonlocal buf
+        buf += mon.recv(4096)
+        return b"\r\n" in buf
+    wait_until(done, 5)
+    mon.close()
+    c.close()
+    return buf.split(b"] ", 1)[1].split(b"\r\n")[0]
+
+
+def test_monitor_quotes_every_byte_as_redis(dbg_pair):
+    """sdscatrepr of all 256 byte values (escapes, printable, \\xHH)."""
+    value = bytes(range(256))
+    assert (_monitored_set(dbg_pair.redpoll.port, value)
+            == _monitored_set(dbg_pair.redis.port, value))
+
 def _latency_events(port: int):
     c = redis.Redis(port=port)
     c.config_set("latency-monitor-threshold", "50")

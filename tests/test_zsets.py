@@ -38,7 +38,9 @@ def test_command_info_matches(pair):
 SCORES = ["1", "-1", "0", "-0", "1.1", "0.1", "1e10", "1.5e-5", "123456789012345678",
           "inf", "+inf", "-inf", "Infinity", "0x10", "0x1p-3", "1e308", "4.9e-324",
           "3.14159265358979323846", ".5", "5.", "+3", "1e500", "1e-400", "nan", "", " 1",
-          "1 ", "1_0", "abc", "1e", "0x", "--1", "\x00"]
+          "1 ", "1_0", "abc", "1e", "0x", "--1", "\x00",
+          # digits only (the fast path) and zeros that did or did not underflow
+          "007", "9" * 308, "9" * 309, "1" * 400, "0e5", "0.0e-400", "-0.0", "+0", "0."]
 
 
 def test_score_parsing_and_formatting(pair):

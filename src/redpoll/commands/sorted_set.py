@@ -78,13 +78,17 @@ _DECIMAL_CHARS = b"0123456789.-+eE"
 
 def parse_score(b: bytes, err: str = NOT_FLOAT) -> float:
     """getDoubleFromObject: strict (no leading space, no overflow, no NaN)."""
+    if b.isdigit():                     # the fastest path: digits only
+        v = float(b)
+        if v != INF:
+            return v
     if b and not b.translate(None, _DECIMAL_CHARS):
         try:                            # fast path: a plain decimal number
             v = float(b)
         except ValueError:
             raise RedisError(err) from None
         if v != INF and v != -INF:
-            if v != 0.0 or not b.split(b"e", 1)[0].split(b"E", 1)[0].strip(b"+-0."):
+            if v or not b.translate(None, b"+-.0"):
                 return v                # (a zero is fine unless it underflowed)
     if not b or b[:1].isspace():
         raise RedisError(err)
@@ -400,19 +404,26 @@ def zadd(c, argv):
         # fast path: one score/member pair, no options
         score = parse_score(argv[2])
         key, member = argv[1], argv[3]
-        z = c.db.get_typed(key, ZSet)
+        db = c.db
+        srv = c.server
+        z = db.data.get(key)            # Database.get_typed, inlined
+        if z is not None and (db.expires or srv.track_access):
+            z = db.get(key)
         if z is None:
             z = _new_zset(c, key)
+        elif type(z) is not ZSet:
+            raise RedisError(WRONGTYPE)
         elif z.big is None:
-            z.update_encoding(c.server.config)
+            z.update_encoding(srv.config)
         cur = z.score(member)
         if cur is None:
-            z.will_add(member, c.server.config)
+            z.will_add(member, srv.config)
         elif cur == score:
             return 0
         z.add(member, score)
-        _event(c, "zadd", key)
-        c.server.dirty += 1
+        if srv.notify_flags:
+            notify(srv, ZSET, "zadd", key, db.id)
+        srv.dirty += 1
         return 1 if cur is None else 0
     return _zadd(c, argv, False)
 

@@ -155,6 +155,9 @@ class ZSet:
 
     def score(self, member: bytes):
         """The member's score, or None."""
+        d = self._dict
+        if d is not None:
+            return d.get(member)
         if self._packed_access():
             loc = self._find(member)
             if loc is None:

@@ -251,14 +251,14 @@ class LuaEngine:
         self.rt = rt
         major, minor, patch = (int(x) for x in REDIS_COMPAT_VERSION.split("."))
         P = rt.table_from({
-            b"call": self._call, b"sha1hex": _lua_sha1hex,
+            b"call": self._redis_call(True), b"sha1hex": _lua_sha1hex,
             b"log": self._log, b"setresp": self._setresp,
             b"set_repl": self._set_repl, b"acl_check_cmd": self._acl_check_cmd,
             b"rand": self._rand, b"srand": self._srand, b"tick": self._tick,
             b"version": REDIS_COMPAT_VERSION.encode(),
             b"version_num": (major << 16) | (minor << 8) | patch,
             b"libs": rt.table_from(libs.build(rt)), b"errinfo": _errinfo,
-            b"pcall": self._pcall,
+            b"pcall": self._redis_call(False),
         })
         prelude = rt.globals().loadstring(_PRELUDE.encode(), b"=redpoll")
         api = prelude(P)
@@ -623,27 +623,23 @@ class LuaEngine:
         return self.table_from({b"ok": b"OK"})
 
     # -- callbacks (redis.*) ---------------------------------------------------------
-    def _pcall(self, *args):
-        """redis.pcall: errors come back as {err=...} tables."""
-        sess = self.debug_session
-        if sess is not None and (sess.step or sess.log_calls):
-            ok, v = self._exec_logged(sess, args)
-        else:
-            ok, v = self._exec_call(args)
-        if ok:
-            return v
-        return self.table_from({b"err": v.encode()})
-
-    def _call(self, *args):
-        """redis.call: errors are raised (as ScriptError, see errinfo)."""
-        sess = self.debug_session
-        if sess is not None and (sess.step or sess.log_calls):
-            ok, v = self._exec_logged(sess, args)
-        else:
-            ok, v = self._exec_call(args)
-        if ok:
-            return v
-        raise ScriptError(v)
+    def _redis_call(self, raise_errors: bool):
+        """The callback of redis.call (raise_errors: errors are raised as
+        ScriptError, see errinfo) or of redis.pcall (errors come back as
+        {err=...} tables). A closure rather than a method with a flag
+        argument: Lua calls it directly, at no more cost than a method."""
+        def call(*args):
+            sess = self.debug_session
+            if sess is not None and (sess.step or sess.log_calls):
+                ok, v = self._exec_logged(sess, args)
+            else:
+                ok, v = self._exec_call(args)
+            if ok:
+                return v
+            if raise_errors:
+                raise ScriptError(v)
+            return self.table_from({b"err": v.encode()})
+        return call
 
     def _exec_logged(self, sess, args):
         """_exec_call with the debugger's <redis>/<reply>/<error> logs."""

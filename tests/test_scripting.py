@@ -488,6 +488,31 @@ def test_functions(pair):
     pair.check(cmds, norm={"function": _fn_list_norm})
 
 
+
+def test_strict_globals(pair):
+    """Scripts, library loading and functions see strict, read-only globals:
+    a nonexistent name read and any assignment fail with Redis's errors
+    (EVAL's env, the load-time redis table, the functions' environment
+    whose lookups change between load and call)."""
+    lib = ("#!lua name=strict\n"
+           "redis.register_function('rd', function() return nosuch end)\n"
+           "redis.register_function('wr', function() newglobal = 1 end)\n"
+           "redis.register_function('ok', function() return {type(_G), type(redis), "
+           "_G.string.upper('a')} end)")
+    pair.check([
+        ["FUNCTION", "FLUSH"],
+        ["EVAL", "return nosuch", "0"], ["EVAL", "return _G.nosuch", "0"],
+        ["EVAL", "return redis.nosuch", "0"], ["EVAL", "_G.x = 1", "0"],
+        ["FUNCTION", "LOAD", "#!lua name=l1\nreturn nosuch"],
+        ["FUNCTION", "LOAD", "#!lua name=l2\nlocal x = redis.nosuch"],
+        ["FUNCTION", "LOAD", "#!lua name=l3\nlocal x = string.len('a')"],
+        ["FUNCTION", "LOAD", "#!lua name=l4\nredis.x = 1"],
+        ["FUNCTION", "LOAD", "#!lua name=l5\ny = 1"],
+        ["FUNCTION", "LOAD", lib],
+        ["FCALL", "rd", "0"], ["FCALL", "wr", "0"], ["FCALL", "ok", "0"],
+        ["FUNCTION", "FLUSH"],
+    ])
+
 def test_function_dump_restore_between_servers(pair):
     a, b = pair.conns
     pair.check([["FUNCTION", "FLUSH"], ["FUNCTION", "LOAD", LIB]])

@@ -30,19 +30,28 @@ local function readonly(t)
   return p
 end
 
-setmetatable(env, {
-  __index = function(_, k)
-    local v = G[k]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-  __metatable = false,
-})
+-- strict(t [, p]): makes p (a new table by default) a strict read-only view
+-- of t, as Redis's global environments are: reading a name t lacks raises
+-- Redis's error, assigning anything raises ro_error. Returns p and a function
+-- that points the view's lookups at another table (see fenv); `backing`
+-- keeps t.
+local function strict(t, p)
+  p = setmetatable(p or {}, {
+    __index = function(_, k)
+      local v = t[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = ro_error,
+    __metatable = false,
+  })
+  backing[p] = t
+  return p, function(other) t = other end
+end
 
-backing[env] = G
+strict(G, env)
 
 local function s_next(t, k)
   return next(backing[t] or t, k)
@@ -544,22 +553,8 @@ end
 -- A library's code runs once at load time with only a reduced `redis` table
 -- (register_function, log, versions); the functions it registers run later
 -- with the full API (minus the EVAL-only helpers) and the usual globals.
--- Both use the environment `fenv`, whose lookups go to CUR.
-local function strict(t)
-  local p = setmetatable({}, {
-    __index = function(_, k)
-      local v = t[k]
-      if v == nil then
-        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-      end
-      return v
-    end,
-    __newindex = ro_error,
-    __metatable = false,
-  })
-  backing[p] = t
-  return p
-end
+-- Both use the environment `fenv`, whose lookups go to FG, or to LOADG while
+-- a library loads (point_fenv).
 
 local RF = {}
 for k, v in next, redis do RF[k] = v end
@@ -567,21 +562,8 @@ RF.breakpoint, RF.debug, RF.replicate_commands = nil, nil, nil
 local FG = {}
 for k, v in next, G do FG[k] = v end
 FG.redis = readonly(RF)
-local fenv = {}
+local fenv, point_fenv = strict(FG)
 FG._G = fenv
-local CUR = FG
-setmetatable(fenv, {
-  __index = function(_, k)
-    local v = CUR[k]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = ro_error,
-  __metatable = false,
-})
-backing[fenv] = FG
 
 local FLAGS = {["no-writes"] = true, ["allow-oom"] = true, ["allow-stale"] = true,
                ["no-cluster"] = true, ["allow-cross-slot-keys"] = true}
@@ -676,9 +658,9 @@ local function load_library(body)
   if not f then return false, "compile", e end
   setfenv(f, fenv)
   pending, pending_names = {}, {}
-  CUR = LOADG
+  point_fenv(LOADG)
   local ok, err = xpcall(f, err_handler)
-  CUR = FG
+  point_fenv(FG)
   local res = pending
   pending, pending_names = nil, nil
   if not ok then return false, "run", err end

@@ -128,8 +128,8 @@ def encode(v, proto: int) -> bytes:
 
 
 _NO_CRLF = bytes.maketrans(b"\r\n", b"  ")
-_BULK_HDR = [b"$%d\r\n" % i for i in range(10000)]     # "$<len>\r\n" by length
-_ONLY_BYTES = frozenset([bytes])
+# "\r\n$<len>\r\n" by length: the end of one bulk string and the header of the next
+_NEXT_BULK = [b"\r\n$%d\r\n" % i for i in range(10000)]
 
 
 def _encode_into(v, proto: int, out: list) -> None:
@@ -140,13 +140,20 @@ def _encode_into(v, proto: int, out: list) -> None:
         out.append(b":%d\r\n" % v)
     elif t is list or t is tuple:
         n = len(v)
-        if n and _ONLY_BYTES.issuperset(map(type, v)):
+        if n and type(v[0]) is bytes:
             # an array of plain bulk strings (LRANGE, HGETALL, KEYS...): one
-            # join; a string of 10000+ bytes takes the loop below
+            # join of the strings and the headers between them, no loop in
+            # Python; any other element, or a string of 10000+ bytes, takes
+            # the loop below
             try:
-                out.append(b"*%d\r\n%b\r\n" % (
-                    n, b"\r\n".join([_BULK_HDR[len(x)] + x for x in v])))
-                return
+                hdrs = [_NEXT_BULK[len(x)] for x in v if type(x) is bytes]
+                if len(hdrs) == n:
+                    parts = [b"\r\n"] * (2 * n + 1)
+                    parts[0:-1:2] = hdrs
+                    parts[0] = b"*%d\r\n$%d\r\n" % (n, len(v[0]))
+                    parts[1::2] = v
+                    out.append(b"".join(parts))
+                    return
             except IndexError:
                 pass
         out.append(b"*%d\r\n" % n)

@@ -51,6 +51,15 @@ def test_error_replies_match_redis(dbg_pair):
     ])
 
 
+
+def test_help_of_every_container_matches_redis(dbg_pair):
+    """Every container's HELP (one help_reply): the header names the command
+    as sent, upper-cased; then the container's lines and HELP's own entry.
+    (DEBUG HELP lists only the subcommands redpoll has: not compared.)"""
+    dbg_pair.check([[name, "help"] for name in (
+        "slowlog", "Latency", "mEmOrY", "module", "client", "object", "pubsub",
+        "script", "function", "xgroup", "XINFO", "acl", "config", "command")])
+
 def test_memory_usage_matches_redis(dbg_pair):
     cmds = [["SET", "foo", "bar"], ["SET", "n", "12345"], ["SET", "big", "x" * 100],
             ["SET", "huge", "y" * 10000], ["RPUSH", "l", *"abcdefghij"],

@@ -9,10 +9,11 @@ import time
 
 from redpoll import acl as A
 from redpoll.commands import table as T
+from redpoll.commands.help import help_reply
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import subcommand
 from redpoll.errors import RedisError, subcommand_syntax, wrong_arity
-from redpoll.protocol.resp import OK, Double, Map, Set, Status
+from redpoll.protocol.resp import OK, Double, Map, Set
 
 G = "server"
 _FLAGS = "admin noscript loading stale"
@@ -311,7 +312,6 @@ def load_aclfile(srv, path: str) -> str | None:
 
 
 _ACL_HELP = [
-    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CAT [<category>]",
     "    List all commands that belong to <category>, or all command categories",
     "    when no category is specified.",
@@ -338,12 +338,10 @@ _ACL_HELP = [
     "    List all the registered usernames.",
     "WHOAMI",
     "    Return the current connection username.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("acl", "help", 2, "loading stale", group=G, since="6.0.0",
             summary="Returns helpful text about the different subcommands.")
 def acl_help(c, argv):
-    return [Status(line) for line in _ACL_HELP]
+    return help_reply(argv, _ACL_HELP)

@@ -19,6 +19,7 @@ from redpoll.client import (
     F_CLOSE_AFTER_REPLY, F_DIRTY_CAS, F_DIRTY_EXEC, F_MASTER, F_MONITOR, F_MULTI,
     F_NO_EVICT, F_PUBSUB, F_READONLY, F_REPLICA, REPLY_OFF, REPLY_ON, REPLY_SKIP,
     REPLY_SKIP_NEXT)
+from redpoll.commands.help import help_reply
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import MAY_REPLICATE, WRITE, command, subcommand
 from redpoll.errors import DB_INDEX, SYNTAX, WRONGPASS, RedisError
@@ -670,7 +671,6 @@ def client_caching(c, argv):
 
 
 _CLIENT_HELP = [
-    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CACHING (YES|NO)",
     "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
@@ -716,13 +716,11 @@ _CLIENT_HELP = [
     "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("client", "help", 2, "loading stale", group=G,
             summary="Returns helpful text about the different subcommands.", since="5.0.0")
 def client_help(c, argv):
-    return [Status(line) for line in _CLIENT_HELP]
+    return help_reply(argv, _CLIENT_HELP)
 

@@ -11,6 +11,7 @@ import re
 
 from redpoll import glob
 from redpoll.client import F_LUA
+from redpoll.commands.help import help_reply
 from redpoll.commands.string import already_expired, is_int_string, parse_int
 from redpoll.commands.table import TABLE, command, container, subcommand
 from redpoll.datatypes import RHash, RList, RSet, Stream, ZSet
@@ -408,7 +409,6 @@ container("object", -2, group=G, summary="A container for object introspection c
 _categories("object", "slow")
 
 _OBJECT_HELP = [
-    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
     "    Return the kind of internal representation used in order to store the value",
     "    associated with a <key>.",
@@ -421,8 +421,6 @@ _OBJECT_HELP = [
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 _LFU_NO_IDLE = ("ERR An LFU maxmemory policy is selected, idle time not tracked. "
@@ -540,7 +538,7 @@ def object_freq(c, argv):
 
 @subcommand("object", "help", 2, "loading stale", group=G, summary="Returns helpful text about the different subcommands.", since="6.2.0")
 def object_help(c, argv):
-    return [Status(x) for x in _OBJECT_HELP]
+    return help_reply(argv, _OBJECT_HELP)
 
 
 # -- EXPIRE family ---------------------------------------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 from redpoll import glob
 from redpoll import pubsub as P
 from redpoll.client import F_LUA, F_MULTI
+from redpoll.commands.help import help_reply
 from redpoll.commands.table import TABLE, command, subcommand
 from redpoll.errors import RedisError, subcommand_syntax
-from redpoll.protocol.resp import Status
 
 G = "pubsub"
 
@@ -156,7 +156,6 @@ def pubsub_numpat(c, argv):
 
 
 _HELP = [
-    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",
     "    Return the currently active channels matching a <pattern> (default: '*').",
     "NUMPAT",
@@ -168,15 +167,13 @@ _HELP = [
     "    Return the currently active shard level channels matching a <pattern> (default: '*').",
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("pubsub", "help", 2, "loading stale", group=G,
             summary="Returns helpful text about the different subcommands.", since="6.2.0")
 def pubsub_help(c, argv):
-    return [Status(line) for line in _HELP]
+    return help_reply(argv, _HELP)
 
 
 # The group would add @pubsub; Redis has only @slow on the container and HELP.

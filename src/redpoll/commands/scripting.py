@@ -7,6 +7,7 @@ installs the BUSY check that refuses commands while a slow script runs.
 
 from __future__ import annotations
 
+from redpoll.commands.help import help_reply
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import ALLOW_BUSY, command, subcommand
 from redpoll.errors import RedisError, subcommand_syntax
@@ -182,7 +183,6 @@ def script_debug(c, argv):
 
 
 _HELP = [
-    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DEBUG (YES|SYNC|NO)",
     "    Set the debug mode for subsequent scripts executed.",
     "EXISTS <sha1> [<sha1> ...]",
@@ -197,15 +197,13 @@ _HELP = [
     "    Kill the currently executing Lua script.",
     "LOAD <script>",
     "    Load a script into the scripts cache without executing it.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("script", "help", 2, "loading stale", group=G, since="5.0.0",
             summary="Returns helpful text about the different subcommands.")
 def script_help(c, argv):
-    return [Status(s) for s in _HELP]
+    return help_reply(argv, _HELP)
 
 
 from redpoll.client import F_MASTER as _F_MASTER  # noqa: E402
@@ -428,7 +426,6 @@ def function_restore(c, argv):
 
 
 _FUNCTION_HELP = [
-    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "LOAD [REPLACE] <FUNCTION CODE>",
     "    Create a new library with the given library name and code.",
     "DELETE <LIBRARY NAME>",
@@ -470,15 +467,13 @@ _FUNCTION_HELP = [
     "      libraries with the new libraries (notice that even on this option there is a "
     "chance of failure",
     "      in case of functions name collision with another library).",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("function", "help", 2, "loading stale", group=G, since="7.0.0",
             summary="Returns helpful text about the different subcommands.")
 def function_help(c, argv):
-    return [Status(s) for s in _FUNCTION_HELP]
+    return help_reply(argv, _FUNCTION_HELP)
 
 
 # -- COMMAND INFO key specs and tips ---------------------------------------------

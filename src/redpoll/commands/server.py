@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from redpoll.client import F_LUA, F_MONITOR, F_REPLICA
+from redpoll.commands.help import help_reply
 from redpoll.commands.table import command, subcommand
 from redpoll.errors import SYNTAX, RedisError, subcommand_syntax
 from redpoll.info import info_text
@@ -19,10 +20,6 @@ from redpoll.protocol.quoting import repr_arg
 from redpoll.protocol.resp import OK, Double, Map, Status, Verbatim
 
 G = "server"
-
-
-def _help(lines: list[str]) -> list:
-    return [Status(line) for line in lines]
 
 
 def _int_arg(b: bytes) -> int:
@@ -200,7 +197,6 @@ def monitor_line(c, argv) -> bytes:
 # -- SLOWLOG -----------------------------------------------------------------------------
 
 _SLOWLOG_HELP = [
-    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET [<count>]",
     "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
     "    Entries are made of:",
@@ -210,8 +206,6 @@ _SLOWLOG_HELP = [
     "    Return the length of the slowlog.",
     "RESET",
     "    Reset the slowlog.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -250,13 +244,12 @@ def slowlog_reset(c, argv):
 @subcommand("slowlog", "help", 2, "loading stale", group=G,
             summary="Show helpful text about the different subcommands", since="6.2.0")
 def slowlog_help(c, argv):
-    return _help(_SLOWLOG_HELP)
+    return help_reply(argv, _SLOWLOG_HELP)
 
 
 # -- LATENCY -------------------------------------------------------------------------------
 
 _LATENCY_HELP = [
-    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",
     "    Return a human readable latency analysis report.",
     "GRAPH <event>",
@@ -272,8 +265,6 @@ _LATENCY_HELP = [
     "    Return a cumulative distribution of latencies in the format of a histogram "
     "for the specified command names.",
     "    If no commands are specified then all histograms are replied.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -391,13 +382,12 @@ def latency_histogram(c, argv):
 @subcommand("latency", "help", 2, "loading stale", group=G,
             summary="Returns helpful text about the different subcommands.", since="2.8.13")
 def latency_help(c, argv):
-    return _help(_LATENCY_HELP)
+    return help_reply(argv, _LATENCY_HELP)
 
 
 # -- MEMORY ------------------------------------------------------------------------------
 
 _MEMORY_HELP = [
-    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",
     "    Return memory problems reports.",
     "MALLOC-STATS",
@@ -409,8 +399,6 @@ _MEMORY_HELP = [
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -529,7 +517,7 @@ def memory_purge(c, argv):
 @subcommand("memory", "help", 2, "loading stale", group=G,
             summary="Returns helpful text about the different subcommands.", since="4.0.0")
 def memory_help(c, argv):
-    return _help(_MEMORY_HELP)
+    return help_reply(argv, _MEMORY_HELP)
 
 
 # -- DEBUG subcommands ---------------------------------------------------------------------
@@ -686,8 +674,7 @@ def _canon(v):
 
 
 def _debug_help(c, argv):
-    return _help([
-        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    return help_reply(argv, [
         "CHANGE-REPL-ID",
         "    Change the replication IDs of the instance.",
         "    Dangerous: should be used only for testing the replication subsystem.",
@@ -718,8 +705,6 @@ def _debug_help(c, argv):
         "    default.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
-        "HELP",
-        "    Prints this help.",
     ])
 
 
@@ -838,8 +823,7 @@ def module_unload(c, argv):
             summary="Returns helpful text about the different subcommands.",
             since="5.0.0")
 def module_help(c, argv):
-    return _help([
-        "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    return help_reply(argv, [
         "LIST",
         "    Return a list of loaded modules.",
         "LOAD <path> [<arg> ...]",
@@ -849,6 +833,4 @@ def module_help(c, argv):
         "and optional arguments.",
         "UNLOAD <name>",
         "    Unload a module.",
-        "HELP",
-        "    Prints this help.",
     ])

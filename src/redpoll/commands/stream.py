@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from redpoll import blocking
 from redpoll.client import F_LUA, F_MASTER
+from redpoll.commands.help import help_reply
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import command, subcommand
 from redpoll.datatypes.stream import (
@@ -17,7 +18,7 @@ from redpoll.datatypes.stream import (
 from redpoll.errors import (NO_SUCH_KEY, SYNTAX, WRONGTYPE, RedisError, subcommand_syntax,
                             wrong_arity)
 from redpoll.notify import STREAM, notify
-from redpoll.protocol.resp import NULL_ARRAY, OK, Map, Status
+from redpoll.protocol.resp import NULL_ARRAY, OK, Map
 
 G = "stream"
 INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
@@ -1108,7 +1109,6 @@ def xgroup_delconsumer(c, argv):
 
 
 _XGROUP_HELP = [
-    "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CREATE <key> <groupname> <id|$> [option]",
     "    Create a new consumer group. Options are:",
     "    * MKSTREAM",
@@ -1123,15 +1123,13 @@ _XGROUP_HELP = [
     "    Remove the specified group.",
     "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
     "    Set the current group ID and entries_read counter.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("xgroup", "help", 2, "loading stale", group=G, since="5.0.0",
             summary="Returns helpful text about the different subcommands.")
 def xgroup_help(c, argv):
-    return [Status(s) for s in _XGROUP_HELP]
+    return help_reply(argv, _XGROUP_HELP)
 
 
 # -- XINFO -------------------------------------------------------------------------------------
@@ -1238,22 +1236,19 @@ def xinfo_consumers(c, argv):
 
 
 _XINFO_HELP = [
-    "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CONSUMERS <key> <groupname>",
     "    Show consumers of <groupname>.",
     "GROUPS <key>",
     "    Show the stream consumer groups.",
     "STREAM <key> [FULL [COUNT <count>]",
     "    Show information about the stream.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
 @subcommand("xinfo", "help", 2, "loading stale", group=G, since="5.0.0",
             summary="Returns helpful text about the different subcommands.")
 def xinfo_help(c, argv):
-    return [Status(s) for s in _XINFO_HELP]
+    return help_reply(argv, _XINFO_HELP)
 
 
 def _specs():

@@ -12,6 +12,7 @@ import copy
 import os
 
 from redpoll.commands import table as T
+from redpoll.commands.help import help_reply
 from redpoll.commands.string import parse_int
 from redpoll.commands.table import subcommand
 from redpoll.errors import SYNTAX, RedisError
@@ -111,7 +112,6 @@ T.container("sentinel", -2, group=G, flags="admin only_sentinel",
             summary="A container for Redis Sentinel commands.", since="2.8.4")
 
 _HELP = [
-    "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CKQUORUM <master-name>",
     "    Check if the current Sentinel configuration is able to reach the quorum",
     "    needed to failover a master and the majority needed to authorize the",
@@ -158,8 +158,6 @@ _HELP = [
     "    Set configuration parameters for certain masters.",
     "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
     "    Simulate a Sentinel crash.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -171,7 +169,7 @@ def _sub(name, arity, flags="admin", summary="", since="2.8.4"):
 @_sub("help", 2, "loading stale", "Returns helpful text about the different subcommands.",
       "6.2.0")
 def s_help(c, argv):
-    return [Status(line) for line in _HELP]
+    return help_reply(argv, _HELP)
 
 
 @_sub("masters", 2, summary="Returns a list of monitored masters.")

@@ -198,10 +198,14 @@ def _ziplist(items: list[bytes]) -> bytes:
     return struct.pack("<IIH", total, tail, len(items)) + body + b"\xff"
 
 
-def _zipmap(pairs: list[tuple[bytes, bytes]]) -> bytes:
+def _zipmap(pairs: list[tuple[bytes, bytes]], free: int = 0) -> bytes:
+    """Lengths of 254 and more in five bytes; ``free`` unused bytes after
+    every value."""
+    def ln(b: bytes) -> bytes:
+        return bytes([len(b)]) if len(b) < 254 else b"\xfe" + struct.pack("<I", len(b))
     out = bytes([len(pairs)])
     for k, v in pairs:
-        out += bytes([len(k)]) + k + bytes([len(v)]) + b"\x00" + v
+        out += ln(k) + k + ln(v) + bytes([free]) + v + b"\x00" * free
     return out + b"\xff"
 
 
@@ -217,7 +221,8 @@ def _old_rdb() -> bytes:
     body += bytes([13]) + _str(b"zl:hash") + _str(_ziplist([b"f1", b"v1", b"f2", b"22"]))
     body += bytes([12]) + _str(b"zl:zset") + _str(_ziplist(
         [b"c", b"-3", b"a", b"1", b"b", b"2.5"]))
-    body += bytes([9]) + _str(b"zm:hash") + _str(_zipmap([(b"k1", b"v1"), (b"k2", b"v2")]))
+    body += bytes([9]) + _str(b"zm:hash") + _str(_zipmap(
+        [(b"k1", b"v1"), (b"k" * 300, b"v" * 260), (b"k3", b"v3")], free=3))
     body += bytes([1]) + _str(b"ll:list") + _len(2) + _str(b"p") + _str(b"q")
     body += bytes([3]) + _str(b"old:zset") + _len(2) + _str(b"m1") + b"\x031.5" \
         + _str(b"m2") + b"\xfe"

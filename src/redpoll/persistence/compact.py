@@ -292,31 +292,29 @@ def intset_decode(buf) -> list[bytes]:
 
 # -- zipmap (read only) ----------------------------------------------------------
 
+def _zipmap_len(buf: bytes, i: int) -> tuple[int, int]:
+    """The length a zipmap keeps at ``buf[i]`` before a field or a value
+    (one byte below 254, or 254 then four bytes), and where the bytes it
+    counts start."""
+    b = buf[i]
+    if b < 254:
+        return b, i + 1
+    if b == 254:
+        return _u32.unpack_from(buf, i + 1)[0], i + 5
+    raise CompactError("zipmap bad length")
+
+
 def zipmap_decode(buf) -> list[bytes]:
     """Field/value pairs of a zipmap (Redis < 2.6 hashes), flattened."""
     buf = bytes(buf)
     out = []
     i = 1
     try:
-        while True:
-            b = buf[i]
-            if b == 0xFF:
-                break
-            if b < 254:
-                ln, i = b, i + 1
-            elif b == 254:
-                ln, i = _u32.unpack_from(buf, i + 1)[0], i + 5
-            else:
-                raise CompactError("zipmap bad length")
+        while buf[i] != 0xFF:
+            ln, i = _zipmap_len(buf, i)         # the field
             out.append(buf[i:i + ln])
             i += ln
-            b = buf[i]
-            if b < 254:
-                ln, i = b, i + 1
-            elif b == 254:
-                ln, i = _u32.unpack_from(buf, i + 1)[0], i + 5
-            else:
-                raise CompactError("zipmap bad length")
+            ln, i = _zipmap_len(buf, i)         # the value, after its free count
             free = buf[i]
             out.append(buf[i + 1:i + 1 + ln])
             i += 1 + ln + free

@@ -645,6 +645,20 @@ def _new_zset(pairs: list[tuple[bytes, float]]) -> ZSet:
     return z
 
 
+# The types whose value is one string in a compact encoding (each counts
+# as a blob to sanitize): how to decode the string, and what builds the
+# value from the items decoded.
+_BLOB_VALUES = {
+    T_HASH_LISTPACK: (lp_decode, _pairs_to_hash),
+    T_ZSET_LISTPACK: (lp_decode, _pairs_to_zset),
+    T_SET_INTSET: (intset_decode, RSet),
+    T_LIST_ZIPLIST: (zl_decode, RList),
+    T_HASH_ZIPLIST: (zl_decode, _pairs_to_hash),
+    T_ZSET_ZIPLIST: (zl_decode, _pairs_to_zset),
+    T_HASH_ZIPMAP: (zipmap_decode, _pairs_to_hash),
+}
+
+
 def read_value(r: _Reader, t: int):
     """Read one value of type ``t`` at the reader's position."""
     try:
@@ -666,16 +680,11 @@ def read_value(r: _Reader, t: int):
                 else:
                     raise RDBError(f"Quicklist integrity check failed (container {container})")
             return lst
-        if t == T_HASH_LISTPACK:
+        compact = _BLOB_VALUES.get(t)
+        if compact is not None:
             r.blobs += 1
-            return _pairs_to_hash(lp_decode(r.string()))
-        if t == T_ZSET_LISTPACK:
-            r.blobs += 1
-            return _pairs_to_zset(lp_decode(r.string()))
-        if t == T_SET_INTSET:
-            r.blobs += 1
-            s = RSet(intset_decode(r.string()))
-            return s
+            decode, build = compact
+            return build(decode(r.string()))
         if t == T_HASH:
             h = RHash()
             n = r.length()
@@ -712,18 +721,6 @@ def read_value(r: _Reader, t: int):
                     raise RDBError("Empty ziplist inside quicklist")
                 lst.extend(items)
             return lst
-        if t == T_LIST_ZIPLIST:
-            r.blobs += 1
-            return RList(zl_decode(r.string()))
-        if t == T_HASH_ZIPLIST:
-            r.blobs += 1
-            return _pairs_to_hash(zl_decode(r.string()))
-        if t == T_ZSET_ZIPLIST:
-            r.blobs += 1
-            return _pairs_to_zset(zl_decode(r.string()))
-        if t == T_HASH_ZIPMAP:
-            r.blobs += 1
-            return _pairs_to_hash(zipmap_decode(r.string()))
         if t in (T_STREAM_LISTPACKS, T_STREAM_LISTPACKS_2, T_STREAM_LISTPACKS_3):
             from redpoll.persistence.rdb_stream import decode_stream
             return decode_stream(r, t)

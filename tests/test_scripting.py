@@ -406,6 +406,25 @@ def _lua_value(rnd, depth=0):
     return "{" + ",".join(items) + "}"
 
 
+
+def test_msgpack_sized_types(pair):
+    """cmsgpack.unpack of the types a 1/2/4-byte length or count follows
+    (str 8/16/32, bin 8/16/32, array 16/32, map 16/32), whole and cut short."""
+    def unpack(*byte_values, then="cjson.encode(v)"):
+        chars = ",".join(str(b) for b in byte_values)
+        return ["EVAL", f"local v = cmsgpack.unpack(string.char({chars})) return {then}", "0"]
+    pair.check([
+        unpack(0xD9, 2, 104, 105), unpack(0xDA, 0, 2, 104, 105), unpack(0xDB, 0, 0, 0, 2, 104, 105),
+        unpack(0xC4, 2, 104, 105), unpack(0xC5, 0, 2, 104, 105), unpack(0xC6, 0, 0, 0, 2, 104, 105),
+        unpack(0xDC, 0, 16, *[7] * 16), unpack(0xDD, 0, 0, 0, 2, 5, 6),
+        unpack(0xDE, 0, 1, 0xA1, 97, 7), unpack(0xDF, 0, 0, 0, 1, 0xA1, 97, 7),
+        unpack(0xDC, 0), unpack(0xDC, 0, 2, 1), unpack(0xDF, 0, 0, 0, 1, 0xA1, 97),
+        unpack(0xDB, 0, 0, 0, 3, 104), unpack(0xC5, 1),
+        ["EVAL", "return cmsgpack.pack({1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17})", "0"],
+        ["EVAL", "return cjson.encode(cmsgpack.unpack(cmsgpack.pack("
+                 "{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17})))", "0"],
+    ])
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_library_values(pair, seed):
     rnd = random.Random(seed)

@@ -547,11 +547,11 @@ class CMsgpack:
             return pystruct.unpack(">f", take(4))[0], i
         if b == 0xCB:
             return pystruct.unpack(">d", take(8))[0], i
-        if b in (0xD9, 0xC4):
+        if b == 0xD9:
             return take(take(1)[0]), i
-        if b in (0xDA, 0xC5):
+        if b == 0xDA:
             return take(int.from_bytes(take(2), "big")), i
-        if b in (0xDB, 0xC6):
+        if b == 0xDB:
             return take(int.from_bytes(take(4), "big")), i
         if b == 0xDC:
             n = int.from_bytes(take(2), "big")

@@ -416,6 +416,11 @@ class CJson:
 
 # -- cmsgpack ---------------------------------------------------------------------
 
+# The msgpack types a big-endian size follows: str 8/16/32 (0xD9-0xDB: a
+# length), array 16/32 and map 16/32 (0xDC-0xDF: a count); the size's width.
+_SIZE_WIDTH = {0xD9: 1, 0xDA: 2, 0xDB: 4, 0xDC: 2, 0xDD: 4, 0xDE: 2, 0xDF: 4}
+
+
 class CMsgpack:
     def __init__(self, rt):
         self.rt = rt
@@ -547,24 +552,12 @@ class CMsgpack:
             return pystruct.unpack(">f", take(4))[0], i
         if b == 0xCB:
             return pystruct.unpack(">d", take(8))[0], i
-        if b == 0xD9:
-            return take(take(1)[0]), i
-        if b == 0xDA:
-            return take(int.from_bytes(take(2), "big")), i
-        if b == 0xDB:
-            return take(int.from_bytes(take(4), "big")), i
-        if b == 0xDC:
-            n = int.from_bytes(take(2), "big")
-            return self._arr(d, i, n)
-        if b == 0xDD:
-            n = int.from_bytes(take(4), "big")
-            return self._arr(d, i, n)
-        if b == 0xDE:
-            n = int.from_bytes(take(2), "big")
-            return self._map(d, i, n)
-        if b == 0xDF:
-            n = int.from_bytes(take(4), "big")
-            return self._map(d, i, n)
+        width = _SIZE_WIDTH.get(b)
+        if width:
+            n = int.from_bytes(take(width), "big")
+            if b <= 0xDB:
+                return take(n), i
+            return (self._arr if b <= 0xDD else self._map)(d, i, n)
         raise LibError("Bad data format in input.")
 
     def _arr(self, d, i, n):

@@ -400,3 +400,31 @@ def test_loading_a_listpack_checks_only_the_entry_count(pair):
     for conn in (redpoll, redis):
         assert conn.call(["RESTORE", "z:r2", "0", payload]) == ("+", "OK")
     pair.check([enc("z:r2"), ["ZRANGE", "z:r2", "0", "-1", "WITHSCORES"]], flush=False)
+
+
+def test_packed_zset_ranges_and_removals_stay_packed(monkeypatch):
+    """ZSet.ordered (range reads, ZRANDMEMBER) and ZSet.remove_span (ZPOP*,
+    ZREMRANGEBY*) work on a packed zset without expanding it, and agree
+    with the expanded form, escaped members included."""
+    import random
+
+    from redpoll.datatypes import ZSet, compact
+
+    monkeypatch.setattr(compact, "HOT_ACCESSES", 16)     # never hot here
+    rnd = random.Random(7)
+    names = [b"a", b"b\x00", b"\x01c", b"d\x02", b"", b"ee"]
+    for _ in range(300):
+        packed, ref = ZSet.new(), ZSet()
+        ref.big = False
+        for j in range(rnd.randrange(12)):
+            m, s = rnd.choice(names) + b"%d" % j, float(rnd.randrange(-2, 3))
+            packed.add(m, s)
+            ref.add(m, s)
+        assert packed.packed and list(packed.ordered()) == list(ref.sl)
+        n = len(ref)
+        i = rnd.randrange(n + 1)
+        k = rnd.randrange(i, n + 1)
+        assert packed.remove_span(i, k) == ref.remove_span(i, k)
+        assert packed.packed and list(packed.ordered()) == list(ref.sl)
+        assert len(packed) == len(ref) and all(packed.score(m) == s for s, m in ref.sl)
+        assert packed.packed

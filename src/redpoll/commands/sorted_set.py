@@ -11,6 +11,7 @@ replied as ``Double`` (``%.17g``; a RESP3 double).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 import random
 import re
 
@@ -144,11 +145,11 @@ def parse_lex_range(bmin: bytes, bmax: bytes):
 
 # -- range selection over the SortedList ----------------------------------------
 
-def score_span(z: ZSet, lo: float, loex: bool, hi: float, hiex: bool):
-    """Index span [i, j) of the members whose score is in the range."""
+def score_span(sl, lo: float, loex: bool, hi: float, hiex: bool):
+    """Index span [i, j) of the members whose score is in the range, in
+    ``sl`` (a zset's pairs: :meth:`ZSet.ordered`)."""
     if lo > hi or (lo == hi and (loex or hiex)):
         return 0, 0
-    sl = z.sl
     i = _bisect_score(sl, lo, loex)
     j = _bisect_score(sl, hi, not hiex)
     return i, max(i, j)
@@ -176,7 +177,8 @@ ABOVE = _Above()
 
 def _bisect_score(sl, score: float, after: bool) -> int:
     """First index whose score is > score (after) or >= score (not after)."""
-    return sl.bisect_left((score, ABOVE if after else b""))
+    key = (score, ABOVE if after else b"")
+    return bisect_left(sl, key) if type(sl) is tuple else sl.bisect_left(key)
 
 
 def _lex_gte_min(m: bytes, a) -> bool:
@@ -207,14 +209,14 @@ def _lex_empty(a, z) -> bool:
     return False
 
 
-def lex_span(z: ZSet, a, b, rev: bool = False):
-    """Index span [i, j) of the members in the lex range.
+def lex_span(z: ZSet, sl, a, b, rev: bool = False):
+    """Index span [i, j) of the members in the lex range, in ``sl`` (z's
+    pairs: :meth:`ZSet.ordered`).
 
     The lex commands assume one score for all members. When that does not
     hold the result depends on how the range is walked: a listpack zset is
     scanned linearly from the head (or from the tail for REV), as Redis
     does, so small zsets answer exactly like Redis even then."""
-    sl = z.sl
     n = len(sl)
     if _lex_empty(a, b) or not n:
         return 0, 0
@@ -275,8 +277,8 @@ def range_span(z: ZSet, sl, kind: str, bounds: tuple, rev: bool = False):
     if kind == RANK:
         return rank_span(len(sl), *bounds)
     if kind == SCORE:
-        return score_span(z, *bounds)
-    return lex_span(z, *bounds, rev)
+        return score_span(sl, *bounds)
+    return lex_span(z, sl, *bounds, rev)
 
 
 # -- replies --------------------------------------------------------------------------
@@ -494,7 +496,7 @@ def zcount(c, argv):
     z = c.db.read_typed(argv[1], ZSet)
     if z is None:
         return 0
-    i, j = score_span(z, lo, loex, hi, hiex)
+    i, j = score_span(z.ordered(), lo, loex, hi, hiex)
     return j - i
 
 
@@ -505,7 +507,7 @@ def zlexcount(c, argv):
     z = c.db.read_typed(argv[1], ZSet)
     if z is None:
         return 0
-    i, j = lex_span(z, a, b)
+    i, j = lex_span(z, z.ordered(), a, b)
     return j - i
 
 
@@ -557,7 +559,7 @@ def _zrange_generic(c, argv, key_idx: int, rangetype, rev, store: bytes | None =
         if store is not None:
             return store_result(c, store, ZSet(), "zrangestore")
         return []
-    sl = z.pairs() if rangetype == RANK else z.sl
+    sl = z.ordered()
     i, k = range_span(z, sl, rangetype, bounds, rev)
     if rangetype == RANK:
         if rev:
@@ -667,14 +669,10 @@ def _zremrange(c, argv, kind: str):
     z = c.db.get_typed(key, ZSet)
     if z is None:
         return 0
-    i, k = range_span(z, z.sl, kind, bounds)
+    i, k = range_span(z, z.ordered(), kind, bounds)
     if i >= k:
         return 0
-    sl = z.sl
-    d = z.dict
-    for s, m in sl.islice(i, k):
-        del d[m]
-    del sl[i:k]
+    z.remove_span(i, k)
     _event(c, "zremrangeby" + kind, key)
     _del_if_empty(c, key, z)
     c.server.dirty += k - i
@@ -703,14 +701,12 @@ def zremrangebylex(c, argv):
 
 def pop_items(c, key: bytes, z: ZSet, is_max: bool, count: int) -> list:
     """Pop up to ``count`` (member, score) pairs; events, dirty, deletion."""
-    sl = z.sl
-    d = z.dict
-    n = min(count, len(sl))
-    out = []
-    for _ in range(n):
-        s, m = sl.pop() if is_max else sl.pop(0)
-        del d[m]
-        out.append((m, s))
+    size = len(z)
+    n = min(count, size)
+    if is_max:
+        out = [(m, s) for s, m in reversed(z.remove_span(size - n, size))]
+    else:
+        out = [(m, s) for s, m in z.remove_span(0, n)]
     if out:
         _event(c, "zpopmax" if is_max else "zpopmin", key)
         _del_if_empty(c, key, z)
@@ -842,7 +838,8 @@ def zrandmember(c, argv):
         z = c.db.read_typed(argv[1], ZSet)
         if z is None:
             return None
-        return z.sl[random.randrange(len(z.sl))][1]
+        sl = z.ordered()
+        return sl[random.randrange(len(sl))][1]
     count = parse_int(argv[2])
     if count < -LONG_MAX:
         raise RedisError("ERR value is out of range, value must between "
@@ -855,7 +852,7 @@ def zrandmember(c, argv):
     z = c.db.read_typed(argv[1], ZSet)
     if z is None or count == 0:
         return []
-    sl = z.sl
+    sl = z.ordered()
     size = len(sl)
     if count < 0:
         picks = [sl[random.randrange(size)] for _ in range(-count)]

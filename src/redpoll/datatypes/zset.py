@@ -153,6 +153,38 @@ class ZSet:
         sl = self._sl
         return self._decode() if sl is None else sl
 
+    def ordered(self):
+        """(score, member) pairs in order, for a command that reads a range
+        of them: the SortedList, or a tuple decoded from the packed form
+        (one access, see compact.hot: a hot zset is expanded)."""
+        if self._packed_access():
+            return self._decode()
+        return self._sl
+
+    def remove_span(self, i: int, k: int) -> list:
+        """Remove the members of ranks [i, k) (0 <= i <= k <= len); their
+        (score, member) pairs, in order. A packed zset stays packed."""
+        if self._packed_access():
+            blob = self._lp
+            n = self._n
+            off = len(blob) - 8 * n          # where the scores start
+            members = blob[:off].split(SEP)  # '', m0 ... m(n-1), ''
+            gone = members[i + 1:k + 1]
+            del members[i + 1:k + 1]
+            scores = memoryview(blob)[off + 8 * i:off + 8 * k].cast("d").tolist()
+            self._lp = SEP.join(members) + blob[off:off + 8 * i] + blob[off + 8 * k:]
+            self._n = n - (k - i)
+            if blob.find(ESC, 0, off) >= 0:
+                gone = [unesc(m) for m in gone]
+            return list(zip(scores, gone))
+        sl = self._sl
+        d = self._dict
+        out = list(sl.islice(i, k))
+        for _, m in out:
+            del d[m]
+        del sl[i:k]
+        return out
+
     def score(self, member: bytes):
         """The member's score, or None."""
         d = self._dict

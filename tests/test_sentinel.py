@@ -730,6 +730,24 @@ def test_tilt_mode_after_a_clock_jump(group_factory):
     events.close()
 
 
+
+@pytest.mark.timeout(60)
+def test_bad_switch_values_refused_like_redis_sentinel(tmp_path):
+    """A yes/no sentinel switch given anything else stops the start with
+    Redis's message (each has its own wording)."""
+    conf = tmp_path / "s.conf"
+    for line in ("sentinel deny-scripts-reconfig maybe", "sentinel resolve-hostnames 1",
+                 "sentinel announce-hostnames on"):
+        conf.write_text(line + "\n")
+        outs = []
+        for exe in ([sys.executable, "-m", "redpoll", "server"], ["redis-server"]):
+            r = subprocess.run(exe + [str(conf), "--sentinel", "--port", "0"],
+                               capture_output=True, text=True, timeout=20)
+            assert r.returncode == 1
+            outs.append((r.stdout + r.stderr).strip().split("\n")[-3:])
+        assert outs[0] == outs[1]
+        assert outs[0][1] == f">>> '{line}'"
+
 @pytest.mark.timeout(90)
 @pytest.mark.skipif(not HAVE_REAL_SENTINEL, reason="needs Debian's redis-server")
 def test_config_rewrite_matches_redis_sentinel(group_factory):
@@ -738,7 +756,8 @@ def test_config_rewrite_matches_redis_sentinel(group_factory):
     (sentinel lines, comments and blank lines; ids and ports normalised)."""
     conf = ("# Example sentinel.conf\n\n# protected-mode no\nprotected-mode no\n\n"
             "# the master\n" + sentinel_conf(0, down_after=5000, failover_timeout=10000)
-            + 'sentinel announce-ip ""\nsentinel deny-scripts-reconfig yes\n')
+            + 'sentinel announce-ip ""\nsentinel deny-scripts-reconfig no\n'
+            + 'sentinel resolve-hostnames yes\nsentinel announce-hostnames no\n')
     g = group_factory(replicas=1, sentinels=0)
     conf = conf.replace("127.0.0.1 0 2", f"127.0.0.1 {g.primary.port} 2")
     g.sentinels = [g.start_sentinel("redpoll", conf), g.start_sentinel("redis", conf)]

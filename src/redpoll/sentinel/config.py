@@ -40,6 +40,23 @@ def _yesno(v: str) -> int:
     return 1 if v == "yes" else 0 if v == "no" else -1
 
 
+# The yes/no switches, in the order CONFIG REWRITE writes them: name ->
+# (Sentinel attribute, default, Redis's error for a value other than yes/no).
+# A rewrite always writes a switch that is not at its default.
+SWITCHES = {
+    "deny-scripts-reconfig": ("deny_scripts_reconfig", True,
+                              "Please specify yes or no for the deny-scripts-reconfig options."),
+    "resolve-hostnames": ("resolve_hostnames", False,
+                          "Please specify yes or no for the resolve-hostnames option."),
+    "announce-hostnames": ("announce_hostnames", False,
+                           "Please specify yes or no for the announce-hostnames option."),
+}
+# "sentinel <name> <value>" lines that set an attribute to a non-empty value
+# (an empty one leaves it as it is).
+_STRINGS = {"announce-ip": "announce_ip", "sentinel-user": "sentinel_auth_user",
+            "sentinel-pass": "sentinel_auth_pass"}
+
+
 def load(sentinel, cfg) -> None:
     """Apply ``cfg.sentinel_lines``; raise FatalConfigError as Redis would."""
     lines = cfg.sentinel_lines
@@ -158,32 +175,17 @@ def handle(sentinel, argv: list[str]) -> str | None:
             if len(argv[1]) != 40:
                 return "Malformed Sentinel id in myid option."
             s.myid = argv[1]
-        elif name == "announce-ip" and argc == 2:
+        elif name in _STRINGS and argc == 2:
             if argv[1]:
-                s.announce_ip = argv[1]
+                setattr(s, _STRINGS[name], argv[1])
         elif name == "announce-port" and argc == 2:
             s.announce_port = atoi(argv[1])
-        elif name == "deny-scripts-reconfig" and argc == 2:
+        elif name in SWITCHES and argc == 2:
+            attr, _default, error = SWITCHES[name]
             v = _yesno(argv[1])
             if v < 0:
-                return "Please specify yes or no for the deny-scripts-reconfig options."
-            s.deny_scripts_reconfig = bool(v)
-        elif name == "sentinel-user" and argc == 2:
-            if argv[1]:
-                s.sentinel_auth_user = argv[1]
-        elif name == "sentinel-pass" and argc == 2:
-            if argv[1]:
-                s.sentinel_auth_pass = argv[1]
-        elif name == "resolve-hostnames" and argc == 2:
-            v = _yesno(argv[1])
-            if v < 0:
-                return "Please specify yes or no for the resolve-hostnames option."
-            s.resolve_hostnames = bool(v)
-        elif name == "announce-hostnames" and argc == 2:
-            v = _yesno(argv[1])
-            if v < 0:
-                return "Please specify yes or no for the announce-hostnames option."
-            s.announce_hostnames = bool(v)
+                return error
+            setattr(s, attr, bool(v))
         else:
             return "Unrecognized sentinel configuration statement."
     except CreateError as e:
@@ -201,16 +203,10 @@ def propagate_down_after(master) -> None:
 def sentinel_lines(s) -> list[tuple[str, str, bool]]:
     """(kind, line, force) for every sentinel line, in Redis's order."""
     from redpoll.sentinel.failover import current_master_addr
-    out = [("myid", f"sentinel myid {s.myid}", True),
-           ("deny-scripts-reconfig",
-            f"sentinel deny-scripts-reconfig {'yes' if s.deny_scripts_reconfig else 'no'}",
-            not s.deny_scripts_reconfig),
-           ("resolve-hostnames",
-            f"sentinel resolve-hostnames {'yes' if s.resolve_hostnames else 'no'}",
-            s.resolve_hostnames),
-           ("announce-hostnames",
-            f"sentinel announce-hostnames {'yes' if s.announce_hostnames else 'no'}",
-            s.announce_hostnames)]
+    out = [("myid", f"sentinel myid {s.myid}", True)]
+    for name, (attr, default, _error) in SWITCHES.items():
+        on = getattr(s, attr)
+        out.append((name, f"sentinel {name} {'yes' if on else 'no'}", on != default))
     p = s.p
     for m in s.masters.values():
         a = current_master_addr(m)

@@ -295,7 +295,10 @@ def test_values_are_packed_and_expanded_in_place(monkeypatch):
     assert list(z.pairs()) == [(-1.5, b"y"), (0.0, b"b"), (2.0, b"a"), (2.0, b"x")]
     # the others expand
     h.setdefault(b"d", b"4")
-    lst.insert(1, b"i")
+    lst.insert(1, b"i")                          # LINSERT (and LSET, LREM) stay packed
+    assert lst.packed
+    lst.reverse()
+    lst.reverse()
     assert list(z.sl) == [(-1.5, b"y"), (0.0, b"b"), (2.0, b"a"), (2.0, b"x")]
     assert not (h.packed or z.packed or lst.packed)
     assert z.dict[b"b"] == 0.0 and list(lst) == [b"0", b"i", b"q", b"1", b""]
@@ -428,3 +431,29 @@ def test_packed_zset_ranges_and_removals_stay_packed(monkeypatch):
         assert packed.packed and list(packed.ordered()) == list(ref.sl)
         assert len(packed) == len(ref) and all(packed.score(m) == s for s, m in ref.sl)
         assert packed.packed
+
+
+def test_packed_list_edits_stay_packed(monkeypatch):
+    """LSET, LINSERT and LREM (RList.__setitem__, insert, remove_matches)
+    edit a packed list in place of expanding it, with the deque's results."""
+    import random
+
+    from redpoll.datatypes import RList, compact
+
+    monkeypatch.setattr(compact, "HOT_ACCESSES", 16)     # never hot here
+    rnd = random.Random(11)
+    for _ in range(1000):
+        items = [rnd.choice([b"a", b"b", b"\x00", b"\x01x", b""]) for _ in range(rnd.randrange(10))]
+        packed, ref = RList.new(list(items)), RList(items)
+        op = rnd.randrange(3)
+        if op == 0 and items:
+            i = rnd.randrange(-len(items), len(items))
+            packed[i] = ref[i] = b"N\x02"
+        elif op == 1:
+            i = rnd.randrange(len(items) + 1)
+            packed.insert(i, b"I")
+            ref.insert(i, b"I")
+        else:
+            count, x = rnd.randrange(-3, 4), rnd.choice([b"a", b"\x00", b"zz"])
+            assert packed.remove_matches(x, count) == ref.remove_matches(x, count)
+        assert packed.packed and list(packed) == list(ref) and len(packed) == len(ref)

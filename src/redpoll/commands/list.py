@@ -316,29 +316,7 @@ def lrem(c, argv):
     lst = c.db.get_typed(key, RList)
     if lst is None:
         return 0
-    removed = 0
-    if count == 0:
-        if elem in lst:
-            keep = [x for x in lst if x != elem]
-            removed = len(lst) - len(keep)
-            lst.clear()
-            lst.extend(keep)
-    elif count > 0:
-        while removed < count:
-            try:
-                lst.remove(elem)
-            except ValueError:
-                break
-            removed += 1
-    else:
-        lst.reverse()
-        while removed < -count:
-            try:
-                lst.remove(elem)
-            except ValueError:
-                break
-            removed += 1
-        lst.reverse()
+    removed = lst.remove_matches(elem, count)
     if removed:
         _event(c, "lrem", key)
         deleted_if_empty(c, key, lst)

@@ -181,6 +181,10 @@ class RList:
         return self.seq()[i]
 
     def __setitem__(self, i, item):
+        if self._q is None and type(i) is int and not hot(self):
+            items = decode(self._lp)
+            items[i] = item
+            return self._store(items)
         self.q[i] = item
 
     def __delitem__(self, i):
@@ -235,10 +239,74 @@ class RList:
         return self._q.popleft()
 
     def insert(self, i, item):
+        if self._q is None and not hot(self):
+            items = decode(self._lp)
+            items.insert(i, item)
+            return self._store(items)
         self.q.insert(i, item)
 
     def remove(self, item):
         self.q.remove(item)
+
+    def remove_matches(self, item, count: int) -> int:
+        """LREM: remove the items equal to ``item``, at most ``count`` of
+        them from the head (``count`` > 0) or ``-count`` from the tail
+        (< 0), every one of them for 0; how many were removed. A packed
+        list stays packed."""
+        q = self._q
+        if q is None and not hot(self):
+            items = decode(self._lp)
+            if count < 0:
+                items.reverse()
+            keep = []
+            removed = 0
+            for j, x in enumerate(items):
+                if x == item:
+                    removed += 1
+                    if removed == count or removed == -count:
+                        keep += items[j + 1:]
+                        break
+                else:
+                    keep.append(x)
+            if removed:
+                if count < 0:
+                    keep.reverse()
+                self._store(keep)
+            return removed
+        q = self.q
+        if count == 0:
+            if item not in q:
+                return 0
+            keep = [x for x in q if x != item]
+            removed = len(q) - len(keep)
+            q.clear()
+            q.extend(keep)
+            return removed
+        removed = 0
+        if count < 0:
+            q.reverse()
+        while removed < abs(count):
+            try:
+                q.remove(item)
+            except ValueError:
+                break
+            removed += 1
+        if count < 0:
+            q.reverse()
+        return removed
+
+    def _store(self, items: list) -> None:
+        """Make ``items`` the contents of a packed list: packed again if
+        they fit, else expanded."""
+        if len(items) <= PACK_ITEMS:
+            blob = encode(items)
+            if len(blob) <= PACK_BYTES:
+                self._lp = blob
+                self._n = len(items)
+                return
+        self._lp = None
+        self._q = deque(items)
+        touch(self)
 
     def reverse(self):
         self.q.reverse()

@@ -399,11 +399,16 @@ def _zadd(c, argv, incr_cmd: bool):
     return added + updated if ch else added
 
 
-@command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.2.0",
-         summary="Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.")
-def zadd(c, argv):
-    if len(argv) == 4 and argv[2].lower() not in _ZADD_FLAGS:
-        # fast path: one score/member pair, no options
+def _zadd_handler(incr: bool):
+    """The handler of ZADD (``incr`` False) or ZINCRBY: one score/member
+    pair without options (``ZINCRBY key incr member`` is ``ZADD key INCR
+    incr member``) is served right here, the write lookup inlined;
+    everything else by :func:`_zadd`."""
+    event = "zincr" if incr else "zadd"
+
+    def handler(c, argv):
+        if len(argv) != 4 or argv[2].lower() in _ZADD_FLAGS:
+            return _zadd(c, argv, incr)
         score = parse_score(argv[2])
         key, member = argv[1], argv[3]
         db = c.db
@@ -420,20 +425,29 @@ def zadd(c, argv):
         cur = z.score(member)
         if cur is None:
             z.will_add(member, srv.config)
-        elif cur == score:
-            return 0
+        else:
+            if incr:
+                score += cur
+                if score != score:
+                    raise RedisError(NAN_ERR)
+            if cur == score:
+                return Double(score) if incr else 0
         z.add(member, score)
         if srv.notify_flags:
-            notify(srv, ZSET, "zadd", key, db.id)
+            notify(srv, ZSET, event, key, db.id)
         srv.dirty += 1
+        if incr:
+            return Double(score)
         return 1 if cur is None else 0
-    return _zadd(c, argv, False)
+    return handler
 
 
-@command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.2.0",
-         summary="Increments the score of a member in a sorted set.")
-def zincrby(c, argv):
-    return _zadd(c, argv, True)
+command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.2.0",
+        summary="Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
+        )(_zadd_handler(False))
+command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group=G, since="1.2.0",
+        summary="Increments the score of a member in a sorted set.",
+        )(_zadd_handler(True))
 
 
 # -- simple reads ---------------------------------------------------------------------

@@ -22,6 +22,19 @@ HSET/ZADD update existing fields/members, SADD adds what SPOP removes).
     python bench/types_micro.py [--keys N] [--ops N] [--reps N] [--pipeline N]
                                 [--only lpush,hset...] [--json out.json]
 
+``--shapes`` measures instead the requests redis-benchmark sends for issue
+3's tests (``LPUSH mylist xxx``, ``SADD myset element:__rand_int__``..., one
+key each, in redis-benchmark's order; ``--pipeline 1`` is its -P 1), with
+GET as the reference. Its feeding loop runs inside ``eval()``, so that
+callgrind can count the instructions of the commands alone, which stays
+deterministic on a busy machine:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --toggle-collect=builtin_eval \
+        python bench/types_micro.py --shapes --only hset --pipeline 1 --reps 1 --ops 1000
+
+(run it with two --ops values and divide the difference by the difference
+of --ops).
+
 ``PYTHONPATH=/path/to/other/src python bench/types_micro.py`` measures
 another tree with the same harness (e.g. an older commit, via git archive).
 """
@@ -225,6 +238,47 @@ def measure(args) -> dict:
     return results
 
 
+# redis-benchmark's requests for the data type tests (without -r it sends
+# "__rand_int__" literally), in its order: the pops empty what the pushes
+# filled; LRANGE reads a 600-item list (redis-benchmark's is longer still:
+# both are expanded deques)
+SHAPES = [
+    ("get", [b"GET", b"key:__rand_int__"]),
+    ("lpush", [b"LPUSH", b"mylist", b"xxx"]),
+    ("rpush", [b"RPUSH", b"mylist", b"xxx"]),
+    ("lpop", [b"LPOP", b"mylist"]),
+    ("rpop", [b"RPOP", b"mylist"]),
+    ("sadd", [b"SADD", b"myset", b"element:__rand_int__"]),
+    ("hset", [b"HSET", b"myhash", b"element:__rand_int__", b"xxx"]),
+    ("spop", [b"SPOP", b"myset"]),
+    ("zadd", [b"ZADD", b"myzset", b"0", b"element:__rand_int__"]),
+    ("lrange_100", [b"LRANGE", b"biglist", b"0", b"99"]),
+    ("lrange_300", [b"LRANGE", b"biglist", b"0", b"299"]),
+    ("lrange_600", [b"LRANGE", b"biglist", b"0", b"599"]),
+]
+
+
+def measure_shapes(args) -> dict:
+    """{"bench/<test>": microseconds per command} for :data:`SHAPES`."""
+    only = set(args.only.split(",")) if args.only else None
+    h = Harness(args.pipeline)
+    h.run([[b"SET", b"key:__rand_int__", b"xxx"], [b"RPUSH", b"biglist"] + [b"xxx"] * 600])
+    results = {}
+    for name, request in SHAPES:
+        if only is not None and name not in only:
+            continue
+        chunks = h.chunks([request] * args.ops)
+        feed = h.client.data_received
+        best = float("inf")
+        for _ in range(args.reps):
+            t0 = time.process_time()
+            eval("[feed(data) for data in chunks]",      # (see the docstring)
+                 {"feed": feed, "chunks": chunks})
+            best = min(best, time.process_time() - t0)
+        results[f"bench/{name}"] = best / args.ops * 1e6
+    return results
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--keys", type=int, default=10_000)
@@ -234,8 +288,10 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated command names")
     ap.add_argument("--json", default="", help="also write the results here")
     ap.add_argument("--compare", default="", help="a --json file of an earlier run")
+    ap.add_argument("--shapes", action="store_true",
+                    help="redis-benchmark's requests for the data type tests instead")
     args = ap.parse_args(argv)
-    res = measure(args)
+    res = measure_shapes(args) if args.shapes else measure(args)
     old = {}
     if args.compare:
         with open(args.compare) as f:

@@ -267,6 +267,8 @@ def measure_shapes(args) -> dict:
     for name, request in SHAPES:
         if only is not None and name not in only:
             continue
+        if name in ("lpop", "rpop"):    # every pop finds an item
+            h.run([[b"DEL", b"mylist"], [b"RPUSH", b"mylist"] + [b"xxx"] * (args.ops * args.reps)])
         chunks = h.chunks([request] * args.ops)
         feed = h.client.data_received
         best = float("inf")

@@ -31,8 +31,9 @@ Which values are expanded is decided here, like a small cache: a value that
 gets expanded (or is created expanded) enters :data:`_ring`, and when more
 than :data:`RING_SIZE` values are in it, the oldest one is packed again (if
 it is still small: see each class's ``pack``). Writes that work on the
-packed form (push/pop, HSET of a field, SADD/SREM, ZADD of one member...)
-leave the value packed, except that a value accessed :data:`HOT_ACCESSES`
+packed form (push/pop, LSET/LINSERT/LREM, HSET/HINCRBY of a field,
+SADD/SREM/SPOP, ZADD of one member, ZPOP*/ZREMRANGEBY*...) and the range
+reads (LRANGE, ZRANGEBYSCORE...) leave the value packed, except that a value accessed :data:`HOT_ACCESSES`
 times within one generation (:data:`RING_SIZE` expansions) is expanded
 (:func:`hot`). Hot keys thus stay expanded and pay nothing; a value
 untouched for a while costs a few hundred bytes.

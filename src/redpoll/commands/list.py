@@ -90,7 +90,7 @@ def _push_handler(left: bool, exists_only: bool):
         key = argv[1]
         db = c.db
         srv = c.server
-        lst = db.data.get(key)
+        lst = db.data.get(key)          # Database.get_typed, inlined
         if lst is not None and (db.expires or srv.track_access):
             lst = db.get(key)
         vals = argv[2:]
@@ -144,7 +144,7 @@ def _pop_handler(left: bool):
 
     def pop(c, argv):
         key = argv[1]
-        if len(argv) == 2:              # one element (the lookup inlined)
+        if len(argv) == 2:              # one element; Database.get_typed, inlined
             db = c.db
             srv = c.server
             lst = db.data.get(key)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from time import perf_counter_ns
@@ -35,6 +34,7 @@ from redpoll.errors import (
     NOAUTH, OOM, READONLY, RedisError, unknown_command, unknown_subcommand,
     wrong_arity)
 from redpoll.keyspace import Database
+from redpoll.listen import listening_socket, parse_bind
 from redpoll.log import log
 from redpoll.modified_keys import modified_keys
 from redpoll.protocol.resp import NO_REPLY, OK, QUEUED  # noqa: F401 (NO_REPLY re-exported)
@@ -744,23 +744,10 @@ class Server:
     async def _listen(self, binds: list[str], port: int, backlog: int) -> None:
         made = 0
         for addr in binds:
-            optional = addr.startswith("-")
-            host = addr[1:] if optional else addr
-            if host == "*":
-                host = "0.0.0.0"
-            elif host == "::*":
-                host = "::"
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            host, optional = parse_bind(addr)
             try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind((host, port))
-                sock.listen(backlog)
-                sock.setblocking(False)
+                sock = listening_socket(host, port, backlog)
             except OSError as e:
-                sock.close()
                 if optional or (e.errno in (97, 99) and not made and host in ("::",)):
                     log.warning(f"Could not create server TCP listening socket "
                                 f"{host}:{port}: {e.strerror}")

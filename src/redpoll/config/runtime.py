@@ -14,6 +14,7 @@ import os
 import socket
 
 from redpoll.config.directives import ConfigError
+from redpoll.listen import listening_socket, parse_bind
 
 
 def _open_sockets(binds: list[str], port: int, backlog: int) -> list[socket.socket]:
@@ -21,20 +22,10 @@ def _open_sockets(binds: list[str], port: int, backlog: int) -> list[socket.sock
     socks = []
     try:
         for addr in binds:
-            optional = addr.startswith("-")
-            host = addr[1:] if optional else addr
-            host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            s = socket.socket(family, socket.SOCK_STREAM)
+            host, optional = parse_bind(addr)
             try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                s.bind((host, port))
-                s.listen(backlog)
-                s.setblocking(False)
+                s = listening_socket(host, port, backlog)
             except OSError:
-                s.close()
                 if optional:
                     continue
                 raise

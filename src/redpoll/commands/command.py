@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from redpoll import glob
 from redpoll.commands import table as T
+from redpoll.commands.help import help_reply
 from redpoll.commands.argdocs import DOC_GROUP, SINCE, arguments, doc_flags
 from redpoll.commands.keyspecs import apply_core
 from redpoll.commands.table import command, subcommand
@@ -22,7 +23,6 @@ from redpoll.protocol.resp import Map, Set, Status
 G = "server"
 
 _HELP = [
-    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "(no subcommand)",
     "    Return details about all Redis commands.",
     "COUNT",
@@ -41,8 +41,6 @@ _HELP = [
     "    Return the keys from a full Redis command.",
     "GETKEYSANDFLAGS <full-command>",
     "    Return the keys and the access flags from a full Redis command.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -308,5 +306,5 @@ def command_getkeysandflags(c, argv):
 @subcommand("command", "help", 2, "loading stale sentinel", group=G, acl="connection",
             summary="Returns helpful text about the different subcommands.", since="5.0.0")
 def command_help(c, argv):
-    return [Status(line) for line in _HELP]
+    return help_reply(argv, _HELP)
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from redpoll.commands import table as T
+from redpoll.commands.help import help_reply
 from redpoll.commands.table import subcommand
 from redpoll.config import DIRECTIVES, ConfigError
 from redpoll.config.directives import ALIASES, FILE_ONLY
 from redpoll.errors import RedisError, wrong_arity
 from redpoll import glob
-from redpoll.protocol.resp import OK, Map, Status
+from redpoll.protocol.resp import OK, Map
 
 G = "server"
 
 _HELP = [
-    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET <pattern>",
     "    Return parameters matching the glob-like <pattern> and their values.",
     "SET <directive> <value>",
@@ -22,8 +22,6 @@ _HELP = [
     "    Reset statistics reported by the INFO command.",
     "REWRITE",
     "    Rewrite the configuration file.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -113,4 +111,4 @@ def _user_lines(srv) -> list[str] | None:
             summary="Returns helpful text about the different subcommands.",
             since="5.0.0")
 def config_help(c, argv):
-    return [Status(line) for line in _HELP]
+    return help_reply(argv, _HELP)

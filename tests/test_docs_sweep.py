@@ -417,6 +417,14 @@ def test_sweep_findings(sweep_pair):
         ["SORT", "list", "BY", "w_*"], ["SORT", "set", "BY", "w_*", "DESC", "LIMIT", "0", "2"],
         ["SORT_RO", "zset", "BY", "w_*", "GET", "#", "GET", "w_*"],
         ["SORT", "set", "BY", "nosort", "STORE", "dst"], ["LRANGE", "dst", "0", "-1"],
+        # SORT and SORT_RO turn a listpack sorted set into a skiplist (after
+        # the syntax checks), whatever they reply
+        ["ZADD", "zs", "1", "a", "2", "b"], ["SORT", "zs", "BAD"], ["OBJECT", "ENCODING", "zs"],
+        ["SORT", "zs", "ALPHA", "LIMIT", "5", "1"], ["OBJECT", "ENCODING", "zs"],
+        ["ZADD", "zs2", "1", "a"], ["SORT", "zs2"], ["OBJECT", "ENCODING", "zs2"],
+        ["ZADD", "zs3", "1", "x"], ["SORT_RO", "zs3", "BY", "nosort"],
+        ["OBJECT", "ENCODING", "zs3"], ["ZADD", "zs3", "0", "y"], ["OBJECT", "ENCODING", "zs3"],
+        ["ZRANGE", "zs3", "0", "-1", "WITHSCORES"], ["ZREM", "zs3", "x"], ["OBJECT", "ENCODING", "zs3"],
     ])
 
 

@@ -787,6 +787,10 @@ def _sort(c, argv, readonly: bool):
         raise RedisError(WRONGTYPE)
     if v is None:
         v, t = RList(), RList
+    if t is ZSet and v.big is not True:
+        # Redis converts a sorted set to a skiplist for SORT (and SORT_RO)
+        v.big = True
+        v.unpack()                      # a skiplist is never packed
     if dontsort and t is RSet and (storekey is not None or c.flags & F_LUA):
         # a stored (replicated) or scripted result must not depend on set order
         dontsort = False

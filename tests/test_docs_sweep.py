@@ -417,6 +417,11 @@ def test_sweep_findings(sweep_pair):
         ["SORT", "list", "BY", "w_*"], ["SORT", "set", "BY", "w_*", "DESC", "LIMIT", "0", "2"],
         ["SORT_RO", "zset", "BY", "w_*", "GET", "#", "GET", "w_*"],
         ["SORT", "set", "BY", "nosort", "STORE", "dst"], ["LRANGE", "dst", "0", "-1"],
+        # SETBIT leaves a string raw even when the bit was already so
+        ["SET", "s1", "hello"], ["SETBIT", "s1", "1", "1"], ["OBJECT", "ENCODING", "s1"],
+        ["SET", "s2", "10"], ["SETBIT", "s2", "2", "1"], ["OBJECT", "ENCODING", "s2"],
+        ["SET", "s3", "hello"], ["SETBIT", "s3", "0", "0"], ["OBJECT", "ENCODING", "s3"],
+        ["SET", "s4", "hello"], ["GETBIT", "s4", "1"], ["OBJECT", "ENCODING", "s4"],
         # SORT and SORT_RO turn a listpack sorted set into a skiplist (after
         # the syntax checks), whatever they reply
         ["ZADD", "zs", "1", "a", "2", "b"], ["SORT", "zs", "BAD"], ["OBJECT", "ENCODING", "zs"],

@@ -69,6 +69,8 @@ def setbit(c, argv):
         else:
             v = v[:byte] + bytes((new,)) + v[byte + 1:]
         _store(c, key, v, "setbit")
+    else:
+        c.db.mark_raw(key)      # unshared for writing all the same (no change to propagate)
     return bitval
 
 

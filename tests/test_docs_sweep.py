@@ -1,15 +1,30 @@
 """A differential sweep driven by Redis's own COMMAND DOCS.
 
-For every command of the families this sweep covers (not the list, hash,
-set and sorted-set ones), argument lists are generated from the real
-Redis's argument specs (types, optional and multiple arguments, tokens,
-oneof and block groups), then spoiled on purpose (an argument missing, one
-too many, a bad token, a number that is not one); every key argument is
-drawn from a pool holding a key of each type plus missing keys. The same
-sequence goes to redpoll and to Redis 7.0.15 and the replies are compared
-(with tests/diff.py's parsing and normalisers).
+For every command (the list, hash, set and sorted-set families included),
+argument lists are generated from the real Redis's argument specs (types,
+optional and multiple arguments, tokens, oneof and block groups), then
+spoiled on purpose (an argument missing, one too many, a bad token, a
+number that is not one); every key argument is drawn from a pool holding a
+key of each type and of each encoding (packed and expanded collections:
+3 and 300 elements, intset and hashtable sets, integers and strings as
+members) plus missing keys, and one argument list of each command is run
+with every key of the pool as its first key. The same sequence goes to
+redpoll and to Redis 7.0.15 and the replies are compared (with
+tests/diff.py's parsing and normalisers; replies Redis leaves to chance --
+random members, the order of a hashtable, SCAN cursors over one -- are
+compared by shape, see NORMALIZERS). After every write that succeeded,
+the pool keys it names are read back on both servers (TYPE, OBJECT
+ENCODING and the whole value: Sweep.probe), so a wrong result that the
+reply does not show (an element left behind, an encoding not converted)
+is caught too.
 
-Seeded and bounded: the same commands every run, a few thousand in all.
+Blocking commands (BLPOP, BLMOVE, BZMPOP...) run with a 0.01 s timeout
+(any other non-negative timeout an argument list ends up with is turned
+into 0.01 s, see tame_timeout), so a missing key times out on both sides;
+both servers run with ``hz 100`` so that Redis notices the timeout within
+10 ms rather than 100.
+
+Seeded and bounded: the same commands every run, about 13,000 per protocol.
 Commands whose replies cannot match (random, time- or process-dependent,
 or that change the connection or the server: SHUTDOWN, MONITOR, HELLO...)
 are left out, see EXCLUDED. Run ``python tests/test_docs_sweep.py`` to print
@@ -26,14 +41,15 @@ import zlib
 
 import pytest
 
-from diff import DEFAULT_NORMALIZERS, RespConn, fmt_argv, render, start_pair, unordered
+from diff import (DEFAULT_NORMALIZERS, RespConn, encode_command, fmt_argv, render, start_pair,
+                  unordered, unordered_pairs)
 from support import wait_until
 
 SEED = int(os.environ.get("SWEEP_SEED", "7015"))     # another seed: explore (development)
 VALID_PER_COMMAND = 30
 SPOILED_PER_COMMAND = 20
 
-SKIPPED_GROUPS = {"list", "hash", "set", "sorted-set"}
+COLLECTION_GROUPS = {"list", "hash", "set", "sorted-set"}
 
 # name -> why it is not swept
 EXCLUDED = {
@@ -80,10 +96,32 @@ EXCLUDED = {
 DROPPED_TOKENS = {"xadd": {"*"}, "xread": {"BLOCK"}, "xreadgroup": {"BLOCK"},
                   "xinfo|stream": {"FULL"}, "sort": {"BY"}, "sort_ro": {"BY"}}
 
+# Big collections: 300 elements, past every packed-encoding limit (lists
+# are quicklists whatever their size in 7.0); integers and strings mixed,
+# repeated list elements (LPOS COUNT, LREM), tied scores.
+# The small ones' members are among them too.
+BIG = 300
+BIGLIST = [str(i % 100) if i % 2 == 0 else f"e{i % 100}" for i in range(BIG)] + ["a", "1"]
+BIGHASH = [x for i in range(BIG) for x in ((str(i) if i % 2 == 0 else f"f{i}"), str(i))] + [
+    "f", "v", "n", "5", "1", "x"]
+BIGSET = [str(i) if i % 2 == 0 else f"m{i}" for i in range(BIG)] + ["a", "b"]
+BIGINTSET = [str(i) for i in range(BIG)]
+# scores follow the members' byte order (ties two by two): the lex range
+# commands are only defined where the score order is the lex order (over a
+# skiplist Redis's answer otherwise depends on its random levels)
+BIGZSET = [x for i, m in enumerate(sorted(BIGSET)) for x in (str(i // 2 - 75), m)]
+
 POOL_SETUP = [
     ["SET", "str", "hello world"], ["SET", "int", "10"], ["SET", "fl", "1.5"],
-    ["RPUSH", "list", "a", "b", "c"], ["HSET", "hash", "f", "v", "g", "w"],
-    ["SADD", "set", "a", "b", "c"], ["ZADD", "zset", "1", "a", "2", "b", "3", "c"],
+    ["RPUSH", "list", "a", "b", "c"], ["RPUSH", "ilist", "1", "42", "-1"],
+    ["RPUSH", "biglist", *BIGLIST],
+    ["HSET", "hash", "f", "v", "g", "w", "n", "5", "fl", "1.5"],
+    ["HSET", "hint", "1", "10", "42", "-3", "7", "x"], ["HSET", "bighash", *BIGHASH],
+    ["SADD", "set", "a", "b", "c"], ["SADD", "intset", "1", "7", "42"],
+    ["SADD", "bigintset", *BIGINTSET], ["SADD", "bigset", *BIGSET],
+    ["ZADD", "zset", "1", "a", "2", "b", "3", "c"],
+    ["ZADD", "zint", "1", "1", "1", "7", "-inf", "42", "2.5", "x"],
+    ["ZADD", "bigzset", *BIGZSET],
     ["XADD", "stream", "1-1", "f", "v"], ["XADD", "stream", "2-1", "g", "w"],
     ["XGROUP", "CREATE", "stream", "grp", "0"],
     ["GEOADD", "geo", "13.361389", "38.115556", "Palermo",
@@ -91,14 +129,26 @@ POOL_SETUP = [
     ["PFADD", "hll", "a", "b", "c"], ["SETBIT", "bm", "7", "1"],
     ["SET", "ttlkey", "v", "EX", "1000"],
 ]
-KEYS = ["str", "int", "fl", "list", "hash", "set", "zset", "stream", "geo",
-        "hll", "bm", "ttlkey", "missing", "newkey"]
+KEYS = ["str", "int", "fl", "list", "ilist", "biglist", "hash", "hint", "bighash",
+        "set", "intset", "bigintset", "bigset", "zset", "zint", "bigzset", "stream",
+        "geo", "hll", "bm", "ttlkey", "missing", "newkey"]
+# Keys whose elements Redis keeps in a hash table: the order of SMEMBERS,
+# HGETALL, SSCAN... over them depends on Redis's random hash seed.
+HASHTABLE_KEYS = {"set", "bigset", "bighash", "bigzset"}
 
+
+class Bad(str):
+    """A value Redis refuses: left out of the argument list that every key
+    of the pool is tried with (Generator(clean=True)), so that those get
+    past the argument checks."""
+
+
+B = Bad
 STRINGS = ["a", "v", "0", "1", "-1", "x y", "", "\u00e9\x00\xff", "*"]
-INTEGERS = ["0", "1", "2", "-1", "10", "1.5", "abc", "9223372036854775808",
-            "+1", "01", "-0", " 1", "1e3", "-9223372036854775808"]
-DOUBLES = ["0", "1", "1.5", "-2.5", "inf", "-inf", "nan", "abc", "1e400",
-           "+inf", "1e3", ".5", "5.", "0x10", "-0", " 1", "1,5"]
+INTEGERS = ["0", "1", "2", "-1", "10", B("1.5"), B("abc"), B("9223372036854775808"),
+            B("+1"), B("01"), B("-0"), B(" 1"), B("1e3"), "-9223372036854775808"]
+DOUBLES = ["0", "1", "1.5", "-2.5", "inf", "-inf", B("nan"), B("abc"), B("1e400"),
+           "+inf", "1e3", ".5", "5.", "0x10", "-0", B(" 1"), B("1,5")]
 UNIX_TIMES = ["0", "1", "4102444800", "-1", "abc"]
 PATTERNS = ["*", "s*", "[", "h?sh", "\\*"]
 SCRIPTS = ["return 1", "return redis.call('get', KEYS[1])", "return {1, 2, 'x'}",
@@ -142,19 +192,92 @@ BY_NAME = {
     "unix-time-milliseconds": ["4102444800000", "1", "abc"],
 }
 
+# Values for the list, hash, set and sorted-set families, by argument name
+# (before BY_NAME); "command.argument" entries win over both.
+MEMBERS = ["a", "b", "x", "1", "7", "42", "m7", "-1", ""]
+ELEMENTS = ["a", "b", "x", "1", "42", "e7", "-1", ""]
+FIELDS = ["f", "g", "x", "n", "fl", "1", "42", "f7", ""]
+INDEXES = ["0", "1", "-1", "2", "-2", "150", "-300", "400", B("abc"), B("1.5"),
+           "9223372036854775807", "-9223372036854775808"]
+COUNTS = ["1", "2", "3", "0", "-1", "-5", "10", "400", B("abc"), B("1.5"),
+          "9223372036854775807", "-9223372036854775808"]
+SCORE_RANGES = ["-inf", "+inf", "inf", "(1", "1", "2.5", "(2.5", "0", "-10", "100",
+                B("abc"), B("("), B("nan"), "(inf", B("1e400"), "(-inf"]
+LEX_RANGES = ["-", "+", "[a", "(a", "[b", "(c", "[42", "(m7", B("a"), "[", "(", "[\xff",
+              B("+inf")]
+# BLPOP & co: anything but these becomes 0.01 s (tame_timeout)
+TIMEOUTS = ["0.01", "0.01", "0.01", ".01", B("-1"), B("abc"), B("inf"), B("1e400"), B("nan"),
+            B("-0.01")]
+POP_COUNTS = ["1", "2", "3", "10", "400", B("0"), B("-1"), B("abc"), B("1.5"),
+              "9223372036854775807", B("-9223372036854775808")]
+COLLECTION_VALUES = {
+    **{f"{c}.count": POP_COUNTS for c in ("lpop", "rpop", "spop", "zpopmin", "zpopmax",
+                                          "lmpop", "blmpop", "zmpop", "bzmpop")},
+    "member": MEMBERS, "element": ELEMENTS, "pivot": ELEMENTS, "field": FIELDS,
+    "index": INDEXES, "start": INDEXES, "stop": INDEXES, "count": COUNTS,
+    "offset": ["0", "1", "-1", "2", B("abc")], "rank": ["1", "-1", "2", "-2", B("0"), B("abc"),
+                                                        B("-9223372036854775808")],
+    "num-matches": ["0", "1", "2", B("-1"), B("abc")], "len": ["0", "1", "10", B("-1"), B("abc")],
+    "cursor": ["0", "0", "0", "1", B("abc"), B("-1"), "18446744073709551615",
+               B("18446744073709551616")],
+    "numkeys": ["1", "2", "3", "0", "-1", "abc", "1.5"],
+    "weight": ["1", "2", "0", "-1", "1.5", "inf", B("abc"), B("nan")],
+    "timeout": TIMEOUTS,
+    "min": SCORE_RANGES, "max": SCORE_RANGES,
+    "zincrby.increment": DOUBLES,
+    **{f"{c}.{a}": LEX_RANGES for c in ("zlexcount", "zrangebylex", "zrevrangebylex",
+                                       "zremrangebylex") for a in ("min", "max")},
+    **{f"{c}.{a}": INDEXES + SCORE_RANGES + LEX_RANGES
+       for c, args in (("zrange", ("start", "stop")), ("zrangestore", ("min", "max")))
+       for a in args},
+}
+# The keys of each family (most key arguments of its commands are drawn
+# from these; every key of KEYS is still tried as the first key).
+FAMILY_KEYS = {"list": ["list", "ilist", "biglist", "missing", "newkey"],
+               "hash": ["hash", "hint", "bighash", "missing"],
+               "set": ["set", "intset", "bigintset", "bigset", "missing", "newkey"],
+               "sorted-set": ["zset", "zint", "bigzset", "geo", "missing", "newkey"]}
+# Blocking commands: where their timeout is (an index in argv).
+BLOCKING = {"blpop": -1, "brpop": -1, "brpoplpush": -1, "blmove": -1,
+            "bzpopmin": -1, "bzpopmax": -1, "blmpop": 1, "bzmpop": 1}
+
+
+def tame_timeout(name: str, argv: list[str]) -> list[str]:
+    """A blocking command's timeout, when it is a number Redis takes, made
+    0.01 s: never 0 (forever) nor long; errors (negative, not a number, out
+    of range) are kept."""
+    at = BLOCKING.get(name)
+    if at is None or len(argv) <= (at if at >= 0 else -at):
+        return argv
+    try:
+        t = float(argv[at])
+    except ValueError:
+        return argv
+    if t != t or t in (float("inf"), float("-inf")) or t < 0 or 0 < t <= 0.02:
+        return argv
+    argv = list(argv)
+    argv[at] = "0.01"
+    return argv
+
 
 # -- generating argument lists ------------------------------------------------------
 
 class Generator:
-    def __init__(self, rng: random.Random, name: str):
+    def __init__(self, rng: random.Random, name: str, group: str = "", clean: bool = False):
         self.rng = rng
         self.name = name
+        self.clean = clean
+        self.family_keys = FAMILY_KEYS.get(group)
+        self.by_name = COLLECTION_VALUES if group in COLLECTION_GROUPS else {}
+        self.numkeys_at = -1                # where numkeys is, if any
         self.dropped = DROPPED_TOKENS.get(name, set())
         self.out: list[str] = []            # the argv being built
         self.key_at: list[int] = []         # positions of its keys
         self.far = 0                        # FAR values given so far
 
     def pick(self, values):
+        if self.clean:
+            values = [v for v in values if not isinstance(v, Bad)] or values
         return self.rng.choice(values)
 
     def value(self, arg: dict) -> list[str]:
@@ -162,6 +285,8 @@ class Generator:
         name = arg["name"].lower()
         if t == "key":
             self.key_at.append(len(self.out))
+            if self.family_keys and (self.clean or self.rng.random() < 0.7):
+                return [self.pick(self.family_keys)]
             return [self.pick(KEYS)]
         if t == "pure-token":
             return [arg["token"]]
@@ -173,8 +298,12 @@ class Generator:
                 for a in arg["arguments"]:
                     self.arg(a)
             return []
-        if name in BY_NAME:
-            v = self.pick(BY_NAME[name])
+        if name == "numkeys":
+            self.numkeys_at = len(self.out)
+        values = (self.by_name.get(f"{self.name}.{name}") or self.by_name.get(name)
+                  or BY_NAME.get(name))
+        if values:
+            v = self.pick(values)
             if v == FAR:
                 self.far += 1
                 v = str((1000 if name == "seconds" else 10 ** 7) + 50 * self.far)
@@ -207,10 +336,13 @@ class Generator:
 
     def valid(self, words: list[str], args: list[dict]) -> tuple[list[str], list[int]]:
         """An argument list following the specs, and its key positions."""
-        self.out, self.key_at = list(words), []
+        self.out, self.key_at, self.numkeys_at = list(words), [], -1
         for a in args:
             self.arg(a)
-        return self.out, self.key_at
+        if self.numkeys_at >= 0 and (self.clean or self.rng.random() < 0.8):
+            # numkeys mostly right, or the command never gets past it
+            self.out[self.numkeys_at] = str(sum(1 for k in self.key_at if k > self.numkeys_at))
+        return tame_timeout(self.name, self.out), self.key_at
 
     def spoil(self, argv: list[str]) -> list[str]:
         argv = list(argv)
@@ -229,38 +361,38 @@ class Generator:
         elif len(argv) > fixed:
             i = self.rng.randrange(fixed, len(argv))
             argv[i] = {2: "BADTOKEN", 3: "notanumber", 4: "-3"}.get(kind, "0")
-        return argv
+        return tame_timeout(self.name, argv)
 
 
-def commands_to_sweep(docs: dict) -> list[tuple[str, list[str], list[dict]]]:
-    """(name, leading words, argument specs) of every command swept."""
+def commands_to_sweep(docs: dict) -> list[tuple[str, list[str], list[dict], str]]:
+    """(name, leading words, argument specs, group) of every command swept."""
     out = []
     for name, doc in sorted(docs.items()):
         entries = [(name, [name.upper()], doc)]
         for sub, sdoc in sorted(doc.get("subcommands", {}).items()):
             entries.append((sub, [w.upper() for w in sub.split("|")], sdoc))
         for full, words, d in entries:
-            if d["group"] in SKIPPED_GROUPS or full in EXCLUDED:
+            if full in EXCLUDED:
                 continue
             if d.get("subcommands"):
                 continue            # a container: its subcommands are swept
-            out.append((full, words, d.get("arguments", [])))
+            out.append((full, words, d.get("arguments", []), d["group"]))
     return out
 
 
-def sequence(name: str, words: list[str], args: list[dict]) -> list[list[str]]:
+def sequence(name: str, words: list[str], args: list[dict], group: str = "") -> list[list[str]]:
     rng = random.Random(SEED ^ zlib.crc32(name.encode()))
-    gen = Generator(rng, name)
+    gen = Generator(rng, name, group)
     made = [gen.valid(words, args) for _ in range(VALID_PER_COMMAND)]
     valid = [argv for argv, _ in made]
     spoiled = [gen.spoil(rng.choice(valid)) for _ in range(SPOILED_PER_COMMAND)]
-    # the first key of one argument list replaced by a key of every type
+    # the first key of one argument list (of values Redis takes, keys of the
+    # command's family) replaced by a key of every type and encoding
     typed = []
-    with_keys = [(argv, at) for argv, at in made if at]
-    if with_keys:
-        argv, at = with_keys[0]
+    argv, at = Generator(rng, name, group, clean=True).valid(words, args)
+    if at:
         for key in KEYS:
-            typed.append(argv[:at[0]] + [key] + argv[at[0] + 1:])
+            typed.append(tame_timeout(name, argv[:at[0]] + [key] + argv[at[0] + 1:]))
     seq = []
     for argv in valid + typed + spoiled + [words]:      # the bare command too
         if argv not in seq:
@@ -286,30 +418,101 @@ def _docs(port: int) -> dict:
     return conv(reply)
 
 
+def _writes(port: int) -> set[str]:
+    """The commands of the @write category, by the real Redis."""
+    conn = RespConn(port)
+    reply = conn.call(["COMMAND", "LIST", "FILTERBY", "ACLCAT", "write"])
+    conn.close()
+    return {v.decode() for _, v in reply[1]} | CHANGING_READS
+
+
+# Replies whose order Redis does not define (a dict's order), by command.
+def shape(argv, reply):
+    """Random members (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER): the
+    reply's types and lengths, all the way down, not its strings."""
+    t, v = reply
+    if v is None or t in "-:#_":
+        return reply
+    if t in "*~>":
+        return (t, [shape(argv, x) for x in v])
+    if t in "%|":
+        return (t, [(shape(argv, a), shape(argv, b)) for a, b in v])
+    return (t, "<some value>")
+
+
+def _hashtable_key_in(argv) -> bool:
+    return any(a in HASHTABLE_KEYS for a in argv[1:])
+
+
+def unordered_if_hashtable(argv, reply):
+    """SMEMBERS, SUNION, HGETALL...: in order for intsets and listpacks
+    (Redis's order is defined there), sorted once a hashtable is involved."""
+    if not _hashtable_key_in(argv):
+        return reply
+    if argv[0].lower() == "hgetall":
+        return unordered_pairs(argv, reply)
+    return unordered(argv, reply)
+
+
+def scan_norm(argv, reply):
+    """HSCAN/SSCAN/ZSCAN: a packed collection is returned whole with cursor
+    0 (compared exactly); over a hashtable cursors and batches follow
+    Redis's hash seed: only the reply's shape is compared."""
+    if reply[0] != "*" or len(argv) < 2 or argv[1] not in HASHTABLE_KEYS:
+        return reply
+    return ("*", [r[0] for r in reply[1]])
+
+
+def _writes(port: int) -> set[str]:
+    """The commands of the @write category, by the real Redis."""
+    conn = RespConn(port)
+    reply = conn.call(["COMMAND", "LIST", "FILTERBY", "ACLCAT", "write"])
+    conn.close()
+    return {v.decode() for _, v in reply[1]} | CHANGING_READS
+
+
 # Replies whose order Redis does not define (a dict's order), by command.
 NORMALIZERS = {"acl|cat": unordered, "pubsub|channels": unordered,
-               "pubsub|shardchannels": unordered, "acl|users": unordered}
+               "pubsub|shardchannels": unordered, "acl|users": unordered,
+               **{c: shape for c in ("spop", "srandmember", "hrandfield", "zrandmember")},
+               **{c: unordered_if_hashtable for c in ("smembers", "sunion", "sinter", "sdiff",
+                                                      "hgetall", "hkeys", "hvals")},
+               **{c: scan_norm for c in ("hscan", "sscan", "zscan")}}
+
+
+POOL_KEYS = set(KEYS)
+# How a probe reads a key back, by type.
+PROBE_READ = {"string": lambda k: ["GET", k], "list": lambda k: ["LRANGE", k, "0", "-1"],
+              "hash": lambda k: ["HGETALL", k], "set": lambda k: ["SMEMBERS", k],
+              "zset": lambda k: ["ZRANGE", k, "0", "-1", "WITHSCORES"],
+              "stream": lambda k: ["XRANGE", k, "-", "+"]}
+# Read-only commands that change a value's encoding all the same.
+CHANGING_READS = {"sort_ro"}
+# Writes whose effect is random: their keys' values are compared by shape.
+RANDOM_WRITES = {"spop"}
 
 
 class Sweep:
     """Both servers in lock step; a difference is recorded and both are
     reset (the rest of that command's sequence starts from the pool again)."""
 
-    def __init__(self, ports: tuple[int, int], proto: int = 2):
+    def __init__(self, ports: tuple[int, int], proto: int = 2, writes: set[str] = frozenset()):
         self.ports = ports
         self.proto = proto
+        self.writes = writes            # commands after which the keys are probed
         self.conns = [RespConn(p) for p in ports]
         self.differences: list[tuple[str, list[str], tuple, tuple, int]] = []
+        self.times: dict[str, float] = {}       # seconds per command (SWEEP_TIMES=1)
 
     def reset(self) -> None:
         for c in self.conns:
             c.close()
         self.conns = [RespConn(p) for p in self.ports]
-        for argv in [["HELLO", str(self.proto)], ["FLUSHALL"], ["FUNCTION", "FLUSH"], ["SCRIPT", "FLUSH"],
-                     ["ACL", "DELUSER", "alice"], *POOL_SETUP]:
-            replies = [c.call(argv) for c in self.conns]
-            if argv[0] != "HELLO":
-                assert replies[0] == replies[1], (argv, replies)
+        setup = [["HELLO", str(self.proto)], ["FLUSHALL"], ["FUNCTION", "FLUSH"],
+                 ["SCRIPT", "FLUSH"], ["ACL", "DELUSER", "alice"], *POOL_SETUP]
+        mine, ref = self.pipeline(setup)
+        for argv, m, r in zip(setup[1:], mine[1:], ref[1:]):
+            assert m == r, (argv, m, r)
 
     def run(self, name: str, seq: list[list[str]]) -> None:
         self.reset()
@@ -323,6 +526,43 @@ class Sweep:
             if n_mine != n_ref:
                 self.differences.append((name, argv, mine, ref, self.proto))
                 self.reset()
+            elif name in self.writes and ref[0] != "-" and not self.probe(name, argv):
+                self.reset()
+
+    def pipeline(self, cmds: list[list[str]]) -> tuple[list, list]:
+        """``cmds`` sent to both servers at once; (redpoll's, Redis's) replies."""
+        wire = b"".join(encode_command(argv) for argv in cmds)
+        for c in self.conns:
+            c.sock.sendall(wire)
+        mine, ref = ([c.reader.read() for _ in cmds] for c in self.conns)
+        return mine, ref
+
+    def probe(self, name: str, argv: list[str]) -> bool:
+        """After a write: each pool key it names read back on both sides
+        (type, encoding, whole value); False after recording a difference."""
+        keys = list(dict.fromkeys(a for a in argv[1:] if a in POOL_KEYS))
+        if not keys:
+            return True
+        cmds = [cmd for k in keys for cmd in (["TYPE", k], ["OBJECT", "ENCODING", k])]
+        mine, ref = self.pipeline(cmds)
+        for read, m, r in zip(cmds, mine, ref):
+            if m != r:
+                self.differences.append((name, argv + ["->"] + read, m, r, self.proto))
+                return False
+        kinds = {k: (ref[2 * i][1], ref[2 * i + 1][1]) for i, k in enumerate(keys)}
+        cmds = [PROBE_READ[kind](k) for k, (kind, _) in kinds.items() if kind in PROBE_READ]
+        mine, ref = self.pipeline(cmds)
+        for read, m, r in zip(cmds, mine, ref):
+            kind, encoding = kinds[read[1]]
+            norm = None
+            if name in RANDOM_WRITES:
+                norm = shape
+            elif encoding == b"hashtable":
+                norm = unordered_pairs if kind == "hash" else unordered
+            if (m if norm is None else norm(read, m)) != (r if norm is None else norm(read, r)):
+                self.differences.append((name, argv + ["->"] + read, m, r, self.proto))
+                return False
+        return True
 
     def close(self) -> None:
         for c in self.conns:
@@ -331,26 +571,42 @@ class Sweep:
 
 def sweep(ports: tuple[int, int], proto: int = 2) -> list:
     docs = _docs(ports[1])
-    s = Sweep(ports, proto)
+    s = Sweep(ports, proto, _writes(ports[1]))
     try:
-        for name, words, args in commands_to_sweep(docs):
-            s.run(name, sequence(name, words, args))
+        for name, words, args, group in commands_to_sweep(docs):
+            t0 = time.monotonic()
+            s.run(name, sequence(name, words, args, group))
+            s.times[name] = s.times.get(name, 0) + time.monotonic() - t0
     finally:
         s.close()
+    if os.environ.get("SWEEP_TIMES"):
+        slow = sorted(s.times.items(), key=lambda x: -x[1])[:15]
+        print(f"RESP{proto}: {sum(s.times.values()):.1f}s; slowest: "
+              + ", ".join(f"{n} {t:.2f}" for n, t in slow), file=sys.stderr)
     return s.differences
+
+
+def _short(reply, keep: int = 8):
+    """A reply with long arrays cut to their first and last elements."""
+    t, v = reply
+    if isinstance(v, list):
+        v = [x if t not in "*~>" else _short(x, keep) for x in v]
+        if len(v) > 2 * keep:
+            v = v[:keep] + [("+", f"... {len(v) - 2 * keep} more ...")] + v[-keep:]
+    return (t, v)
 
 
 def report(differences) -> str:
     lines = []
     for name, argv, mine, ref, proto in differences:
-        lines.append(f"[{name}] (RESP{proto}) {fmt_argv(argv)}\n  redpoll: {render(mine)}\n"
-                     f"  redis:   {render(ref)}")
+        lines.append(f"[{name}] (RESP{proto}) {fmt_argv(argv)[:300]}\n"
+                     f"  redpoll: {render(_short(mine))}\n  redis:   {render(_short(ref))}")
     return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
 def sweep_pair():
-    p = start_pair()
+    p = start_pair(["--hz", "100"])
     p.close()
     yield p
     p.cleanup()
@@ -363,7 +619,7 @@ def test_docs_driven_sweep_matches_redis(sweep_pair, proto):
 
 
 if __name__ == "__main__":
-    pair = start_pair()
+    pair = start_pair(["--hz", "100"])
     try:
         pair.close()
         found = sweep((pair.redpoll.port, pair.redis.port), 2)

@@ -430,6 +430,90 @@ def geohash(c, argv):
 RADIUS_COORDS, RADIUS_MEMBER, GEOSEARCH, GEOSEARCHSTORE, NOSTORE = 1, 2, 4, 8, 16
 
 
+def _med3(a: list, i: int, j: int, k: int, cmp) -> int:
+    """The index of the median of a[i], a[j], a[k] (Bentley-McIlroy)."""
+    if cmp(a[i], a[j]) < 0:
+        return j if cmp(a[j], a[k]) < 0 else (k if cmp(a[i], a[k]) < 0 else i)
+    return j if cmp(a[j], a[k]) > 0 else (i if cmp(a[i], a[k]) < 0 else k)
+
+
+def _insertion(a: list, base: int, n: int, cmp) -> None:
+    for m in range(base + 1, base + n):
+        k = m
+        while k > base and cmp(a[k - 1], a[k]) > 0:
+            a[k - 1], a[k] = a[k], a[k - 1]
+            k -= 1
+
+
+def _vecswap(a: list, i: int, j: int, n: int) -> None:
+    for t in range(n):
+        a[i + t], a[j + t] = a[j + t], a[i + t]
+
+
+def pqsort(a: list, cmp, lrange: int, rrange: int, base: int = 0, n: int | None = None) -> None:
+    """Redis 7.0's partial quicksort (pqsort.c: the NetBSD/Bentley-McIlroy
+    qsort, no switch to insertion sort after a swap-free pass, recursing only
+    into parts overlapping ranks lrange..rrange): the same swaps, so elements
+    comparing equal end up in Redis's order. GEO replies with COUNT are
+    sorted with it."""
+    if n is None:
+        n = len(a)
+    while True:
+        if n < 7:
+            _insertion(a, base, n, cmp)
+            return
+        pm = base + n // 2
+        if n > 7:
+            pl, pn = base, base + n - 1
+            if n > 40:
+                d = n // 8
+                pl = _med3(a, pl, pl + d, pl + 2 * d, cmp)
+                pm = _med3(a, pm - d, pm, pm + d, cmp)
+                pn = _med3(a, pn - 2 * d, pn - d, pn, cmp)
+            pm = _med3(a, pl, pm, pn, cmp)
+        a[base], a[pm] = a[pm], a[base]
+        pivot = a[base]
+        pa = pb = base + 1
+        pc = pd = base + n - 1
+        while True:
+            while pb <= pc:
+                r = cmp(a[pb], pivot)
+                if r > 0:
+                    break
+                if r == 0:
+                    a[pa], a[pb] = a[pb], a[pa]
+                    pa += 1
+                pb += 1
+            while pb <= pc:
+                r = cmp(a[pc], pivot)
+                if r < 0:
+                    break
+                if r == 0:
+                    a[pc], a[pd] = a[pd], a[pc]
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            a[pb], a[pc] = a[pc], a[pb]
+            pb += 1
+            pc -= 1
+        pn = base + n
+        r = min(pa - base, pb - pa)
+        _vecswap(a, base, pb - r, r)
+        r = min(pd - pc, pn - pd - 1)
+        _vecswap(a, pb, pn - r, r)
+        r = pb - pa
+        if r > 1 and not ((lrange < base and rrange < base)
+                          or (lrange > base + r - 1 and rrange > base + r - 1)):
+            pqsort(a, cmp, lrange, rrange, base, r)
+        r = pd - pc
+        if r <= 1:
+            return
+        base, n = pn - r, r
+        if (lrange < base and rrange < base) or (lrange > pn - 1 and rrange > pn - 1):
+            return
+
+
 def _georadius_generic(c, argv, src: int, flags: int):
     db = c.db
     z = _get_zset(db, argv[src])
@@ -530,7 +614,12 @@ def _georadius_generic(c, argv, src: int, flags: int):
     if not found and storekey is None:
         return []
     if sort:
-        found.sort(key=lambda p: p[1], reverse=sort < 0)
+        if count and count < len(found):
+            # Redis: pqsort of the first COUNT (its own order for equal distances)
+            sign = 1 if sort > 0 else -1
+            pqsort(found, lambda p, q: sign * ((p[1] > q[1]) - (p[1] < q[1])), 0, count - 1)
+        else:
+            found.sort(key=lambda p: p[1], reverse=sort < 0)    # libc's qsort: a merge sort
     returned = found[:count] if count else found
     if storekey is None:
         out = []

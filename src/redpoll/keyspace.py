@@ -120,8 +120,11 @@ class Database:
 
     def get_typed(self, key: bytes, cls: type):
         """The value of ``key`` if it is of class ``cls``; None if missing;
-        WRONGTYPE otherwise."""
-        v = self.get(key)
+        WRONGTYPE otherwise (the write lookup of LPUSH, SADD, HSET...: a key
+        with no TTL under no access tracking needs no :meth:`get`)."""
+        v = self.data.get(key)
+        if v is not None and (self.expires or self.server.track_access):
+            v = self.get(key)
         if v is not None and type(v) is not cls:
             raise RedisError(WRONGTYPE)
         return v

@@ -9,7 +9,7 @@ from redpoll.commands.string import (
     I64_MAX, I64_MIN, format_long_double, parse_int, parse_long_double, round_ld)
 from redpoll.commands.table import command
 from redpoll.datatypes.hash import RHash
-from redpoll.errors import NOT_FLOAT, OVERFLOW, SYNTAX, WRONGTYPE, RedisError, wrong_arity
+from redpoll.errors import NOT_FLOAT, OVERFLOW, SYNTAX, RedisError, wrong_arity
 from redpoll.keyspace import scan_cursors
 from redpoll.notify import GENERIC, HASH, notify
 from redpoll.protocol.resp import OK, Map
@@ -24,17 +24,12 @@ def _event(c, event: str, key: bytes) -> None:
 
 
 def _hash_for_write(c, key: bytes) -> RHash:
-    """hashTypeLookupWriteOrCreate: the hash at key, created if missing
-    (Database.get_typed, inlined: HSET is one of the hottest writes)."""
+    """hashTypeLookupWriteOrCreate: the hash at key, created if missing."""
     db = c.db
-    h = db.data.get(key)
-    if h is not None and (db.expires or c.server.track_access):
-        h = db.get(key)
+    h = db.get_typed(key, RHash)
     if h is None:
         h = RHash.new()
         db.add(key, h)
-    elif type(h) is not RHash:
-        raise RedisError(WRONGTYPE)
     return h
 
 

@@ -10,7 +10,7 @@ from redpoll import blocking
 from redpoll.commands.string import parse_int, parse_range_int
 from redpoll.commands.table import command
 from redpoll.datatypes.list import RList
-from redpoll.errors import NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, WRONGTYPE, RedisError, wrong_arity
+from redpoll.errors import NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, RedisError, wrong_arity
 from redpoll.notify import GENERIC, LIST, notify
 from redpoll.protocol.resp import NULL_ARRAY, OK
 
@@ -90,13 +90,9 @@ def _push_handler(left: bool, exists_only: bool):
         key = argv[1]
         db = c.db
         srv = c.server
-        lst = db.data.get(key)          # Database.get_typed, inlined
-        if lst is not None and (db.expires or srv.track_access):
-            lst = db.get(key)
+        lst = db.get_typed(key, RList)
         vals = argv[2:]
         if lst is not None:
-            if type(lst) is not RList:
-                raise RedisError(WRONGTYPE)
             n = lst.push(vals, left)
         elif exists_only:
             return 0
@@ -144,16 +140,12 @@ def _pop_handler(left: bool):
 
     def pop(c, argv):
         key = argv[1]
-        if len(argv) == 2:              # one element; Database.get_typed, inlined
+        if len(argv) == 2:              # one element
             db = c.db
             srv = c.server
-            lst = db.data.get(key)
-            if lst is not None and (db.expires or srv.track_access):
-                lst = db.get(key)
+            lst = db.get_typed(key, RList)
             if lst is None:
                 return None
-            if type(lst) is not RList:
-                raise RedisError(WRONGTYPE)
             value, left_over = lst.pop_end(left)
             if srv.notify_flags:
                 notify(srv, LIST, event, key, db.id)

@@ -69,14 +69,10 @@ def sadd(c, argv):
     key = argv[1]
     db = c.db
     srv = c.server
-    s = db.data.get(key)                # Database.get_typed, inlined
-    if s is not None and (db.expires or srv.track_access):
-        s = db.get(key)
+    s = db.get_typed(key, RSet)
     if s is None:
         s = RSet.new()
         db.add(key, s)
-    elif type(s) is not RSet:
-        raise RedisError(WRONGTYPE)
     n = s.add_many(argv[2:], srv.config)
     if n:
         if srv.notify_flags:
@@ -144,13 +140,9 @@ def spop(c, argv):
     db = c.db
     srv = c.server
     if len(argv) == 2:
-        s = db.data.get(key)            # Database.get_typed, inlined
-        if s is not None and (db.expires or srv.track_access):
-            s = db.get(key)
+        s = db.get_typed(key, RSet)
         if s is None:
             return None
-        if type(s) is not RSet:
-            raise RedisError(WRONGTYPE)
         m = s.pop_random()
         _event(c, "spop", key)
         _del_if_empty(c, key, s)

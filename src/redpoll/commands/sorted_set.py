@@ -413,13 +413,9 @@ def _zadd_handler(incr: bool):
         key, member = argv[1], argv[3]
         db = c.db
         srv = c.server
-        z = db.data.get(key)            # Database.get_typed, inlined
-        if z is not None and (db.expires or srv.track_access):
-            z = db.get(key)
+        z = db.get_typed(key, ZSet)
         if z is None:
             z = _new_zset(c, key)
-        elif type(z) is not ZSet:
-            raise RedisError(WRONGTYPE)
         elif z.big is None:
             z.update_encoding(srv.config)
         cur = z.score(member)

@@ -688,6 +688,14 @@ def test_sweep_findings(sweep_pair):
            "COUNT", str(n)] for order in ("ASC", "DESC") for n in (1, 3, 7, 8, 20, 41, 59, 60)],
         ["GEORADIUS", "gt", "13", "38", "10", "km", "COUNT", "9", "STORE", "gts"],
         ["ZRANGE", "gts", "0", "-1"],
+        # LPOS RANK LLONG_MIN: Redis's negation and its COUNT test overflow:
+        # every match, from the tail
+        ["RPUSH", "lp", "x", "a", "x", "b", "x", "x"],
+        ["LPOS", "lp", "x", "RANK", "-9223372036854775808", "COUNT", "1"],
+        ["LPOS", "lp", "x", "RANK", "-9223372036854775808", "COUNT", "2", "MAXLEN", "4"],
+        ["LPOS", "lp", "x", "RANK", "-9223372036854775808"],
+        ["LPOS", "lp", "x", "RANK", "-9223372036854775807", "COUNT", "1"],
+        ["LPOS", "lp", "x", "RANK", "-2", "COUNT", "2"],
         # SETBIT leaves a string raw even when the bit was already so
         ["SET", "s1", "hello"], ["SETBIT", "s1", "1", "1"], ["OBJECT", "ENCODING", "s1"],
         ["SET", "s2", "10"], ["SETBIT", "s2", "2", "1"], ["OBJECT", "ENCODING", "s2"],

@@ -255,7 +255,9 @@ def lpos(c, argv):
     size = len(lst)
     want = count if count else size if count == 0 else 1
     if rank == -2**63:
-        rank = -1                        # Redis negates it and overflows: any match
+        # Redis negates it and overflows: any match; its COUNT test
+        # (matches - rank + 1 >= count) overflows too: every match
+        rank, want = -1, size
     if rank > 0:
         it, skip = enumerate(lst), rank - 1
         pos = lambda j: j

@@ -442,6 +442,25 @@ def shape(argv, reply):
     return (t, "<some value>")
 
 
+def random_norm(argv, reply):
+    """SPOP/SRANDMEMBER/HRANDFIELD/ZRANDMEMBER: by shape, except when a
+    positive count is more than the collection holds: then Redis returns
+    the whole of it, in its order (defined unless it is a hashtable set or
+    hash; a sorted set's whole is in descending order)."""
+    t, v = reply
+    if t in "*~" and v is not None and len(argv) > 2 and (
+            argv[1] not in HASHTABLE_KEYS or argv[0].lower() == "zrandmember"):
+        try:
+            count = int(argv[2])
+        except ValueError:
+            count = 0
+        flat = any(a.upper() in ("WITHVALUES", "WITHSCORES") for a in argv[3:]) and not (
+            v and v[0][0] == "*")
+        if count > 0 and (len(v) // 2 if flat else len(v)) < count:
+            return reply
+    return shape(argv, reply)
+
+
 def _hashtable_key_in(argv) -> bool:
     return any(a in HASHTABLE_KEYS for a in argv[1:])
 
@@ -476,7 +495,7 @@ def _writes(port: int) -> set[str]:
 # Replies whose order Redis does not define (a dict's order), by command.
 NORMALIZERS = {"acl|cat": unordered, "pubsub|channels": unordered,
                "pubsub|shardchannels": unordered, "acl|users": unordered,
-               **{c: shape for c in ("spop", "srandmember", "hrandfield", "zrandmember")},
+               **{c: random_norm for c in ("spop", "srandmember", "hrandfield", "zrandmember")},
                **{c: unordered_if_hashtable for c in ("smembers", "sunion", "sinter", "sdiff",
                                                       "hgetall", "hkeys", "hvals")},
                **{c: scan_norm for c in ("hscan", "sscan", "zscan")}}
@@ -490,7 +509,8 @@ PROBE_READ = {"string": lambda k: ["GET", k], "list": lambda k: ["LRANGE", k, "0
               "stream": lambda k: ["XRANGE", k, "-", "+"]}
 # Read-only commands that change a value's encoding all the same.
 CHANGING_READS = {"sort_ro"}
-# Writes whose effect is random: their keys' values are compared by shape.
+# Writes whose effect is random: their keys' values are compared by shape
+# from then on.
 RANDOM_WRITES = {"spop"}
 
 
@@ -510,6 +530,7 @@ class Sweep:
         for c in self.conns:
             c.close()
         self.conns = [RespConn(p) for p in self.ports]
+        self.diverged: set[str] = set()         # keys a random write (SPOP) changed
         setup = [["HELLO", str(self.proto)], ["FLUSHALL"], ["FUNCTION", "FLUSH"],
                  ["SCRIPT", "FLUSH"], ["ACL", "DELUSER", "alice"], *POOL_SETUP]
         mine, ref = self.pipeline(setup)
@@ -521,14 +542,19 @@ class Sweep:
         norm = NORMALIZERS.get(name, DEFAULT_NORMALIZERS.get(name.split("|")[0]))
         for argv in seq:
             mine, ref = (c.call(argv) for c in self.conns)
-            if norm is not None:
+            if name in RANDOM_WRITES and len(argv) > 1 and argv[1] in self.diverged:
+                n_mine, n_ref = shape(argv, mine), shape(argv, ref)
+            elif norm is not None:
                 n_mine, n_ref = norm(argv, mine), norm(argv, ref)
             else:
                 n_mine, n_ref = mine, ref
             if n_mine != n_ref:
                 self.differences.append((name, argv, mine, ref, self.proto))
                 self.reset()
-            elif name in self.writes and ref[0] != "-" and not self.probe(name, argv):
+                continue
+            if name in RANDOM_WRITES and len(argv) > 1:
+                self.diverged.add(argv[1])      # may hold different members from now on
+            if name in self.writes and ref[0] != "-" and not self.probe(name, argv):
                 self.reset()
 
     def pipeline(self, cmds: list[list[str]]) -> tuple[list, list]:
@@ -562,7 +588,7 @@ class Sweep:
         for read, m, r in zip(cmds, mine, ref):
             kind, encoding = kinds[read[1]]
             norm = None
-            if name in RANDOM_WRITES:
+            if read[1] in self.diverged:
                 norm = shape
             elif encoding == b"hashtable":
                 norm = unordered_pairs if kind == "hash" else unordered
@@ -580,7 +606,10 @@ def sweep(ports: tuple[int, int], proto: int = 2) -> list:
     docs = _docs(ports[1])
     s = Sweep(ports, proto, _writes(ports[1]))
     try:
+        only = set(filter(None, os.environ.get("SWEEP_ONLY", "").split(",")))  # development
         for name, words, args, group in commands_to_sweep(docs):
+            if only and name not in only:
+                continue
             t0 = time.monotonic()
             s.run(name, sequence(name, words, args, group))
             s.times[name] = s.times.get(name, 0) + time.monotonic() - t0
@@ -606,8 +635,18 @@ def _short(reply, keep: int = 8):
 def report(differences) -> str:
     lines = []
     for name, argv, mine, ref, proto in differences:
-        lines.append(f"[{name}] (RESP{proto}) {fmt_argv(argv)[:300]}\n"
-                     f"  redpoll: {render(_short(mine))}\n  redis:   {render(_short(ref))}")
+        if (mine[0] == ref[0] and isinstance(mine[1], list) and isinstance(ref[1], list)
+                and len(mine[1]) == len(ref[1]) > 16):
+            # long replies of one length: around their first difference
+            at = next(i for i, (x, y) in enumerate(zip(mine[1], ref[1])) if x != y)
+            lo = max(0, at - 4)
+            size = len(ref[1])
+            mine, ref = ((r[0], r[1][lo:at + 6]) for r in (mine, ref))
+            lines.append(f"[{name}] (RESP{proto}) {fmt_argv(argv)[:300]}\n"
+                         f"  (elements {lo}.. of {size}; the first difference at {at})")
+        else:
+            lines.append(f"[{name}] (RESP{proto}) {fmt_argv(argv)[:300]}")
+        lines.append(f"  redpoll: {render(_short(mine))}\n  redis:   {render(_short(ref))}")
     return "\n".join(lines)
 
 
@@ -696,6 +735,11 @@ def test_sweep_findings(sweep_pair):
         ["LPOS", "lp", "x", "RANK", "-9223372036854775808"],
         ["LPOS", "lp", "x", "RANK", "-9223372036854775807", "COUNT", "1"],
         ["LPOS", "lp", "x", "RANK", "-2", "COUNT", "2"],
+        # ZRANDMEMBER with a count past the size: the whole zset, highest first
+        ["ZADD", "zr", "1", "a", "2", "b", "3", "c", "3", "d"], ["ZRANDMEMBER", "zr", "4"],
+        ["ZRANDMEMBER", "zr", "9", "WITHSCORES"], ["ZRANDMEMBER", "zr", "9223372036854775807"],
+        ["ZADD", "zr2", *[x for i in range(200) for x in (str(i % 50), f"m{i}")]],
+        ["ZRANDMEMBER", "zr2", "200"], ["ZRANDMEMBER", "zr2", "500", "WITHSCORES"],
         # SETBIT leaves a string raw even when the bit was already so
         ["SET", "s1", "hello"], ["SETBIT", "s1", "1", "1"], ["OBJECT", "ENCODING", "s1"],
         ["SET", "s2", "10"], ["SETBIT", "s2", "2", "1"], ["OBJECT", "ENCODING", "s2"],

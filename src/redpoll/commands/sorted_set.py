@@ -867,7 +867,7 @@ def zrandmember(c, argv):
     if count < 0:
         picks = [sl[random.randrange(size)] for _ in range(-count)]
     elif count >= size:
-        picks = list(sl)
+        picks = list(reversed(sl))      # the whole zset, as Redis: highest score first
     else:
         picks = [sl[i] for i in random.sample(range(size), count)]
     if withscores:

@@ -935,16 +935,18 @@ def _aggregate(agg: bytes, a: float, b: float) -> float:
     if agg == b"sum":
         v = a + b
         return 0.0 if v != v else v
-    if agg == b"min":
-        return a if a < b else b
-    return a if a > b else b
+    if agg == b"min":                   # a tie keeps the score so far (-0 vs 0)
+        return b if b < a else a
+    return b if b > a else a
 
 
 def compute_setop(op: str, inputs, weights, agg) -> dict:
     """member -> score of the union/intersection/difference."""
     if op == "union":
         out: dict = {}
-        for src, w in zip(inputs, weights):
+        # smallest input first, as Redis (the order of the sums and ties)
+        for k in sorted(range(len(inputs)), key=lambda k: len(inputs[k] or ())):
+            src, w = inputs[k], weights[k]
             if not src:
                 continue
             for m, s in src.items():

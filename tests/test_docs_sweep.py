@@ -758,6 +758,19 @@ def test_sweep_findings(sweep_pair):
         ["ZUNIONSTORE", "zo4", "2", "zs1", "zb", "WEIGHTS", "1", "-1", "AGGREGATE", "MAX"],
         ["ZSCORE", "zo4", "m0"],
         ["ZUNION", "2", "zb", "zb", "WEIGHTS", "-1", "1", "AGGREGATE", "MAX", "WITHSCORES"],
+        # ZRANGEBYLEX LIMIT over a listpack whose members are not in lex
+        # order: from the first member in range, OFFSET steps without looking,
+        # then members while within the far bound (as Redis walks it)
+        ["ZADD", "zl", "-inf", "42", "1", "1", "1", "7", "2.5", "x", "3", "b"],
+        ["ZREVRANGEBYLEX", "zl", "(m7", "[42", "LIMIT", "2", "3"],
+        ["ZREVRANGEBYLEX", "zl", "(a", "[42", "LIMIT", "2", "-1"],
+        ["ZRANGEBYLEX", "zl", "[1", "+", "LIMIT", "2", "2"],
+        ["ZRANGEBYLEX", "zl", "[1", "[7", "LIMIT", "1", "5"],
+        ["ZRANGEBYLEX", "zl", "-", "(b", "LIMIT", "3", "1"],
+        ["ZRANGE", "zl", "[x", "[1", "BYLEX", "REV", "LIMIT", "1", "2"],
+        ["ZRANGESTORE", "zl2", "zl", "[1", "+", "BYLEX", "LIMIT", "2", "2"],
+        ["ZRANGE", "zl2", "0", "-1", "WITHSCORES"],
+        ["ZRANGEBYLEX", "zl", "[1", "+", "LIMIT", "-1", "2"],
         # SETBIT leaves a string raw even when the bit was already so
         ["SET", "s1", "hello"], ["SETBIT", "s1", "1", "1"], ["OBJECT", "ENCODING", "s1"],
         ["SET", "s2", "10"], ["SETBIT", "s2", "2", "1"], ["OBJECT", "ENCODING", "s2"],

@@ -576,6 +576,8 @@ def _zrange_generic(c, argv, key_idx: int, rangetype, rev, store: bytes | None =
             size = len(sl)
             i, k = size - k, size - i
         items = _slice(sl, i, k, rev, 0, -1)
+    elif rangetype == LEX and offset > 0 and not z.big:
+        items = _lex_walk(sl, i, k, rev, offset, limit, *bounds)
     else:
         items = _slice(sl, i, k, rev, offset, limit)
     if store is not None:
@@ -586,6 +588,29 @@ def _zrange_generic(c, argv, key_idx: int, rangetype, rev, store: bytes | None =
     if withscores:
         return with_scores(c, ((m, s) for s, m in items))
     return [m for s, m in items]
+
+
+def _lex_walk(sl, i: int, k: int, rev: bool, offset: int, limit: int, a, b) -> list:
+    """BYLEX ... LIMIT over a listpack zset as Redis walks it: from the first
+    member in range (the span [i, k) from :func:`lex_span`), OFFSET steps
+    without looking, then members while within the far bound. The same as
+    slicing the span when the members are in lex order; not otherwise."""
+    out = []
+    if i >= k:
+        return out
+    if rev:
+        p = k - 1 - offset
+        while p >= 0 and limit != 0 and _lex_gte_min(sl[p][1], a):
+            out.append(sl[p])
+            p -= 1
+            limit -= 1
+        return out
+    p, n = i + offset, len(sl)
+    while p < n and limit != 0 and _lex_lte_max(sl[p][1], b):
+        out.append(sl[p])
+        p += 1
+        limit -= 1
+    return out
 
 
 def _slice(sl, i: int, k: int, rev: bool, offset: int, limit: int) -> list:

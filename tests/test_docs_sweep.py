@@ -28,7 +28,9 @@ Seeded and bounded: the same commands every run, about 13,000 per protocol.
 Commands whose replies cannot match (random, time- or process-dependent,
 or that change the connection or the server: SHUTDOWN, MONITOR, HELLO...)
 are left out, see EXCLUDED. Run ``python tests/test_docs_sweep.py`` to print
-every difference instead of failing at the first one.
+every difference instead of failing at the first one (development: SWEEP_SEED=n
+draws other argument lists, SWEEP_ONLY=zadd,lpos limits the commands swept,
+SWEEP_TIMES=1 prints where the time goes).
 """
 
 from __future__ import annotations

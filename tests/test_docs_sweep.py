@@ -773,6 +773,13 @@ def test_sweep_findings(sweep_pair):
         ["ZRANGESTORE", "zl2", "zl", "[1", "+", "BYLEX", "LIMIT", "2", "2"],
         ["ZRANGE", "zl2", "0", "-1", "WITHSCORES"],
         ["ZRANGEBYLEX", "zl", "[1", "+", "LIMIT", "-1", "2"],
+        # ZINTER: only the first (smallest) input's weighted score is made 0
+        # when NaN; 0 * inf from another input makes a SUM 0, MIN/MAX ignore it
+        ["ZADD", "zn1", "1", "a", "2", "b", "3", "c"], ["ZADD", "zn2", "-1", "a", "0", "b", "5", "c", "1", "d"],
+        *[["ZINTER", "2", x, y, "WEIGHTS", "inf", "inf", *agg, "WITHSCORES"]
+          for x, y in (("zn1", "zn2"), ("zn2", "zn1")) for agg in ((), ("AGGREGATE", "MIN"), ("AGGREGATE", "MAX"))],
+        ["ZINTERSTORE", "zn3", "2", "zn1", "zn2", "WEIGHTS", "0", "inf"], ["ZRANGE", "zn3", "0", "-1", "WITHSCORES"],
+        ["ZUNION", "2", "zn1", "zn2", "WEIGHTS", "inf", "inf", "AGGREGATE", "MIN", "WITHSCORES"],
         # SETBIT leaves a string raw even when the bit was already so
         ["SET", "s1", "hello"], ["SETBIT", "s1", "1", "1"], ["OBJECT", "ENCODING", "s1"],
         ["SET", "s2", "10"], ["SETBIT", "s2", "2", "1"], ["OBJECT", "ENCODING", "s2"],

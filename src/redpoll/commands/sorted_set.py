@@ -991,7 +991,9 @@ def compute_setop(op: str, inputs, weights, agg) -> dict:
                 other = inputs[k].get(m)
                 if other is None:
                     break
-                v = _aggregate(agg, v, _weighted(other, weights[k]))
+                # not NaN-cleaned, unlike the first input's (Redis): 0 * inf
+                # makes a SUM 0 and is ignored by MIN/MAX
+                v = _aggregate(agg, v, other * weights[k])
             else:
                 out[m] = v
         return out

@@ -127,6 +127,24 @@ class RespConn:
         self.sock.close()
 
 
+def command_docs(port: int) -> dict:
+    """COMMAND DOCS of the server on ``port`` (read over RESP3) as plain
+    Python: maps as dicts, strings decoded."""
+    conn = RespConn(port)
+    conn.call(["HELLO", "3"])
+    reply = conn.call(["COMMAND", "DOCS"])
+    conn.close()
+
+    def conv(r):
+        kind, v = r
+        if kind in "%|":
+            return {conv(a): conv(b) for a, b in v}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v.decode() if isinstance(v, bytes) else v
+    return conv(reply)
+
+
 # -- rendering ---------------------------------------------------------------
 
 

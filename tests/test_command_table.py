@@ -5,9 +5,8 @@ know), and the COMMAND subcommands' replies."""
 from __future__ import annotations
 
 import pytest
-import redis
 
-from diff import RespConn, start_pair
+from diff import RespConn, command_docs, start_pair
 
 # The modules whose commands this test holds to Redis's table exactly; the
 # other rooms' commands are compared too, against the list of differences
@@ -164,22 +163,6 @@ def test_redis_py_command_parsing(server):
 
 # -- COMMAND DOCS ---------------------------------------------------------------
 
-def _docs(port: int) -> dict:
-    conn = RespConn(port)
-    conn.call(["HELLO", "3"])
-    reply = conn.call(["COMMAND", "DOCS"])
-    conn.close()
-
-    def conv(r):
-        kind, v = r
-        if kind in "%|":
-            return {conv(a): conv(b) for a, b in v}
-        if isinstance(v, list):
-            return [conv(x) for x in v]
-        return v.decode() if isinstance(v, bytes) else v
-    return conv(reply)
-
-
 # Prose we do not reproduce (our summaries are our own, complexity and
 # history are not given) and per-argument prose.
 _DOC_PROSE = {"summary", "complexity", "history", "replaced_by"}
@@ -209,7 +192,7 @@ def test_command_docs_structure_matches_redis(cmd_pair):
     """Every command both servers know: the same documentation fields, the
     same since/group/doc flags/deprecated_since and the same argument tree
     (names, types, tokens, flags, key spec indexes, nesting)."""
-    mine, ref = _docs(cmd_pair.redpoll.port), _docs(cmd_pair.redis.port)
+    mine, ref = command_docs(cmd_pair.redpoll.port), command_docs(cmd_pair.redis.port)
     diffs = []
     for name in sorted(set(mine) & set(ref)):
         a, b = _doc_shape(mine[name]), _doc_shape(ref[name])

@@ -43,7 +43,7 @@ import zlib
 
 import pytest
 
-from diff import (DEFAULT_NORMALIZERS, RespConn, encode_command, fmt_argv, render, start_pair,
+from diff import (DEFAULT_NORMALIZERS, RespConn, command_docs, encode_command, fmt_argv, render, start_pair,
                   unordered, unordered_pairs)
 from support import wait_until
 
@@ -406,31 +406,6 @@ def sequence(name: str, words: list[str], args: list[dict], group: str = "") -> 
 
 # -- running ------------------------------------------------------------------------
 
-def _docs(port: int) -> dict:
-    conn = RespConn(port)
-    conn.call(["HELLO", "3"])
-    reply = conn.call(["COMMAND", "DOCS"])
-    conn.close()
-
-    def conv(r):
-        kind, v = r
-        if kind in "%|":
-            return {conv(a): conv(b) for a, b in v}
-        if isinstance(v, list):
-            return [conv(x) for x in v]
-        return v.decode() if isinstance(v, bytes) else v
-    return conv(reply)
-
-
-def _writes(port: int) -> set[str]:
-    """The commands of the @write category, by the real Redis."""
-    conn = RespConn(port)
-    reply = conn.call(["COMMAND", "LIST", "FILTERBY", "ACLCAT", "write"])
-    conn.close()
-    return {v.decode() for _, v in reply[1]} | CHANGING_READS
-
-
-# Replies whose order Redis does not define (a dict's order), by command.
 def shape(argv, reply):
     """Random members (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER): the
     reply's types and lengths, all the way down, not its strings."""
@@ -605,7 +580,7 @@ class Sweep:
 
 
 def sweep(ports: tuple[int, int], proto: int = 2) -> list:
-    docs = _docs(ports[1])
+    docs = command_docs(ports[1])
     s = Sweep(ports, proto, _writes(ports[1]))
     try:
         only = set(filter(None, os.environ.get("SWEEP_ONLY", "").split(",")))  # development

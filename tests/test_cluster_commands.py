@@ -16,7 +16,7 @@ import time
 import pytest
 
 import test_command_table as command_table
-from diff import DEFAULT_NORMALIZERS, Pair, RespConn, render
+from diff import DEFAULT_NORMALIZERS, Pair, RespConn, command_docs, render
 from support import ServerProcess, free_port, require_redis_server, wait_until
 
 CLUSTER_SUBCOMMANDS = {
@@ -67,7 +67,7 @@ def test_command_count_and_entries_match_redis(servers):
     assert len(names) == len(NEW_COMMANDS) + len(CLUSTER_SUBCOMMANDS)
     for name in names:
         assert mine.get(name) == ref[name], name
-    docs_mine, docs_ref = command_table._docs(rp), command_table._docs(rd)
+    docs_mine, docs_ref = command_docs(rp), command_docs(rd)
     for name in NEW_COMMANDS:
         assert command_table._doc_shape(docs_mine[name]) == \
             command_table._doc_shape(docs_ref[name]), name

@@ -53,6 +53,21 @@ def wait_until(cond, timeout: float = 10.0, interval: float = 0.02, what: str = 
                          + (f" (last error: {last_exc!r})" if last_exc else ""))
 
 
+def keyevents_until(sub, last: tuple[bytes, bytes], timeout: float = 5.0) -> list:
+    """The (channel, data) pairs a redis-py pattern subscriber ``sub``
+    receives, up to and including ``last`` (a marker event the test fires
+    after what it watches); fails if ``last`` does not come within ``timeout``."""
+    got: list = []
+
+    def arrived() -> bool:
+        m = sub.get_message(timeout=0.2)
+        if m and m["type"] == "pmessage":
+            got.append((m["channel"], m["data"]))
+        return last in got
+    wait_until(arrived, timeout=timeout, interval=0, what=f"event {last!r}")
+    return got
+
+
 class ServerProcess:
     """A redis-compatible server process (redpoll or real redis) on a free port."""
 

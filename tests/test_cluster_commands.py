@@ -17,7 +17,7 @@ import pytest
 
 import test_command_table as command_table
 from diff import DEFAULT_NORMALIZERS, Pair, RespConn, command_docs, render
-from support import ServerProcess, free_port, require_redis_server, wait_until
+from support import ServerProcess, free_port, keyevents_until, require_redis_server, wait_until
 
 CLUSTER_SUBCOMMANDS = {
     "addslots": ["1"], "addslotsrange": ["1", "2"], "bumpepoch": [],
@@ -468,12 +468,7 @@ def test_migrate_notifies_and_touches_watched_keys(servers):
             with pytest.raises(redis_py.WatchError):
                 watcher.execute()
             src.set("end", "1")
-            events = []
-            deadline = time.monotonic() + 5
-            while (b"__keyevent@0__:set", b"end") not in events and time.monotonic() < deadline:
-                m = sub.get_message(timeout=0.2)
-                if m and m["type"] == "pmessage":
-                    events.append((m["channel"], m["data"]))
+            events = keyevents_until(sub, (b"__keyevent@0__:set", b"end"))
             seen[kind] = events
             sub.close()
         finally:

@@ -45,7 +45,7 @@ import pytest
 
 from diff import (DEFAULT_NORMALIZERS, RespConn, command_docs, encode_command, fmt_argv, render, start_pair,
                   unordered, unordered_pairs)
-from support import wait_until
+from support import keyevents_until, wait_until
 
 SEED = int(os.environ.get("SWEEP_SEED", "7015"))     # another seed: explore (development)
 VALID_PER_COMMAND = 30
@@ -786,12 +786,7 @@ def test_pfadd_of_a_new_key_fires_new(sweep_pair):
             c.pfadd("h1", "b")
             c.pfmerge("h2", "h1")
             c.set("end", "1")
-            got = []
-            deadline = time.monotonic() + 5
-            while (b"__keyevent@0__:set", b"end") not in got and time.monotonic() < deadline:
-                m = sub.get_message(timeout=0.2)
-                if m and m["type"] == "pmessage":
-                    got.append((m["channel"], m["data"]))
+            got = keyevents_until(sub, (b"__keyevent@0__:set", b"end"))
             events[server.kind] = got
             sub.close()
         finally:

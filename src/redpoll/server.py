@@ -576,19 +576,16 @@ class Server:
         if self.atomic_depth:
             return
         ops = self.atomic_ops
-        if not ops:                     # a unit that wrote nothing
-            if self.ready_keys and self.serve_blocked_hook is not None:
-                self.serve_blocked_hook()
-            return
-        self.atomic_ops = []
-        if len(ops) > 1:
-            ops.insert(0, (ops[0][0], [b"MULTI"]))
-            ops.append((ops[-1][0], [b"EXEC"]))
-        for op in ops:
-            # (dbid, argv), or (dbid, argv, sinks) for a write aimed at some
-            # sinks only (a script's redis.set_repl(REPL_AOF|REPL_REPLICA))
-            for sink in op[2] if len(op) > 2 else self.propagation_sinks:
-                sink(op[0], op[1])
+        if ops:                         # (a unit that wrote nothing keeps the empty list)
+            self.atomic_ops = []
+            if len(ops) > 1:
+                ops.insert(0, (ops[0][0], [b"MULTI"]))
+                ops.append((ops[-1][0], [b"EXEC"]))
+            for op in ops:
+                # (dbid, argv), or (dbid, argv, sinks) for a write aimed at some
+                # sinks only (a script's redis.set_repl(REPL_AOF|REPL_REPLICA))
+                for sink in op[2] if len(op) > 2 else self.propagation_sinks:
+                    sink(op[0], op[1])
         if self.ready_keys and self.serve_blocked_hook is not None:
             self.serve_blocked_hook()
 

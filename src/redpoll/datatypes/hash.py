@@ -99,19 +99,7 @@ class RHash:
         were new. A packed hash is edited packed (one access, see
         compact.hot), and expanded if it outgrows the packed form. With the
         server's ``config`` (the hash commands), the listpack -> hashtable
-        conversion is tracked as Redis does it (a hashtable is expanded:
-        only listpacks are packed)."""
-        listpack = config is not None and not self.ht
-        if listpack:
-            if self.ht is None:
-                self.update_encoding(config)
-                listpack = not self.ht
-            limit = config.values["hash-max-listpack-value"]
-            if listpack and (len(pairs[0]) > limit or len(pairs[1]) > limit if len(pairs) == 2
-                             else max(map(len, pairs)) > limit):
-                self.ht = True
-                listpack = False
-                self.expand()
+        conversion is tracked (:meth:`_convert_after_write`)."""
         d = self._d
         if d is None and hot(self):
             d = self.d
@@ -136,16 +124,16 @@ class RHash:
             self._n = size = self._n + added
             if len(blob) > PACK_BYTES:
                 self.expand()
-        # checked on every write, as Redis does
-        if listpack and size > config.values["hash-max-listpack-entries"]:
-            self.ht = True
-            self.expand()
+        if config is not None and not self.ht:
+            f = len(pairs[0])          # the longest string (one pair: no map/max)
+            v = len(pairs[1]) if len(pairs) == 2 else max(map(len, pairs))
+            self._convert_after_write(config, size, f if f > v else v)
         return added
 
     def apply(self, field: bytes, fn, config) -> bytes:
         """Set ``field`` to ``fn(its value or None)`` (bytes) with one
         lookup of the field (HINCRBY, HINCRBYFLOAT); ``fn`` may raise to
-        leave the hash alone. Tracks the encoding as :meth:`set_pairs`."""
+        leave the hash alone. Tracks the encoding as :meth:`set_pairs` does."""
         d = self._d
         if d is None and hot(self):
             d = self.d
@@ -162,13 +150,23 @@ class RHash:
             if len(blob) > PACK_BYTES:
                 self.expand()
         if not self.ht:
-            if self.ht is None:
-                self.update_encoding(config)
-            elif (max(len(field), len(new)) > config.values["hash-max-listpack-value"]
-                  or len(self) > config.values["hash-max-listpack-entries"]):
-                self.ht = True
-                self.expand()
+            self._convert_after_write(config, len(self), max(len(field), len(new)))
         return new
+
+    def _convert_after_write(self, config, size: int, longest: int) -> None:
+        """The listpack -> hashtable conversion after a write that left
+        ``size`` fields, of fields and values up to ``longest`` bytes, as
+        Redis checks it (over
+        hash-max-listpack-value, or more fields than
+        hash-max-listpack-entries); the hashtable is expanded (only
+        listpacks are packed). An encoding not decided yet is decided from
+        the contents."""
+        if self.ht is None:
+            self.update_encoding(config)
+        elif (longest > config.values["hash-max-listpack-value"]
+              or size > config.values["hash-max-listpack-entries"]):
+            self.ht = True
+            self.expand()
 
     def delete(self, field: bytes) -> bool:
         """Remove one field; True if it was there."""

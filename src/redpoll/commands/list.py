@@ -66,15 +66,18 @@ def index_range(n: int, start: int, end: int):
     return start, end
 
 
-def _push_into(c, key: bytes, lst, values, where: bytes) -> int:
+def _push_into(c, key: bytes, lst, values, left: bool) -> int:
     """Push values (a list or tuple) into ``lst`` (created at ``key`` when
-    None); fires the event. The new length."""
+    None) at the head (``left``) or the tail; fires the event. The new
+    length."""
     if lst is None:
-        c.db.add(key, RList.new(values[::-1] if where == _LEFT else values))
+        c.db.add(key, RList.new(values[::-1] if left else values))
         n = len(values)
     else:
-        n = lst.push(values, where == _LEFT)
-    _event(c, "lpush" if where == _LEFT else "rpush", key)
+        n = lst.push(values, left)
+    srv = c.server
+    if srv.notify_flags:
+        notify(srv, LIST, "lpush" if left else "rpush", key, c.db.id)
     return n
 
 
@@ -82,26 +85,17 @@ def _push_into(c, key: bytes, lst, values, where: bytes) -> int:
 
 def _push_handler(left: bool, exists_only: bool):
     """The handler of LPUSH (``left``), RPUSH, LPUSHX and RPUSHX
-    (``exists_only``): one function per command, so that the hot path is
-    one call into the list (``RList.push``) and nothing else."""
-    event = "lpush" if left else "rpush"
+    (``exists_only``): one function per command, the direction and the
+    event fixed when it is made; the push itself is :func:`_push_into`."""
 
     def push(c, argv):
         key = argv[1]
-        db = c.db
-        srv = c.server
-        lst = db.get_typed(key, RList)
-        vals = argv[2:]
-        if lst is not None:
-            n = lst.push(vals, left)
-        elif exists_only:
+        lst = c.db.get_typed(key, RList)
+        if lst is None and exists_only:
             return 0
-        else:
-            db.add(key, RList.new(vals[::-1] if left else vals))
-            n = len(vals)
-        if srv.notify_flags:
-            notify(srv, LIST, event, key, db.id)
-        srv.dirty += len(vals)
+        vals = argv[2:]
+        n = _push_into(c, key, lst, vals, left)
+        c.server.dirty += len(vals)
         return n
     return push
 
@@ -372,7 +366,7 @@ def _move(c, src: bytes, dst: bytes, wfrom: bytes, wto: bytes):
         return None
     dlst = db.get_typed(dst, RList)
     value = slst.popleft() if wfrom == _LEFT else slst.pop()
-    _push_into(c, dst, dlst, (value,), wto)
+    _push_into(c, dst, dlst, (value,), wto == _LEFT)
     _event(c, "lpop" if wfrom == _LEFT else "rpop", src)
     deleted_if_empty(c, src, slst)
     c.server.dirty += 1

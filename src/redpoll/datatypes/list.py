@@ -298,12 +298,8 @@ class RList:
     def _store(self, items: list) -> None:
         """Make ``items`` the contents of a packed list: packed again if
         they fit, else expanded."""
-        if len(items) <= PACK_ITEMS:
-            blob = encode(items)
-            if len(blob) <= PACK_BYTES:
-                self._lp = blob
-                self._n = len(items)
-                return
+        if len(items) <= PACK_ITEMS and store_packed(self, encode(items), len(items), PACK_BYTES):
+            return
         self._lp = None
         self._q = deque(items)
         touch(self)

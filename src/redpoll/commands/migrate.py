@@ -39,7 +39,7 @@ from redpoll.commands.table import command
 from redpoll.errors import SYNTAX, RedisError
 from redpoll.notify import GENERIC, notify
 from redpoll.persistence import rdb
-from redpoll.protocol.resp import OK, Status
+from redpoll.protocol.resp import OK, Status, encode_command
 
 CACHE_ITEMS = 64        # MIGRATE_SOCKET_CACHE_ITEMS
 CACHE_TTL = 10          # seconds (MIGRATE_SOCKET_CACHE_TTL)
@@ -204,14 +204,6 @@ def _nonblocking_connect(host: str, port: str, timeout: float):
 
 
 # -- the command ---------------------------------------------------------------
-def _bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(b), b)
-
-
-def _request(argvs) -> bytes:
-    return b"".join(b"*%d\r\n" % len(a) + b"".join(_bulk(x) for x in a) for a in argvs)
-
-
 @command("migrate", -6, "write", keys=(3, 3, 1), group="generic", acl="dangerous",
          since="2.6.0", getkeys=migrate_keys,
          summary="Moves keys to another Redis instance (DUMP, RESTORE, DEL).")
@@ -295,7 +287,7 @@ def _transfer(c, host, port, dbid, timeout, found, copy, replace, user, password
             if replace:
                 cmd.append(b"REPLACE")
             cmds.append(cmd)
-        req = _request(cmds)
+        req = b"".join(map(encode_command, cmds))
         writing = True
         done = 0                        # RESTORE replies read
         target_error = None

@@ -39,6 +39,7 @@ from redpoll.persistence import rdb, run_now
 from redpoll.persistence.child import children
 from redpoll.persistence.files import replacing
 from redpoll.protocol.request import split_args
+from redpoll.protocol.resp import ARRAY_HDR, BULK_HDR, as_bytes, encode_command
 
 # Propagated to replicas but never written to the AOF (Redis propagates
 # PUBLISH with PROPAGATE_REPL only).
@@ -144,32 +145,6 @@ async def _no_pause() -> None:
 # ============================================================================
 # encoding commands
 # ============================================================================
-
-def _b(x) -> bytes:
-    if type(x) is bytes:
-        return x
-    if isinstance(x, (bytes, bytearray, memoryview)):
-        return bytes(x)
-    return str(x).encode()
-
-
-_ARRAY_HDR = [b"*%d\r\n" % i for i in range(1024)]
-_BULK_HDR = [b"$%d\r\n" % i for i in range(1024)]
-
-
-def encode_command(argv) -> bytes:
-    """A command as RESP (what the AOF and replication streams carry)."""
-    try:
-        H = _BULK_HDR
-        return _ARRAY_HDR[len(argv)] + b"".join([H[len(a)] + a + b"\r\n" for a in argv])
-    except (IndexError, TypeError):   # long arguments, or ints/str in argv
-        pass
-    parts = [b"*%d\r\n" % len(argv)]
-    for a in argv:
-        a = _b(a)
-        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(parts)
-
 
 def rewrite_commands(server, write, timestamp: bool = False) -> None:
     """The dataset as commands (the base file without RDB preamble)."""
@@ -349,8 +324,8 @@ class AOF:
             return self._encode(pending, False)
 
     def _encode(self, pending: list, fast: bool) -> bytes:
-        H = _BULK_HDR
-        A = _ARRAY_HDR
+        H = BULK_HDR
+        A = ARRAY_HDR
         out: list[bytes] = []
         add = out.append
         want, enc = self._want_db, self._enc_db
@@ -358,7 +333,7 @@ class AOF:
             t = type(item)
             if t is list:
                 n0 = len(item[0])
-                if (n0 == 7 or n0 == 8) and _b(item[0]).lower() in _REPLICAS_ONLY:
+                if (n0 == 7 or n0 == 8) and as_bytes(item[0]).lower() in _REPLICAS_ONLY:
                     continue
                 if want != enc:
                     enc = want

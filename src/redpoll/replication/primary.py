@@ -39,7 +39,7 @@ import time
 
 from redpoll.client import F_CLOSE_AFTER_REPLY, F_CLOSE_ASAP, F_LUA, F_MULTI, F_REPLICA
 from redpoll.log import log
-from redpoll.persistence.aof import encode_command  # RESP, as the AOF writes it
+from redpoll.protocol.resp import encode_command  # RESP, as the AOF writes it
 
 PING = encode_command([b"PING"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])

@@ -22,6 +22,8 @@ from typing import Callable
 
 import hiredis
 
+from redpoll.protocol.resp import encode_command
+
 SRI_MASTER = 1 << 0
 SRI_SLAVE = 1 << 1
 SRI_SENTINEL = 1 << 2
@@ -191,7 +193,7 @@ class Conn(asyncio.Protocol):
     def send(self, argv, callback: Callable | None = None) -> bool:
         if self.closed:
             return False
-        data = _encode(argv)
+        data = encode_command(argv)
         if self.transport is None:
             self.pending_out.append(data)
         else:
@@ -213,17 +215,6 @@ class Conn(asyncio.Protocol):
 
 def _is_message(r) -> bool:
     return isinstance(r, list) and r and r[0] in (b"message", b"pmessage")
-
-
-def _encode(argv) -> bytes:
-    out = [b"*%d\r\n" % len(argv)]
-    for a in argv:
-        if isinstance(a, str):
-            a = a.encode("utf-8", "surrogateescape")
-        elif isinstance(a, int):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%b\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 class Link:
